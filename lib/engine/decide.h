@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The decision engine: one request (or one new L4 flow) in, one verdict out.
+ * The same code runs in the dataplane workers and offline in portcullisctl.
+ *
+ * Order of work for an HTTP request:
+ *   1. identity: API key headers (SHA-256 digest lookup), bound to the
+ *      identity's sources when it lists any; else source-only identities by
+ *      longest prefix;
+ *   2. destinations that match address, port and Host;
+ *   3. the rules that apply to this identity, in policy order: the first whose
+ *      every given condition holds decides; path regexes are matched in one
+ *      Hyperscan scan of the path before the walk;
+ *   4. no rule: the policy's default action.
+ */
+#ifndef PC_DECIDE_H
+#define PC_DECIDE_H
+
+#include "http/http_parse.h"
+#include "policy/policy.h"
+
+/* X(name, "text"): why a verdict was reached. Stable names: they are what the
+ * decision log, explain and metrics print. */
+#define PC_DECISION_REASONS(X)                                             \
+	X(RULE, "rule_match")                                              \
+	X(DEFAULT, "default_action")                                       \
+	X(UNKNOWN_CALLER, "unknown_caller")                                \
+	X(API_KEY_UNKNOWN, "api_key_unknown")                              \
+	X(UNBOUND_SOURCE, "credential_from_unbound_source")                \
+	X(HTTP_MALFORMED, "http_malformed") /* detail: enum pc_http_reason */ \
+	X(HEAD_NOT_IN_SEGMENT, "http_head_not_in_first_segment")           \
+	X(NO_POLICY, "no_policy")                                          \
+	X(ENGINE_ERROR, "engine_error")
+
+enum pc_decision_reason {
+#define PC_X(name, text) PC_REASON_##name,
+	PC_DECISION_REASONS(PC_X)
+#undef PC_X
+	PC_REASON_COUNT
+};
+
+enum pc_cred_kind { PC_CRED_NONE = 0, PC_CRED_SOURCE = 1, PC_CRED_API_KEY = 2 };
+
+#define PC_CRED_FP_LEN 8 /* bytes of the credential fingerprint (hex: 16 chars) */
+
+struct pc_verdict {
+	uint8_t action;        /* enum pc_action */
+	uint8_t reason;        /* enum pc_decision_reason */
+	uint8_t detail;        /* enum pc_http_reason when reason is HTTP_MALFORMED */
+	uint8_t cred_kind;     /* enum pc_cred_kind */
+	int32_t rule;          /* rule index, -1 when none decided */
+	int32_t identity;      /* identity index, -1 when unknown */
+	/* First bytes of SHA-256(credential): enough to correlate and to
+	 * quarantine, never enough to replay. Zero when cred_kind has none. */
+	uint8_t cred_fp[PC_CRED_FP_LEN];
+};
+
+struct pc_request {
+	struct pc_addr src, dst;
+	uint16_t sport, dport;
+	uint8_t l4_proto;                  /* PC_PROTO_TCP, PC_PROTO_UDP, ... */
+	const struct pc_http_req *http;    /* NULL: an L4 decision */
+};
+
+/* Per-thread working memory (Hyperscan scratch, match lists). One per worker;
+ * never shared. */
+struct pc_engine_scratch;
+
+/* Allocate scratch able to run p. NULL with errno on failure. Control path. */
+struct pc_engine_scratch *pc_engine_scratch_new(const struct pc_policy *p);
+
+/* Make s able to run p as well (grows Hyperscan scratch when needed), so a
+ * worker can be handed a new policy. Returns 0 or -errno. Control path: call
+ * before the new policy is published to the scratch's owner. */
+int pc_engine_scratch_fit(struct pc_engine_scratch *s, const struct pc_policy *p);
+
+void pc_engine_scratch_free(struct pc_engine_scratch *s);
+
+/* Decide req under p. Always fills *v (an internal error is a deny with
+ * reason ENGINE_ERROR: fail closed). Returns v->action.
+ * Worker threads and offline tools; fast path. */
+enum pc_action pc_decide(const struct pc_policy *p, struct pc_engine_scratch *s,
+			 const struct pc_request *req, struct pc_verdict *v);
+
+/* Fill *v for a request that could not be parsed (deny, HTTP_MALFORMED). */
+void pc_verdict_malformed(struct pc_verdict *v, uint8_t http_reason);
+
+/* "rule_match", or the HTTP reason name for malformed requests. */
+const char *pc_verdict_reason_name(const struct pc_verdict *v);
+const char *pc_action_name(enum pc_action a);
+
+/* Lowercase hex of the fingerprint into buf (>= 2*PC_CRED_FP_LEN+1). */
+char *pc_verdict_fp_hex(const struct pc_verdict *v, char *buf, size_t len);
+
+#endif

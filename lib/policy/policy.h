@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The policy, in its three forms:
+ *
+ *   JSON file ──pc_policy_load_file()──► struct pc_policy_src   (builder)
+ *   builder   ──pc_policy_compile()────► image bytes            (versioned,
+ *                                         checksummed, position independent,
+ *                                         Hyperscan database serialized in)
+ *   image     ──pc_policy_from_image()─► const struct pc_policy (runtime)
+ *
+ * The runtime policy is only ever built from an image, even when compile and
+ * load run in one process (portcullisctl explain), so the offline engine, the
+ * dataplane and a later shared-memory transport all run the same bytes.
+ * A runtime policy is immutable once built; workers read it without locks.
+ */
+#ifndef PC_POLICY_H
+#define PC_POLICY_H
+
+#include "util/pc_types.h"
+
+/* X(name, "text"). The order is the ABI: values are stored in images. */
+#define PC_ACTIONS(X)      \
+	X(DENY, "deny")    \
+	X(ALLOW, "allow")
+
+enum pc_action {
+#define PC_X(name, text) PC_ACTION_##name,
+	PC_ACTIONS(PC_X)
+#undef PC_X
+	PC_ACTION_COUNT
+};
+
+/* Which traffic a destination describes. HTTP destinations are inspected at
+ * L7; the others are decided at L4 on the flow's first packet. */
+enum pc_dest_proto { PC_DEST_HTTP = 0, PC_DEST_TCP = 1, PC_DEST_UDP = 2, PC_DEST_ANY = 3 };
+
+#define PC_API_KEY_DIGEST_LEN 32 /* SHA-256 */
+#define PC_POLICY_MAX_NAME 128
+#define PC_POLICY_MAX_ITEMS 65535 /* identities, destinations or rules */
+
+/* ---- builder: what the JSON says, validated, with names resolved ---- */
+
+struct pc_src_identity {
+	char *name;
+	struct pc_prefix *sources;
+	uint32_t n_sources;
+	uint8_t (*api_key_digests)[PC_API_KEY_DIGEST_LEN];
+	uint32_t n_api_keys;
+	char *api_key_header; /* lowercased; "x-api-key" when not given */
+};
+
+struct pc_src_destination {
+	char *name;
+	char **hosts;          /* lowercased; "*.example.com" wildcards allowed */
+	uint32_t n_hosts;
+	struct pc_prefix *addresses;
+	uint32_t n_addresses;
+	uint16_t *ports;
+	uint32_t n_ports;
+	uint8_t proto;         /* enum pc_dest_proto; default HTTP */
+};
+
+struct pc_src_header_cond {
+	char *name;            /* lowercased */
+	char **values;         /* exact, case-sensitive */
+	uint32_t n_values;
+};
+
+struct pc_src_rule {
+	char *id;
+	uint32_t *identities;  /* indexes into src->identities; none = any caller */
+	uint32_t n_identities;
+	uint32_t *destinations; /* indexes into src->destinations; none = anywhere */
+	uint32_t n_destinations;
+	uint16_t methods;      /* enum pc_http_method bits; 0 = any */
+	char **paths;          /* Hyperscan regexes over the normalised path */
+	uint32_t n_paths;
+	struct pc_src_header_cond *headers;
+	uint32_t n_headers;
+	uint8_t action;        /* enum pc_action */
+};
+
+struct pc_policy_src {
+	char *origin;          /* file name, for messages */
+	uint32_t version;
+	uint8_t default_action;
+	struct pc_src_identity *identities;
+	uint32_t n_identities;
+	struct pc_src_destination *destinations;
+	uint32_t n_destinations;
+	struct pc_src_rule *rules;
+	uint32_t n_rules;
+};
+
+/* Read and validate a policy file. Returns the builder, or NULL with errno set
+ * and err filled: "FILE:LINE: JSON_PATH: what was expected", for example
+ * "policy.json:14: $.rules[2].methods[1]: expected an HTTP method (GET, HEAD,
+ * POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH), got \"FETCH\"".
+ * Control path, any thread. */
+struct pc_policy_src *pc_policy_load_file(const char *path, char *err, size_t err_len);
+
+/* The same from text in memory; origin names it in messages. */
+struct pc_policy_src *pc_policy_load_string(const char *text, size_t len, const char *origin,
+					    char *err, size_t err_len);
+
+void pc_policy_src_free(struct pc_policy_src *src);
+
+/* Compile a builder into an image: *image is malloc'ed, caller frees.
+ * Returns 0 or -errno with err filled (a path regex Hyperscan rejects names
+ * the rule and the pattern). Control path. */
+int pc_policy_compile(const struct pc_policy_src *src, void **image, size_t *image_len,
+		      char *err, size_t err_len);
+
+/* ---- runtime ---- */
+
+struct pc_policy; /* opaque, immutable */
+
+/* Validate an image completely (magic, ABI version, length, checksum, every
+ * offset and count) and build the runtime policy from it. The image is copied;
+ * the caller may free it afterwards. Returns NULL with errno set and err filled
+ * on any failure. Control path (the dataplane's main lcore). */
+struct pc_policy *pc_policy_from_image(const void *image, size_t image_len, char *err,
+				       size_t err_len);
+
+void pc_policy_free(struct pc_policy *p);
+
+/* Convenience for tools and tests: load, compile, and build from the image. */
+struct pc_policy *pc_policy_build_file(const char *path, char *err, size_t err_len);
+
+uint32_t pc_policy_rule_count(const struct pc_policy *p);
+uint32_t pc_policy_identity_count(const struct pc_policy *p);
+/* Names for logs. idx must be valid. Any thread. */
+const char *pc_policy_rule_id(const struct pc_policy *p, uint32_t rule_idx);
+const char *pc_policy_identity_name(const struct pc_policy *p, uint32_t identity_idx);
+
+/* True when TCP traffic to dst:dport is HTTP to be inspected at L7 (it
+ * matches the address and port of a destination whose protocol is http).
+ * Fast path (called once per new flow), any thread. */
+bool pc_policy_inspects(const struct pc_policy *p, const struct pc_addr *dst, uint16_t dport);
+
+#endif
