@@ -98,7 +98,10 @@ enum pc_pkt_reason pc_pkt_parse(const uint8_t *frame, uint32_t len, bool verify_
 const char *pc_pkt_reason_name(enum pc_pkt_reason r);
 
 /* RFC 1071 one's-complement sum helpers, used by the decoder and by the
- * dataplane when it builds RST segments and responses. Fast path. */
+ * dataplane when it builds RST segments and responses. The folded result is
+ * already in network byte order as it sits in memory: store it with a 2-byte
+ * memcpy, no htons. A header that carries a correct checksum sums to 0.
+ * Fast path. */
 uint32_t pc_csum_partial(const void *data, size_t len, uint32_t sum);
 uint16_t pc_csum_fold(uint32_t sum);
 /* TCP/UDP checksum over the pseudo header of m's addresses and l4 bytes. */
