@@ -1,0 +1,1588 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Policy loader: JSON text to the builder (struct pc_policy_src).
+ *
+ * jansson turns the text into a tree (rejecting duplicate keys, so that two
+ * "action" keys cannot disagree silently); a hand-written validator then
+ * walks the tree object by object, each with a fixed list of allowed keys.
+ * Unknown keys are errors everywhere, because a misspelt "methods" that is
+ * ignored widens a rule without anyone noticing; "description" is accepted
+ * on every schema object for the operator's notes.
+ *
+ * The validator stops at the first error and reports it as
+ * "FILE:LINE: JSON_PATH: message". It keeps the JSON path of the value it is
+ * looking at in a buffer as it descends, and only when something is wrong
+ * asks pc_json_locate_line() for the line, so a valid policy pays nothing
+ * for error positions.
+ *
+ * Names are resolved here, not in the compiler: rules carry indexes into the
+ * identity and destination arrays, hosts and header names are lowercased,
+ * API key digests are decoded to bytes. Uniqueness (names, rule ids, API key
+ * digests across the whole policy) is checked with small open-addressing
+ * hash sets so that a policy with 65535 rules loads in linear time.
+ *
+ * Ownership: every array and string in the builder is malloc'ed and owned by
+ * it. An array is allocated zeroed at its full size and its count is set as
+ * soon as the allocation succeeds, before any element is filled in, so
+ * pc_policy_src_free() can free a half-built builder on any error path.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "http/http_parse.h"
+#include "policy/json_locate.h"
+#include "policy/policy.h"
+#include "util/addr.h"
+
+#define PC_POLICY_MAX_FILE_BYTES (64u << 20)
+#define PC_POLICY_MAX_HOST 253          /* RFC 1035 §2.3.4, without the root dot */
+#define PC_POLICY_MAX_LABEL 63          /* RFC 1035 §2.3.4 */
+#define PC_POLICY_MAX_REGEX 4096
+#define PC_POLICY_MAX_HEADER_NAME 256
+#define PC_POLICY_DEFAULT_KEY_HEADER "x-api-key"
+
+/* The longest JSON path we build. Schema keys and indexes are short; header
+ * names are capped at PC_POLICY_MAX_HEADER_NAME; only an unknown key can be
+ * longer, and then the error names the object holding it instead. */
+#define LOAD_PATH_MAX 1024
+/* How much of a string value an error message quotes. */
+#define LOAD_QUOTE_MAX 48
+
+struct name_slot {
+	const void *key; /* NULL: free slot */
+	uint32_t len;
+	uint32_t hash;
+	uint32_t idx;    /* the item that holds the key */
+	uint32_t sub;    /* and the position inside it (API key digests) */
+};
+
+/* Open addressing, linear probing, at most half full. */
+struct name_set {
+	struct name_slot *slots;
+	uint32_t mask;
+	uint32_t used;
+};
+
+struct load_ctx {
+	const char *text;
+	size_t len;
+	const char *origin;
+	char *err;
+	size_t err_len;
+	char path[LOAD_PATH_MAX];
+	size_t plen;
+	struct pc_policy_src *src;
+	struct name_set identities;
+	struct name_set destinations;
+	struct name_set rules;
+	struct name_set digests;
+	/* Rule index + 1 of the last rule that named each identity or
+	 * destination, to find a name listed twice in one rule in O(1). */
+	uint32_t *id_stamp;
+	uint32_t *dst_stamp;
+};
+
+static const char *const top_keys[] = {
+	"version", "default_action", "identities", "destinations", "rules", "description", NULL,
+};
+static const char *const identity_keys[] = {
+	"name", "sources", "api_keys_sha256", "api_key_header", "description", NULL,
+};
+static const char *const destination_keys[] = {
+	"name", "hosts", "addresses", "ports", "protocol", "description", NULL,
+};
+static const char *const rule_keys[] = {
+	"id", "identities", "destinations", "methods", "paths", "headers", "action",
+	"description", NULL,
+};
+
+static const char *const proto_names[] = {
+	[PC_DEST_HTTP] = "http", [PC_DEST_TCP] = "tcp", [PC_DEST_UDP] = "udp", [PC_DEST_ANY] = "any",
+};
+
+static const char *const action_names[] = {
+#define PC_X(name, text) [PC_ACTION_##name] = text,
+	PC_ACTIONS(PC_X)
+#undef PC_X
+};
+
+static const char *const method_names[] = {
+	"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+};
+
+#define METHOD_LIST "GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH"
+#define NAME_CHARS "[A-Za-z0-9_.:@/-]"
+
+/* ---- hash sets ---- */
+
+static uint32_t hash_bytes(const void *key, size_t len)
+{
+	const uint8_t *p = key;
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static int nset_grow(struct name_set *s)
+{
+	uint32_t cap = s->slots ? (s->mask + 1) * 2 : 16;
+	struct name_slot *slots = calloc(cap, sizeof(*slots));
+
+	if (slots == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; s->slots && i <= s->mask; i++) {
+		if (s->slots[i].key == NULL)
+			continue;
+		uint32_t j = s->slots[i].hash & (cap - 1);
+		while (slots[j].key != NULL)
+			j = (j + 1) & (cap - 1);
+		slots[j] = s->slots[i];
+	}
+	free(s->slots);
+	s->slots = slots;
+	s->mask = cap - 1;
+	return 0;
+}
+
+static struct name_slot *nset_find(const struct name_set *s, const void *key, size_t len)
+{
+	if (s->slots == NULL)
+		return NULL;
+	uint32_t h = hash_bytes(key, len);
+	for (uint32_t j = h & s->mask;; j = (j + 1) & s->mask) {
+		struct name_slot *e = &s->slots[j];
+		if (e->key == NULL)
+			return NULL;
+		if (e->hash == h && e->len == len && memcmp(e->key, key, len) == 0)
+			return e;
+	}
+}
+
+/* Add key (which must outlive the set). Returns 0, -EEXIST with *prev set to
+ * the slot already holding it, or -ENOMEM. */
+static int nset_add(struct name_set *s, const void *key, size_t len, uint32_t idx, uint32_t sub,
+		    const struct name_slot **prev)
+{
+	struct name_slot *e = nset_find(s, key, len);
+
+	if (e != NULL) {
+		*prev = e;
+		return -EEXIST;
+	}
+	if (s->slots == NULL || (s->used + 1) * 2 > s->mask + 1) {
+		if (nset_grow(s) != 0)
+			return -ENOMEM;
+	}
+	uint32_t h = hash_bytes(key, len);
+	uint32_t j = h & s->mask;
+	while (s->slots[j].key != NULL)
+		j = (j + 1) & s->mask;
+	s->slots[j] = (struct name_slot){ key, (uint32_t)len, h, idx, sub };
+	s->used++;
+	return 0;
+}
+
+static void nset_free(struct name_set *s)
+{
+	free(s->slots);
+	s->slots = NULL;
+}
+
+/* ---- messages ---- */
+
+/* JSON-style quoting of s[0..len) into buf, cut at max bytes (on a UTF-8
+ * character boundary) with the full length said, so a message stays one
+ * readable line whatever the policy holds. */
+static void quote(const char *s, size_t len, size_t max, char *buf, size_t n)
+{
+	size_t o = 0, shown = len;
+
+	if (n == 0)
+		return;
+	if (len > max) {
+		shown = max;
+		while (shown > 0 && ((unsigned char)s[shown] & 0xc0) == 0x80)
+			shown--;
+	}
+#define PUT(ch) do { if (o + 1 < n) buf[o++] = (char)(ch); } while (0)
+	PUT('"');
+	for (size_t i = 0; i < shown; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '"' || ch == '\\') {
+			PUT('\\');
+			PUT(ch);
+		} else if (ch == '\n') {
+			PUT('\\');
+			PUT('n');
+		} else if (ch == '\t') {
+			PUT('\\');
+			PUT('t');
+		} else if (ch < 0x20 || ch == 0x7f) {
+			char esc[8];
+			snprintf(esc, sizeof(esc), "\\u%04x", ch);
+			for (const char *e = esc; *e; e++)
+				PUT(*e);
+		} else {
+			PUT(ch);
+		}
+	}
+	PUT('"');
+#undef PUT
+	buf[o] = '\0';
+	if (shown < len)
+		snprintf(buf + o, n - o, "... (%zu bytes)", len);
+}
+
+static const char *type_phrase(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a real number";
+	case JSON_TRUE:
+		return "true";
+	case JSON_FALSE:
+		return "false";
+	case JSON_NULL:
+		return "null";
+	}
+	return "a value";
+}
+
+/* What a message says was found: a string is quoted, anything else is named
+ * by its JSON type. */
+static void describe(const json_t *v, char *buf, size_t n)
+{
+	if (json_is_string(v))
+		quote(json_string_value(v), json_string_length(v), LOAD_QUOTE_MAX, buf, n);
+	else
+		snprintf(buf, n, "%s", type_phrase(v));
+}
+
+/* Fill the caller's buffer with "ORIGIN:LINE: PATH: message" for the value at
+ * the current path. Returns -EINVAL, for "return load_fail(...)". */
+__attribute__((format(printf, 2, 3)))
+static int load_fail(struct load_ctx *c, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->err == NULL || c->err_len == 0)
+		return -EINVAL;
+	unsigned line = pc_json_locate_line(c->text, c->len, c->path);
+	if (line != 0)
+		snprintf(c->err, c->err_len, "%s:%u: %s: %s", c->origin, line, c->path, msg);
+	else
+		snprintf(c->err, c->err_len, "%s: %s: %s", c->origin, c->path, msg);
+	return -EINVAL;
+}
+
+/* "expected WHAT, got <v>WHY" at the current path; why is a hint in
+ * parentheses, or "". */
+static int fail_expected_why(struct load_ctx *c, const json_t *v, const char *what,
+			     const char *why)
+{
+	char got[LOAD_QUOTE_MAX + 32];
+
+	describe(v, got, sizeof(got));
+	return load_fail(c, "expected %s, got %s%s", what, got, why);
+}
+
+static int fail_expected(struct load_ctx *c, const json_t *v, const char *what)
+{
+	return fail_expected_why(c, v, what, "");
+}
+
+static int fail_nomem(struct load_ctx *c)
+{
+	if (c->err != NULL && c->err_len != 0)
+		snprintf(c->err, c->err_len, "%s: out of memory", c->origin);
+	return -ENOMEM;
+}
+
+/* ---- JSON path of the value being checked ---- */
+
+static bool bare_key(const char *k, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = k[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* Append ".key", or ["key"] for keys a bare step cannot carry (the syntax
+ * pc_json_locate_line() reads). Returns false, path unchanged, when the key
+ * does not fit. */
+static bool path_push_key(struct load_ctx *c, const char *key, size_t *saved)
+{
+	size_t len = strlen(key), room = sizeof(c->path) - c->plen;
+	int n;
+
+	*saved = c->plen;
+	/* A path is for reading: a key longer than this is quoted (cut short)
+	 * in the message instead, and the error names its object. */
+	if (len > LOAD_PATH_MAX / 8)
+		return false;
+	if (bare_key(key, len)) {
+		n = snprintf(c->path + c->plen, room, ".%s", key);
+	} else {
+		char q[LOAD_PATH_MAX];
+		quote(key, len, len, q, sizeof(q));
+		n = snprintf(c->path + c->plen, room, "[%s]", q);
+	}
+	if (n < 0 || (size_t)n >= room) {
+		c->path[c->plen] = '\0';
+		return false;
+	}
+	c->plen += (size_t)n;
+	return true;
+}
+
+static size_t path_push_index(struct load_ctx *c, size_t i)
+{
+	size_t saved = c->plen;
+	int n = snprintf(c->path + c->plen, sizeof(c->path) - c->plen, "[%zu]", i);
+
+	if (n > 0 && (size_t)n < sizeof(c->path) - c->plen)
+		c->plen += (size_t)n;
+	else
+		c->path[c->plen] = '\0';
+	return saved;
+}
+
+static void path_pop(struct load_ctx *c, size_t saved)
+{
+	c->plen = saved;
+	c->path[saved] = '\0';
+}
+
+/* ---- keys ---- */
+
+/* Edit distance, for "did you mean": keys are short, so the O(n*m) table
+ * with one row is fine. Longer strings are never close to a schema key. */
+static unsigned edit_distance(const char *a, const char *b)
+{
+	unsigned row[33];
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > 32 || lb > 32)
+		return ~0u;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned diag = row[0];
+		row[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned up = row[j];
+			unsigned best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static int fail_unknown_key(struct load_ctx *c, const char *key, const char *const *allowed)
+{
+	char list[256] = "", hint[64] = "", q[LOAD_QUOTE_MAX + 32];
+	const char *best = NULL;
+	unsigned best_d = 3; /* only suggest within two edits */
+	size_t o = 0, saved;
+
+	for (const char *const *k = allowed; *k; k++) {
+		int n = snprintf(list + o, sizeof(list) - o, "%s%s", o ? ", " : "", *k);
+		if (n > 0 && (size_t)n < sizeof(list) - o)
+			o += (size_t)n;
+		unsigned d = edit_distance(key, *k);
+		if (d < best_d) {
+			best_d = d;
+			best = *k;
+		}
+	}
+	if (best != NULL)
+		snprintf(hint, sizeof(hint), "; did you mean \"%s\"?", best);
+	quote(key, strlen(key), LOAD_QUOTE_MAX, q, sizeof(q));
+	/* Point at the key itself when its path fits, else at its object. */
+	path_push_key(c, key, &saved);
+	return load_fail(c, "unknown key %s%s (allowed keys: %s)", q, hint, list);
+}
+
+/* Every key of obj must be in allowed; "description" must be a string. */
+static int check_keys(struct load_ctx *c, json_t *obj, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		const char *const *k;
+		for (k = allowed; *k; k++)
+			if (strcmp(*k, key) == 0)
+				break;
+		if (*k == NULL)
+			return fail_unknown_key(c, key, allowed);
+		if (strcmp(key, "description") == 0 && !json_is_string(v)) {
+			size_t saved;
+			path_push_key(c, key, &saved);
+			return fail_expected(c, v, "a string");
+		}
+	}
+	return 0;
+}
+
+static int fail_missing(struct load_ctx *c, const char *key, const char *what)
+{
+	return load_fail(c, "missing required key \"%s\" (%s)", key, what);
+}
+
+/* ---- scalar values ---- */
+
+static char *dup_lower(const char *s, size_t len)
+{
+	char *d = malloc(len + 1);
+
+	if (d == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		d[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a') : s[i];
+	d[len] = '\0';
+	return d;
+}
+
+/* Identity and destination names, rule ids: they appear in logs, metrics
+ * labels and CLI arguments, so a conservative character set. */
+static bool valid_name(const char *s, size_t len)
+{
+	if (len == 0 || len > PC_POLICY_MAX_NAME)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || (ch != '\0' && strchr("_.:@/-", ch) != NULL)))
+			return false;
+	}
+	return true;
+}
+
+static int load_name(struct load_ctx *c, const json_t *v, const char *what, char **out)
+{
+	char exp[160];
+
+	if (!json_is_string(v) || !valid_name(json_string_value(v), json_string_length(v))) {
+		snprintf(exp, sizeof(exp), "%s of 1..%u characters from %s", what,
+			 PC_POLICY_MAX_NAME, NAME_CHARS);
+		return fail_expected(c, v, exp);
+	}
+	*out = strndup(json_string_value(v), json_string_length(v));
+	return *out ? 0 : fail_nomem(c);
+}
+
+static int load_action(struct load_ctx *c, const json_t *v, uint8_t *out)
+{
+	if (json_is_string(v)) {
+		for (unsigned a = 0; a < PC_ACTION_COUNT; a++) {
+			if (strcmp(json_string_value(v), action_names[a]) == 0) {
+				*out = (uint8_t)a;
+				return 0;
+			}
+		}
+	}
+	return fail_expected(c, v, "\"allow\" or \"deny\"");
+}
+
+/* RFC 9110 §5.6.2: tchar. */
+static bool is_tchar(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+static bool valid_token(const char *s, size_t len, size_t max)
+{
+	if (len == 0 || len > max)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!is_tchar((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+#define HEADER_NAME_WHAT "a header name (an HTTP token, RFC 9110 §5.6.2, of at most 256 characters)"
+
+/* ---- arrays ---- */
+
+/* v must be an array of 1..PC_POLICY_MAX_ITEMS elements (0.. when
+ * allow_empty: a top-level list may be empty, but an empty list inside an
+ * item would make it match nothing, or read as "any" when it is not). */
+static int check_array(struct load_ctx *c, const json_t *v, const char *what, bool allow_empty)
+{
+	char exp[160];
+
+	if (!json_is_array(v)) {
+		snprintf(exp, sizeof(exp), "an array of %s", what);
+		return fail_expected(c, v, exp);
+	}
+	size_t n = json_array_size(v);
+	if (n == 0 && !allow_empty)
+		return load_fail(c, "expected a non-empty array of %s, got an empty array", what);
+	if (n > PC_POLICY_MAX_ITEMS)
+		return load_fail(c, "expected at most %u %s, got %zu", PC_POLICY_MAX_ITEMS, what, n);
+	return 0;
+}
+
+#define PREFIX_WHAT "an IPv4 or IPv6 address or CIDR prefix with no host bits set " \
+		    "(e.g. \"198.18.1.0/24\", \"2001:db8::/32\")"
+
+/* A non-empty array of CIDR strings at the current path. */
+static int load_prefixes(struct load_ctx *c, const json_t *v, struct pc_prefix **out, uint32_t *n)
+{
+	int rc = check_array(c, v, "CIDR prefixes", false);
+
+	if (rc)
+		return rc;
+	*out = calloc(json_array_size(v), sizeof(**out));
+	if (*out == NULL)
+		return fail_nomem(c);
+	*n = (uint32_t)json_array_size(v);
+	for (uint32_t i = 0; i < *n; i++) {
+		const json_t *e = json_array_get(v, i);
+		size_t saved = path_push_index(c, i);
+		if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e) ||
+		    pc_prefix_parse(json_string_value(e), &(*out)[i]) != 0)
+			return fail_expected(c, e, PREFIX_WHAT);
+		path_pop(c, saved);
+	}
+	return 0;
+}
+
+/* ---- identities ---- */
+
+static bool decode_hex(const char *s, size_t len, uint8_t *out, size_t out_len)
+{
+	if (len != out_len * 2)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		int v;
+		if (ch >= '0' && ch <= '9')
+			v = ch - '0';
+		else if (ch >= 'a' && ch <= 'f')
+			v = ch - 'a' + 10;
+		else if (ch >= 'A' && ch <= 'F')
+			v = ch - 'A' + 10;
+		else
+			return false;
+		if (i % 2 == 0)
+			out[i / 2] = (uint8_t)(v << 4);
+		else
+			out[i / 2] |= (uint8_t)v;
+	}
+	return true;
+}
+
+static int load_digests(struct load_ctx *c, const json_t *v, struct pc_src_identity *id,
+			uint32_t id_idx)
+{
+	int rc = check_array(c, v, "SHA-256 digests", false);
+
+	if (rc)
+		return rc;
+	id->api_key_digests = calloc(json_array_size(v), sizeof(*id->api_key_digests));
+	if (id->api_key_digests == NULL)
+		return fail_nomem(c);
+	id->n_api_keys = (uint32_t)json_array_size(v);
+	for (uint32_t k = 0; k < id->n_api_keys; k++) {
+		const json_t *e = json_array_get(v, k);
+		const struct name_slot *prev;
+		size_t saved = path_push_index(c, k);
+		if (!json_is_string(e) || !decode_hex(json_string_value(e), json_string_length(e),
+						      id->api_key_digests[k], PC_API_KEY_DIGEST_LEN))
+			return fail_expected(c, e, "a SHA-256 digest of the API key (64 hex digits)");
+		rc = nset_add(&c->digests, id->api_key_digests[k], PC_API_KEY_DIGEST_LEN, id_idx, k,
+			      &prev);
+		if (rc == -ENOMEM)
+			return fail_nomem(c);
+		if (rc == -EEXIST)
+			return load_fail(c, "duplicate API key digest (first at "
+					 "$.identities[%u].api_keys_sha256[%u]); an API key must "
+					 "name one identity", prev->idx, prev->sub);
+		path_pop(c, saved);
+	}
+	return 0;
+}
+
+static int load_identity(struct load_ctx *c, json_t *o, uint32_t i)
+{
+	struct pc_src_identity *id = &c->src->identities[i];
+	const struct name_slot *prev;
+	json_t *v, *keys, *hdr;
+	size_t saved;
+	int rc;
+
+	if (!json_is_object(o))
+		return fail_expected(c, o, "an identity object");
+	if ((rc = check_keys(c, o, identity_keys)) != 0)
+		return rc;
+
+	v = json_object_get(o, "name");
+	if (v == NULL)
+		return fail_missing(c, "name", "the identity's name");
+	path_push_key(c, "name", &saved);
+	if ((rc = load_name(c, v, "a name", &id->name)) != 0)
+		return rc;
+	rc = nset_add(&c->identities, id->name, strlen(id->name), i, 0, &prev);
+	if (rc == -ENOMEM)
+		return fail_nomem(c);
+	if (rc == -EEXIST)
+		return load_fail(c, "duplicate name \"%s\" (first at $.identities[%u])", id->name,
+				 prev->idx);
+	path_pop(c, saved);
+
+	v = json_object_get(o, "sources");
+	if (v != NULL) {
+		path_push_key(c, "sources", &saved);
+		if ((rc = load_prefixes(c, v, &id->sources, &id->n_sources)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
+	keys = json_object_get(o, "api_keys_sha256");
+	if (keys != NULL) {
+		path_push_key(c, "api_keys_sha256", &saved);
+		if ((rc = load_digests(c, keys, id, i)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
+	hdr = json_object_get(o, "api_key_header");
+	if (hdr != NULL) {
+		const char *s;
+		size_t len;
+		path_push_key(c, "api_key_header", &saved);
+		if (keys == NULL)
+			return load_fail(c, "\"api_key_header\" given without \"api_keys_sha256\" "
+					 "(there is no key to look for)");
+		if (!json_is_string(hdr) ||
+		    !valid_token(json_string_value(hdr), json_string_length(hdr),
+				 PC_POLICY_MAX_HEADER_NAME))
+			return fail_expected(c, hdr, HEADER_NAME_WHAT);
+		s = json_string_value(hdr);
+		len = json_string_length(hdr);
+		id->api_key_header = dup_lower(s, len);
+		path_pop(c, saved);
+	} else {
+		id->api_key_header = strdup(PC_POLICY_DEFAULT_KEY_HEADER);
+	}
+	if (id->api_key_header == NULL)
+		return fail_nomem(c);
+
+	if (id->n_sources == 0 && id->n_api_keys == 0)
+		return load_fail(c, "expected \"sources\" or \"api_keys_sha256\" (an identity needs "
+				 "a way to recognise its caller), got neither");
+	return 0;
+}
+
+/* ---- destinations ---- */
+
+#define HOST_WHAT "a host name (e.g. \"api.example.com\", \"*.example.com\") or an IP address"
+
+/* A DNS name with an optional leading "*." (RFC 1035 §2.3.1 labels, '_'
+ * allowed as real internal names use it), a dotted-quad IPv4 address, or an
+ * IPv6 address in brackets, as a Host header carries them (RFC 9110 §7.2,
+ * RFC 3986 §3.2.2). Returns NULL when valid, else what is wrong. */
+static const char *check_host(const char *s, size_t len)
+{
+	struct pc_addr a;
+	char tmp[PC_POLICY_MAX_HOST + 1];
+	bool wild = false, numeric_last = true;
+	size_t label = 0;
+
+	if (len > PC_POLICY_MAX_HOST)
+		return "; at most 253 characters are allowed";
+	if (len == 0 || strlen(s) != len)
+		return "";
+	if (s[0] == '[') {
+		if (s[len - 1] != ']' || len < 3)
+			return "";
+		memcpy(tmp, s + 1, len - 2);
+		tmp[len - 2] = '\0';
+		if (pc_addr_parse(tmp, &a) != 0 || a.family != 6)
+			return " (brackets hold an IPv6 address)";
+		return NULL;
+	}
+	if (strchr(s, ':') != NULL) {
+		if (pc_addr_parse(s, &a) == 0)
+			return " (write an IPv6 address in brackets, as in a Host header)";
+		return " (ports go in \"ports\")";
+	}
+	if (len >= 2 && s[0] == '*' && s[1] == '.') {
+		wild = true;
+		s += 2;
+		len -= 2;
+	}
+	if (len == 0)
+		return "";
+	if (memchr(s, '*', len) != NULL)
+		return " (a wildcard is only allowed as a leading \"*.\")";
+	for (size_t i = 0; i <= len; i++) {
+		char ch = i < len ? s[i] : '.';
+		if (ch == '.') {
+			if (label == 0)
+				return " (empty label)";
+			if (s[i - 1] == '-')
+				return " (a label cannot end with '-')";
+			if (i < len)
+				numeric_last = true;
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+			return "";
+		if (label == 0 && ch == '-')
+			return " (a label cannot start with '-')";
+		if (++label > PC_POLICY_MAX_LABEL)
+			return " (a label has at most 63 characters)";
+		if (ch < '0' || ch > '9')
+			numeric_last = false;
+	}
+	/* A name whose last label is numeric can only be an IPv4 address
+	 * (RFC 3696 §2); anything else ("1.2.3", "1.2.3.256") is a typo. */
+	if (numeric_last) {
+		memcpy(tmp, s, len);
+		tmp[len] = '\0';
+		if (pc_addr_parse(tmp, &a) != 0 || a.family != 4)
+			return " (not a valid IPv4 address)";
+		if (wild)
+			return " (a wildcard cannot apply to an IP address)";
+	}
+	return NULL;
+}
+
+static int load_hosts(struct load_ctx *c, const json_t *v, struct pc_src_destination *d)
+{
+	int rc = check_array(c, v, "host names", false);
+
+	if (rc)
+		return rc;
+	d->hosts = calloc(json_array_size(v), sizeof(*d->hosts));
+	if (d->hosts == NULL)
+		return fail_nomem(c);
+	d->n_hosts = (uint32_t)json_array_size(v);
+	for (uint32_t k = 0; k < d->n_hosts; k++) {
+		const json_t *e = json_array_get(v, k);
+		size_t saved = path_push_index(c, k);
+		const char *why = "";
+
+		if (json_is_string(e))
+			why = check_host(json_string_value(e), json_string_length(e));
+		if (why != NULL)
+			return fail_expected_why(c, e, HOST_WHAT, why);
+		d->hosts[k] = dup_lower(json_string_value(e), json_string_length(e));
+		if (d->hosts[k] == NULL)
+			return fail_nomem(c);
+		path_pop(c, saved);
+	}
+	return 0;
+}
+
+static int load_ports(struct load_ctx *c, const json_t *v, struct pc_src_destination *d)
+{
+	int rc = check_array(c, v, "port numbers", false);
+
+	if (rc)
+		return rc;
+	d->ports = calloc(json_array_size(v), sizeof(*d->ports));
+	if (d->ports == NULL)
+		return fail_nomem(c);
+	d->n_ports = (uint32_t)json_array_size(v);
+	for (uint32_t k = 0; k < d->n_ports; k++) {
+		const json_t *e = json_array_get(v, k);
+		size_t saved = path_push_index(c, k);
+		if (!json_is_integer(e))
+			return fail_expected(c, e, "a port number (an integer 1..65535)");
+		json_int_t port = json_integer_value(e);
+		if (port < 1 || port > 65535)
+			return load_fail(c, "expected a port number (an integer 1..65535), got %lld",
+					 (long long)port);
+		d->ports[k] = (uint16_t)port;
+		path_pop(c, saved);
+	}
+	return 0;
+}
+
+static int load_destination(struct load_ctx *c, json_t *o, uint32_t i)
+{
+	struct pc_src_destination *d = &c->src->destinations[i];
+	const struct name_slot *prev;
+	json_t *v;
+	size_t saved;
+	int rc;
+
+	if (!json_is_object(o))
+		return fail_expected(c, o, "a destination object");
+	if ((rc = check_keys(c, o, destination_keys)) != 0)
+		return rc;
+
+	v = json_object_get(o, "name");
+	if (v == NULL)
+		return fail_missing(c, "name", "the destination's name");
+	path_push_key(c, "name", &saved);
+	if ((rc = load_name(c, v, "a name", &d->name)) != 0)
+		return rc;
+	rc = nset_add(&c->destinations, d->name, strlen(d->name), i, 0, &prev);
+	if (rc == -ENOMEM)
+		return fail_nomem(c);
+	if (rc == -EEXIST)
+		return load_fail(c, "duplicate name \"%s\" (first at $.destinations[%u])", d->name,
+				 prev->idx);
+	path_pop(c, saved);
+
+	d->proto = PC_DEST_HTTP;
+	v = json_object_get(o, "protocol");
+	if (v != NULL) {
+		unsigned p;
+		path_push_key(c, "protocol", &saved);
+		for (p = 0; p < PC_ARRAY_SIZE(proto_names); p++)
+			if (json_is_string(v) && strcmp(json_string_value(v), proto_names[p]) == 0)
+				break;
+		if (p == PC_ARRAY_SIZE(proto_names))
+			return fail_expected(c, v, "\"http\", \"tcp\", \"udp\" or \"any\"");
+		d->proto = (uint8_t)p;
+		path_pop(c, saved);
+	}
+
+	v = json_object_get(o, "hosts");
+	if (v != NULL) {
+		path_push_key(c, "hosts", &saved);
+		if (d->proto != PC_DEST_HTTP)
+			return load_fail(c, "host names apply only to \"http\" destinations (an L4 "
+					 "flow carries no Host), this one has protocol \"%s\"",
+					 proto_names[d->proto]);
+		if ((rc = load_hosts(c, v, d)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
+	v = json_object_get(o, "addresses");
+	if (v != NULL) {
+		path_push_key(c, "addresses", &saved);
+		if ((rc = load_prefixes(c, v, &d->addresses, &d->n_addresses)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
+	v = json_object_get(o, "ports");
+	if (v != NULL) {
+		path_push_key(c, "ports", &saved);
+		if ((rc = load_ports(c, v, d)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+	return 0;
+}
+
+/* ---- rules ---- */
+
+/* "(defined: a, b, c)" for an unknown-name message, cut short when long. */
+static void defined_list(const struct load_ctx *c, bool identities, char *buf, size_t n)
+{
+	uint32_t count = identities ? c->src->n_identities : c->src->n_destinations;
+	size_t o;
+	int w;
+
+	if (count == 0) {
+		snprintf(buf, n, "(no %s are defined)", identities ? "identities" : "destinations");
+		return;
+	}
+	o = (size_t)snprintf(buf, n, "(defined: ");
+	for (uint32_t k = 0; k < count; k++) {
+		const char *name = identities ? c->src->identities[k].name
+					      : c->src->destinations[k].name;
+		if (o + strlen(name) + 2 > 200) {
+			w = snprintf(buf + o, n - o, ", ... %u more", count - k);
+			if (w > 0)
+				o += (size_t)w;
+			break;
+		}
+		w = snprintf(buf + o, n - o, "%s%s", k ? ", " : "", name);
+		if (w > 0)
+			o += (size_t)w;
+	}
+	snprintf(buf + o, n - o, ")");
+}
+
+/* A non-empty array of identity or destination names, resolved to indexes. */
+static int load_refs(struct load_ctx *c, const json_t *v, bool identities, uint32_t rule_idx,
+		     uint32_t **out, uint32_t *n)
+{
+	const struct name_set *set = identities ? &c->identities : &c->destinations;
+	uint32_t *stamp = identities ? c->id_stamp : c->dst_stamp;
+	const char *kind = identities ? "identity" : "destination";
+	char exp[64];
+	int rc;
+
+	snprintf(exp, sizeof(exp), "%s names", kind);
+	if ((rc = check_array(c, v, exp, false)) != 0)
+		return rc;
+	*out = calloc(json_array_size(v), sizeof(**out));
+	if (*out == NULL)
+		return fail_nomem(c);
+	*n = (uint32_t)json_array_size(v);
+	for (uint32_t k = 0; k < *n; k++) {
+		const json_t *e = json_array_get(v, k);
+		const struct name_slot *slot;
+		char q[LOAD_QUOTE_MAX + 32], list[256];
+		size_t saved = path_push_index(c, k);
+
+		if (!json_is_string(e)) {
+			snprintf(exp, sizeof(exp), "the name of %s %s", identities ? "an" : "a", kind);
+			return fail_expected(c, e, exp);
+		}
+		slot = nset_find(set, json_string_value(e), json_string_length(e));
+		if (slot == NULL) {
+			quote(json_string_value(e), json_string_length(e), LOAD_QUOTE_MAX, q,
+			      sizeof(q));
+			defined_list(c, identities, list, sizeof(list));
+			return load_fail(c, "unknown %s %s %s", kind, q, list);
+		}
+		if (stamp[slot->idx] == rule_idx + 1)
+			return load_fail(c, "%s \"%s\" is listed twice", kind,
+					 json_string_value(e));
+		stamp[slot->idx] = rule_idx + 1;
+		(*out)[k] = slot->idx;
+		path_pop(c, saved);
+	}
+	return 0;
+}
+
+static int load_methods(struct load_ctx *c, const json_t *v, uint16_t *out)
+{
+	int rc = check_array(c, v, "HTTP methods", false);
+
+	if (rc)
+		return rc;
+	*out = 0;
+	for (size_t k = 0; k < json_array_size(v); k++) {
+		const json_t *e = json_array_get(v, k);
+		size_t saved = path_push_index(c, k);
+		uint16_t bit = 0;
+		const char *s = json_is_string(e) ? json_string_value(e) : NULL;
+		size_t len = s ? json_string_length(e) : 0;
+
+		/* Methods are case-sensitive (RFC 9110 §9.1): "get" is a different
+		 * method from GET, so only the exact standard spellings pass,
+		 * whatever pc_http_method_from_name() would make of others. */
+		for (unsigned m = 0; s && m < PC_ARRAY_SIZE(method_names); m++) {
+			if (strlen(method_names[m]) == len && memcmp(method_names[m], s, len) == 0) {
+				bit = pc_http_method_from_name(s, len);
+				break;
+			}
+		}
+		if (bit == 0 || (bit & PC_HTTP_OTHER) != 0) {
+			bool other_case = false;
+			for (unsigned m = 0; s && m < PC_ARRAY_SIZE(method_names); m++)
+				if (strlen(method_names[m]) == len && strcasecmp(method_names[m], s) == 0)
+					other_case = true;
+			return fail_expected_why(c, e, "an HTTP method (" METHOD_LIST ")",
+						 other_case ? " (methods are case-sensitive, RFC "
+							      "9110 §9.1)" : "");
+		}
+		*out |= bit;
+		path_pop(c, saved);
+	}
+	return 0;
+}
+
+static int load_paths(struct load_ctx *c, const json_t *v, struct pc_src_rule *r)
+{
+	int rc = check_array(c, v, "path regexes", false);
+
+	if (rc)
+		return rc;
+	r->paths = calloc(json_array_size(v), sizeof(*r->paths));
+	if (r->paths == NULL)
+		return fail_nomem(c);
+	r->n_paths = (uint32_t)json_array_size(v);
+	for (uint32_t k = 0; k < r->n_paths; k++) {
+		const json_t *e = json_array_get(v, k);
+		size_t saved = path_push_index(c, k);
+		/* Hyperscan takes NUL-terminated patterns: an embedded NUL
+		 * would cut the regex short. jansson refuses \u0000 already. */
+		if (!json_is_string(e) || json_string_length(e) == 0 ||
+		    json_string_length(e) > PC_POLICY_MAX_REGEX ||
+		    strlen(json_string_value(e)) != json_string_length(e))
+			return fail_expected(c, e, "a path regex (a non-empty string of at most "
+					     "4096 bytes)");
+		r->paths[k] = strdup(json_string_value(e));
+		if (r->paths[k] == NULL)
+			return fail_nomem(c);
+		path_pop(c, saved);
+	}
+	return 0;
+}
+
+/* RFC 9110 §5.5: field-value is VCHAR, obs-text, SP and HTAB, with no
+ * leading or trailing whitespace; the HTTP parser strips that whitespace, so
+ * a value holding it could never match. */
+static bool valid_field_value(const char *s, size_t len)
+{
+	if (len > PC_HTTP_MAX_LINE)
+		return false;
+	if (len > 0 && (s[0] == ' ' || s[0] == '\t' || s[len - 1] == ' ' || s[len - 1] == '\t'))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static int load_header_cond(struct load_ctx *c, const char *key, const json_t *v,
+			    struct pc_src_rule *r, uint32_t h)
+{
+	struct pc_src_header_cond *hc = &r->headers[h];
+	size_t klen = strlen(key);
+	int rc;
+
+	if (!valid_token(key, klen, PC_POLICY_MAX_HEADER_NAME)) {
+		char q[LOAD_QUOTE_MAX + 32];
+		quote(key, klen, LOAD_QUOTE_MAX, q, sizeof(q));
+		return load_fail(c, "expected %s, got %s", HEADER_NAME_WHAT, q);
+	}
+	hc->name = dup_lower(key, klen);
+	if (hc->name == NULL)
+		return fail_nomem(c);
+	for (uint32_t k = 0; k < h; k++)
+		if (strcmp(r->headers[k].name, hc->name) == 0)
+			return load_fail(c, "header \"%s\" is given twice (header names are "
+					 "case-insensitive, RFC 9110 §5.1)", hc->name);
+	if ((rc = check_array(c, v, "header values", false)) != 0)
+		return rc;
+	hc->values = calloc(json_array_size(v), sizeof(*hc->values));
+	if (hc->values == NULL)
+		return fail_nomem(c);
+	hc->n_values = (uint32_t)json_array_size(v);
+	for (uint32_t k = 0; k < hc->n_values; k++) {
+		const json_t *e = json_array_get(v, k);
+		size_t saved = path_push_index(c, k);
+		if (!json_is_string(e) ||
+		    strlen(json_string_value(e)) != json_string_length(e) ||
+		    !valid_field_value(json_string_value(e), json_string_length(e)))
+			return fail_expected(c, e, "a header value (visible characters, spaces "
+					     "and tabs, none at either end, RFC 9110 §5.5)");
+		hc->values[k] = strdup(json_string_value(e));
+		if (hc->values[k] == NULL)
+			return fail_nomem(c);
+		path_pop(c, saved);
+	}
+	return 0;
+}
+
+static int load_headers(struct load_ctx *c, json_t *v, struct pc_src_rule *r)
+{
+	const char *key;
+	json_t *hv;
+	uint32_t h = 0;
+	int rc;
+
+	if (!json_is_object(v))
+		return fail_expected(c, v, "an object of header name to array of values");
+	size_t n = json_object_size(v);
+	if (n == 0)
+		return load_fail(c, "expected a non-empty object of header name to array of "
+				 "values, got an empty object");
+	/* A request carries at most PC_HTTP_MAX_HEADERS fields, so a rule
+	 * that needs more distinct ones could never match. */
+	if (n > PC_HTTP_MAX_HEADERS)
+		return load_fail(c, "expected at most %u header conditions, got %zu",
+				 PC_HTTP_MAX_HEADERS, n);
+	r->headers = calloc(n, sizeof(*r->headers));
+	if (r->headers == NULL)
+		return fail_nomem(c);
+	r->n_headers = (uint32_t)n;
+	json_object_foreach(v, key, hv) {
+		size_t saved;
+		path_push_key(c, key, &saved); /* tokens of <= 256 bytes always fit */
+		if ((rc = load_header_cond(c, key, hv, r, h)) != 0)
+			return rc;
+		path_pop(c, saved);
+		h++;
+	}
+	return 0;
+}
+
+static int load_rule(struct load_ctx *c, json_t *o, uint32_t i)
+{
+	struct pc_src_rule *r = &c->src->rules[i];
+	const struct name_slot *prev;
+	json_t *v, *dests;
+	size_t saved;
+	int rc;
+
+	if (!json_is_object(o))
+		return fail_expected(c, o, "a rule object");
+	if ((rc = check_keys(c, o, rule_keys)) != 0)
+		return rc;
+
+	v = json_object_get(o, "id");
+	if (v == NULL)
+		return fail_missing(c, "id", "the rule's id");
+	path_push_key(c, "id", &saved);
+	if ((rc = load_name(c, v, "a rule id", &r->id)) != 0)
+		return rc;
+	rc = nset_add(&c->rules, r->id, strlen(r->id), i, 0, &prev);
+	if (rc == -ENOMEM)
+		return fail_nomem(c);
+	if (rc == -EEXIST)
+		return load_fail(c, "duplicate rule id \"%s\" (first at $.rules[%u])", r->id,
+				 prev->idx);
+	path_pop(c, saved);
+
+	v = json_object_get(o, "identities");
+	if (v != NULL) {
+		path_push_key(c, "identities", &saved);
+		if ((rc = load_refs(c, v, true, i, &r->identities, &r->n_identities)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
+	dests = json_object_get(o, "destinations");
+	if (dests != NULL) {
+		path_push_key(c, "destinations", &saved);
+		if ((rc = load_refs(c, dests, false, i, &r->destinations, &r->n_destinations)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
+	v = json_object_get(o, "methods");
+	if (v != NULL) {
+		path_push_key(c, "methods", &saved);
+		if ((rc = load_methods(c, v, &r->methods)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
+	v = json_object_get(o, "paths");
+	if (v != NULL) {
+		path_push_key(c, "paths", &saved);
+		if ((rc = load_paths(c, v, r)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
+	v = json_object_get(o, "headers");
+	if (v != NULL) {
+		path_push_key(c, "headers", &saved);
+		if ((rc = load_headers(c, v, r)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
+	v = json_object_get(o, "action");
+	if (v == NULL)
+		return fail_missing(c, "action", "\"allow\" or \"deny\"");
+	path_push_key(c, "action", &saved);
+	if ((rc = load_action(c, v, &r->action)) != 0)
+		return rc;
+	path_pop(c, saved);
+
+	/* An L4 flow is decided on its first packet, before any request: a
+	 * method, path or header condition could never be evaluated there. */
+	if (r->methods != 0 || r->n_paths != 0 || r->n_headers != 0) {
+		const char *what = r->methods ? "methods" : r->n_paths ? "paths" : "headers";
+		for (uint32_t k = 0; k < r->n_destinations; k++) {
+			const struct pc_src_destination *d = &c->src->destinations[r->destinations[k]];
+			if (d->proto == PC_DEST_HTTP)
+				continue;
+			path_push_key(c, "destinations", &saved);
+			path_push_index(c, k);
+			return load_fail(c, "destination \"%s\" has protocol \"%s\", but the rule "
+					 "has %s, which only HTTP requests carry (an L4 flow has "
+					 "no method, path or headers)", d->name,
+					 proto_names[d->proto], what);
+		}
+	}
+	return 0;
+}
+
+/* ---- top level ---- */
+
+typedef int (*item_loader)(struct load_ctx *c, json_t *o, uint32_t i);
+
+/* The optional top-level array under key: NULL when absent, else checked
+ * (an empty list is fine here: a policy may have no rules). */
+static int top_array(struct load_ctx *c, json_t *root, const char *key, const char *what,
+		     json_t **arr)
+{
+	size_t saved;
+	int rc;
+
+	*arr = json_object_get(root, key);
+	if (*arr == NULL)
+		return 0;
+	path_push_key(c, key, &saved);
+	if ((rc = check_array(c, *arr, what, true)) != 0)
+		return rc;
+	path_pop(c, saved);
+	return 0;
+}
+
+/* Load each of the n items of arr (into builder slots already allocated). */
+static int load_each(struct load_ctx *c, const char *key, json_t *arr, uint32_t n,
+		     item_loader fn)
+{
+	size_t saved;
+	int rc;
+
+	path_push_key(c, key, &saved);
+	for (uint32_t i = 0; i < n; i++) {
+		size_t s2 = path_push_index(c, i);
+		if ((rc = fn(c, json_array_get(arr, i), i)) != 0)
+			return rc;
+		path_pop(c, s2);
+	}
+	path_pop(c, saved);
+	return 0;
+}
+
+/* calloc that never asks for 0 bytes, so NULL always means no memory. */
+static void *calloc_items(size_t n, size_t size)
+{
+	return calloc(n ? n : 1, size);
+}
+
+static int load_root(struct load_ctx *c, json_t *root)
+{
+	struct pc_policy_src *src = c->src;
+	json_t *v;
+	size_t saved;
+	int rc;
+
+	if (!json_is_object(root))
+		return fail_expected(c, root, "a policy object");
+	if ((rc = check_keys(c, root, top_keys)) != 0)
+		return rc;
+
+	v = json_object_get(root, "version");
+	if (v == NULL)
+		return fail_missing(c, "version", "the policy format version, 1");
+	path_push_key(c, "version", &saved);
+	if (!json_is_integer(v))
+		return fail_expected(c, v, "the integer 1 (the policy format version)");
+	if (json_integer_value(v) != 1)
+		return load_fail(c, "expected 1 (the only policy format version this build reads), "
+				 "got %lld", (long long)json_integer_value(v));
+	src->version = 1;
+	path_pop(c, saved);
+
+	src->default_action = PC_ACTION_DENY;
+	v = json_object_get(root, "default_action");
+	if (v != NULL) {
+		path_push_key(c, "default_action", &saved);
+		if ((rc = load_action(c, v, &src->default_action)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
+	json_t *ids, *dsts, *rules;
+	if ((rc = top_array(c, root, "identities", "identity objects", &ids)) != 0 ||
+	    (rc = top_array(c, root, "destinations", "destination objects", &dsts)) != 0 ||
+	    (rc = top_array(c, root, "rules", "rule objects", &rules)) != 0)
+		return rc;
+
+	/* Every array is allocated before any item is loaded, with its count
+	 * set, so a failure anywhere leaves a builder pc_policy_src_free()
+	 * can walk. The stamps are sized by what the rules can name. */
+	src->identities = calloc_items(json_array_size(ids), sizeof(*src->identities));
+	src->destinations = calloc_items(json_array_size(dsts), sizeof(*src->destinations));
+	src->rules = calloc_items(json_array_size(rules), sizeof(*src->rules));
+	c->id_stamp = calloc_items(json_array_size(ids), sizeof(*c->id_stamp));
+	c->dst_stamp = calloc_items(json_array_size(dsts), sizeof(*c->dst_stamp));
+	if (src->identities == NULL || src->destinations == NULL || src->rules == NULL ||
+	    c->id_stamp == NULL || c->dst_stamp == NULL)
+		return fail_nomem(c);
+	/* An empty list is a NULL array, as in a builder made by hand. */
+	if (json_array_size(ids) == 0) {
+		free(src->identities);
+		src->identities = NULL;
+	}
+	if (json_array_size(dsts) == 0) {
+		free(src->destinations);
+		src->destinations = NULL;
+	}
+	if (json_array_size(rules) == 0) {
+		free(src->rules);
+		src->rules = NULL;
+	}
+	src->n_identities = (uint32_t)json_array_size(ids);
+	src->n_destinations = (uint32_t)json_array_size(dsts);
+	src->n_rules = (uint32_t)json_array_size(rules);
+
+	if ((rc = load_each(c, "identities", ids, src->n_identities, load_identity)) != 0 ||
+	    (rc = load_each(c, "destinations", dsts, src->n_destinations, load_destination)) != 0)
+		return rc;
+	return load_each(c, "rules", rules, src->n_rules, load_rule);
+}
+
+/* ---- API ---- */
+
+/* See policy.h. Returns the builder or NULL with errno (EINVAL for any
+ * policy or syntax error, EFBIG, ENOMEM) and err filled. Control path. */
+struct pc_policy_src *pc_policy_load_string(const char *text, size_t len, const char *origin,
+					    char *err, size_t err_len)
+{
+	struct load_ctx c = {
+		.text = text, .len = len, .origin = origin ? origin : "<policy>",
+		.err = err, .err_len = err_len, .path = "$", .plen = 1,
+	};
+	json_error_t jerr;
+	json_t *root = NULL;
+	int rc;
+
+	if (err != NULL && err_len != 0)
+		err[0] = '\0';
+	if (text == NULL && len != 0) {
+		if (err != NULL && err_len != 0)
+			snprintf(err, err_len, "%s: no text", c.origin);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (len > PC_POLICY_MAX_FILE_BYTES) {
+		if (err != NULL && err_len != 0)
+			snprintf(err, err_len, "%s: too large: %zu bytes (the limit is %u)", c.origin,
+				 len, PC_POLICY_MAX_FILE_BYTES);
+		errno = EFBIG;
+		return NULL;
+	}
+	c.src = calloc(1, sizeof(*c.src));
+	if (c.src == NULL || (c.src->origin = strdup(c.origin)) == NULL) {
+		rc = fail_nomem(&c);
+		goto out;
+	}
+	root = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		if (err != NULL && err_len != 0) {
+			if (jerr.line > 0)
+				snprintf(err, err_len, "%s:%d:%d: invalid JSON: %s", c.origin, jerr.line,
+					 jerr.column, jerr.text);
+			else
+				snprintf(err, err_len, "%s: invalid JSON: %s", c.origin, jerr.text);
+		}
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = load_root(&c, root);
+out:
+	json_decref(root);
+	nset_free(&c.identities);
+	nset_free(&c.destinations);
+	nset_free(&c.rules);
+	nset_free(&c.digests);
+	free(c.id_stamp);
+	free(c.dst_stamp);
+	if (rc != 0) {
+		pc_policy_src_free(c.src);
+		errno = -rc;
+		return NULL;
+	}
+	return c.src;
+}
+
+/* Read the whole file, refusing more than the size limit. Works on pipes
+ * and other files with no size too, so "-" style inputs (/dev/stdin) load. */
+static int read_all(const char *path, char **out, size_t *out_len, char *err, size_t err_len)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, err_len, "%s: cannot open: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (fstat(fd, &st) != 0) {
+		rc = -errno;
+		snprintf(err, err_len, "%s: cannot read: %s", path, strerror(-rc));
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = -EISDIR;
+		snprintf(err, err_len, "%s: cannot read: %s", path, strerror(EISDIR));
+		goto out;
+	}
+	/* Refuse a regular file that is too large before reading any of it;
+	 * others (pipes) are caught by the read loop's bound. */
+	if (S_ISREG(st.st_mode) && st.st_size > PC_POLICY_MAX_FILE_BYTES) {
+		rc = -EFBIG;
+		snprintf(err, err_len, "%s: too large: %lld bytes (the limit is %u)", path,
+			 (long long)st.st_size, PC_POLICY_MAX_FILE_BYTES);
+		goto out;
+	}
+	for (;;) {
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 64 * 1024;
+			if (ncap > (size_t)PC_POLICY_MAX_FILE_BYTES + 1)
+				ncap = (size_t)PC_POLICY_MAX_FILE_BYTES + 1;
+			if (ncap == cap) { /* one byte past the limit was read */
+				rc = -EFBIG;
+				snprintf(err, err_len, "%s: too large: more than %u bytes", path,
+					 PC_POLICY_MAX_FILE_BYTES);
+				goto out;
+			}
+			char *nb = realloc(buf, ncap);
+			if (nb == NULL) {
+				rc = -ENOMEM;
+				snprintf(err, err_len, "%s: out of memory", path);
+				goto out;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			snprintf(err, err_len, "%s: cannot read: %s", path, strerror(-rc));
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	if (len > PC_POLICY_MAX_FILE_BYTES) {
+		rc = -EFBIG;
+		snprintf(err, err_len, "%s: too large: more than %u bytes", path,
+			 PC_POLICY_MAX_FILE_BYTES);
+		goto out;
+	}
+out:
+	close(fd);
+	if (rc != 0) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+/* See policy.h. Adds the file's own errors ("cannot open: ...", errno from
+ * open or read). Control path. */
+struct pc_policy_src *pc_policy_load_file(const char *path, char *err, size_t err_len)
+{
+	char dummy[1];
+	char *text = NULL;
+	size_t len = 0;
+	struct pc_policy_src *src;
+	int rc, saved_errno;
+
+	if (err == NULL || err_len == 0) {
+		err = dummy;
+		err_len = sizeof(dummy);
+	}
+	err[0] = '\0';
+	if (path == NULL) {
+		snprintf(err, err_len, "no policy file given");
+		errno = EINVAL;
+		return NULL;
+	}
+	rc = read_all(path, &text, &len, err, err_len);
+	if (rc != 0) {
+		errno = -rc;
+		return NULL;
+	}
+	src = pc_policy_load_string(text, len, path, err, err_len);
+	saved_errno = errno;
+	free(text);
+	errno = saved_errno;
+	return src;
+}
+
+static void free_identity(struct pc_src_identity *id)
+{
+	free(id->name);
+	free(id->sources);
+	free(id->api_key_digests);
+	free(id->api_key_header);
+}
+
+static void free_destination(struct pc_src_destination *d)
+{
+	free(d->name);
+	for (uint32_t k = 0; k < d->n_hosts; k++)
+		free(d->hosts[k]);
+	free(d->hosts);
+	free(d->addresses);
+	free(d->ports);
+}
+
+static void free_rule(struct pc_src_rule *r)
+{
+	free(r->id);
+	free(r->identities);
+	free(r->destinations);
+	for (uint32_t k = 0; k < r->n_paths; k++)
+		free(r->paths[k]);
+	free(r->paths);
+	for (uint32_t h = 0; h < r->n_headers; h++) {
+		free(r->headers[h].name);
+		for (uint32_t k = 0; k < r->headers[h].n_values; k++)
+			free(r->headers[h].values[k]);
+		free(r->headers[h].values);
+	}
+	free(r->headers);
+}
+
+/* Free a builder, complete or left half-built by an error; NULL is fine.
+ * Control path. */
+void pc_policy_src_free(struct pc_policy_src *src)
+{
+	if (src == NULL)
+		return;
+	for (uint32_t i = 0; i < src->n_identities; i++)
+		free_identity(&src->identities[i]);
+	free(src->identities);
+	for (uint32_t i = 0; i < src->n_destinations; i++)
+		free_destination(&src->destinations[i]);
+	free(src->destinations);
+	for (uint32_t i = 0; i < src->n_rules; i++)
+		free_rule(&src->rules[i]);
+	free(src->rules);
+	free(src->origin);
+	free(src);
+}

@@ -1,0 +1,861 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The policy loader: builder contents for valid policies (the repository's
+ * sample and the fixtures under tests/data/policies), and for every invalid
+ * fixture the exact message, with file, line and JSON path. Run under the
+ * sanitizer build, every error path is also checked for leaks.
+ *
+ * Paths are relative to tests/unit, the directory meson runs the suite in.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http/http_parse.h"
+#include "pc_test.h"
+#include "policy/policy.h"
+#include "util/addr.h"
+
+#define FIXTURES "../data/policies/"
+#define SAMPLE "../../config/policy.sample.json"
+
+static char err[4096];
+
+static struct pc_policy_src *load_text(const char *text)
+{
+	return pc_policy_load_string(text, strlen(text), "t.json", err, sizeof(err));
+}
+
+static bool prefix_is(const struct pc_prefix *p, const char *text)
+{
+	struct pc_prefix want;
+
+	if (pc_prefix_parse(text, &want) != 0)
+		return false;
+	return p->len == want.len && pc_addr_eq(&p->addr, &want.addr);
+}
+
+static void hex_to_bytes(const char *hex, uint8_t *out)
+{
+	for (int i = 0; i < PC_API_KEY_DIGEST_LEN; i++) {
+		unsigned v;
+		sscanf(hex + 2 * i, "%2x", &v);
+		out[i] = (uint8_t)v;
+	}
+}
+
+static bool digest_is(const uint8_t *d, const char *hex)
+{
+	uint8_t want[PC_API_KEY_DIGEST_LEN];
+
+	hex_to_bytes(hex, want);
+	return memcmp(d, want, sizeof(want)) == 0;
+}
+
+/* ---- valid policies ---- */
+
+static void test_sample(void)
+{
+	struct pc_policy_src *s = pc_policy_load_file(SAMPLE, err, sizeof(err));
+
+	if (s == NULL)
+		fprintf(stderr, "\n  %s\n", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(s->origin, SAMPLE);
+	CU_ASSERT_EQUAL(s->version, 1);
+	CU_ASSERT_EQUAL(s->default_action, PC_ACTION_DENY);
+	CU_ASSERT_EQUAL_FATAL(s->n_identities, 3);
+	CU_ASSERT_EQUAL_FATAL(s->n_destinations, 2);
+	CU_ASSERT_EQUAL_FATAL(s->n_rules, 6);
+
+	const struct pc_src_identity *ta = &s->identities[0];
+	CU_ASSERT_STRING_EQUAL(ta->name, "ticket-agent");
+	CU_ASSERT_EQUAL_FATAL(ta->n_sources, 1);
+	CU_ASSERT_EQUAL(ta->sources[0].addr.family, 4);
+	CU_ASSERT_EQUAL(ta->sources[0].addr.v4, 0xc6120100u); /* host order */
+	CU_ASSERT_EQUAL(ta->sources[0].len, 24);
+	CU_ASSERT_EQUAL_FATAL(ta->n_api_keys, 1);
+	CU_ASSERT_EQUAL(ta->api_key_digests[0][0], 0xce);
+	CU_ASSERT_EQUAL(ta->api_key_digests[0][31], 0x3b);
+	CU_ASSERT(digest_is(ta->api_key_digests[0],
+			    "ce6e7185989b4c41510b8ba0d7351ecc4dcbb1bec7293bcf43705d46a7ea1f3b"));
+	CU_ASSERT_STRING_EQUAL(ta->api_key_header, "x-api-key");
+
+	CU_ASSERT_STRING_EQUAL(s->identities[1].name, "billing-bot");
+	CU_ASSERT_EQUAL(s->identities[1].n_sources, 0);
+	CU_ASSERT_EQUAL(s->identities[1].n_api_keys, 1);
+	CU_ASSERT_STRING_EQUAL(s->identities[2].name, "monitoring");
+	CU_ASSERT_EQUAL(s->identities[2].n_api_keys, 0);
+	CU_ASSERT_EQUAL_FATAL(s->identities[2].n_sources, 1);
+	CU_ASSERT(prefix_is(&s->identities[2].sources[0], "198.18.1.200/32"));
+	/* the default header even when no key is given */
+	CU_ASSERT_STRING_EQUAL(s->identities[2].api_key_header, "x-api-key");
+
+	const struct pc_src_destination *t = &s->destinations[0];
+	CU_ASSERT_STRING_EQUAL(t->name, "tickets");
+	CU_ASSERT_EQUAL(t->proto, PC_DEST_HTTP);
+	CU_ASSERT_EQUAL_FATAL(t->n_hosts, 2);
+	CU_ASSERT_STRING_EQUAL(t->hosts[0], "tickets.internal");
+	CU_ASSERT_STRING_EQUAL(t->hosts[1], "*.tickets.internal");
+	CU_ASSERT_EQUAL_FATAL(t->n_addresses, 1);
+	CU_ASSERT(prefix_is(&t->addresses[0], "198.18.0.2/32"));
+	CU_ASSERT_EQUAL_FATAL(t->n_ports, 1);
+	CU_ASSERT_EQUAL(t->ports[0], 80);
+	CU_ASSERT_EQUAL(s->destinations[1].proto, PC_DEST_TCP);
+	CU_ASSERT_EQUAL(s->destinations[1].n_hosts, 0);
+	CU_ASSERT_EQUAL(s->destinations[1].ports[0], 22);
+
+	const struct pc_src_rule *r = &s->rules[0];
+	CU_ASSERT_STRING_EQUAL(r->id, "block-admin");
+	CU_ASSERT_EQUAL(r->n_identities, 0); /* any caller */
+	CU_ASSERT_EQUAL_FATAL(r->n_destinations, 1);
+	CU_ASSERT_EQUAL(r->destinations[0], 0);
+	CU_ASSERT_EQUAL(r->methods, 0);
+	CU_ASSERT_EQUAL_FATAL(r->n_paths, 1);
+	CU_ASSERT_STRING_EQUAL(r->paths[0], "^/admin(/.*)?$");
+	CU_ASSERT_EQUAL(r->action, PC_ACTION_DENY);
+
+	r = &s->rules[1];
+	CU_ASSERT_STRING_EQUAL(r->id, "tickets-read");
+	CU_ASSERT_EQUAL_FATAL(r->n_identities, 1);
+	CU_ASSERT_EQUAL(r->identities[0], 0);
+	CU_ASSERT_EQUAL(r->methods, PC_HTTP_GET | PC_HTTP_HEAD);
+	CU_ASSERT_EQUAL(r->action, PC_ACTION_ALLOW);
+
+	r = &s->rules[2];
+	CU_ASSERT_EQUAL(r->methods, PC_HTTP_POST);
+	CU_ASSERT_EQUAL_FATAL(r->n_headers, 1);
+	CU_ASSERT_STRING_EQUAL(r->headers[0].name, "x-agent-purpose");
+	CU_ASSERT_EQUAL_FATAL(r->headers[0].n_values, 2);
+	CU_ASSERT_STRING_EQUAL(r->headers[0].values[0], "triage");
+	CU_ASSERT_STRING_EQUAL(r->headers[0].values[1], "summarize");
+
+	CU_ASSERT_EQUAL(s->rules[3].identities[0], 1);
+	CU_ASSERT_EQUAL(s->rules[4].identities[0], 2);
+	r = &s->rules[5];
+	CU_ASSERT_STRING_EQUAL(r->id, "ops-ssh");
+	CU_ASSERT_EQUAL(r->identities[0], 2);
+	CU_ASSERT_EQUAL(r->destinations[0], 1);
+	CU_ASSERT_EQUAL(r->n_paths, 0);
+	CU_ASSERT_EQUAL(r->n_headers, 0);
+	pc_policy_src_free(s);
+}
+
+static void test_valid_full(void)
+{
+	struct pc_policy_src *s = pc_policy_load_file(FIXTURES "valid-full.json", err, sizeof(err));
+
+	if (s == NULL)
+		fprintf(stderr, "\n  %s\n", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(s->default_action, PC_ACTION_ALLOW);
+	CU_ASSERT_EQUAL_FATAL(s->n_identities, 3);
+	CU_ASSERT_EQUAL_FATAL(s->n_destinations, 5);
+	CU_ASSERT_EQUAL_FATAL(s->n_rules, 3);
+
+	const struct pc_src_identity *a = &s->identities[0];
+	CU_ASSERT_STRING_EQUAL(a->name, "agent.one@team/a:b_c-d");
+	CU_ASSERT_EQUAL_FATAL(a->n_sources, 3);
+	CU_ASSERT(prefix_is(&a->sources[0], "198.18.1.0/24"));
+	CU_ASSERT_EQUAL(a->sources[1].addr.family, 6);
+	CU_ASSERT_EQUAL(a->sources[1].len, 48);
+	CU_ASSERT(prefix_is(&a->sources[1], "2001:db8:1::/48"));
+	CU_ASSERT_EQUAL(a->sources[2].len, 32); /* a bare address is a host prefix */
+	CU_ASSERT_EQUAL_FATAL(a->n_api_keys, 1);
+	/* upper-case hex decodes to the same bytes */
+	CU_ASSERT(digest_is(a->api_key_digests[0],
+			    "ce6e7185989b4c41510b8ba0d7351ecc4dcbb1bec7293bcf43705d46a7ea1f3b"));
+	CU_ASSERT_STRING_EQUAL(a->api_key_header, "authorization");
+
+	const struct pc_src_identity *b = &s->identities[1];
+	CU_ASSERT_EQUAL(b->n_sources, 0);
+	CU_ASSERT_PTR_NULL(b->sources);
+	CU_ASSERT_EQUAL_FATAL(b->n_api_keys, 2);
+	CU_ASSERT_EQUAL(b->api_key_digests[1][31], 0x01);
+	for (int i = 0; i < 31; i++)
+		CU_ASSERT_EQUAL(b->api_key_digests[1][i], 0);
+	CU_ASSERT_STRING_EQUAL(b->api_key_header, "x-api-key");
+	CU_ASSERT(prefix_is(&s->identities[2].sources[0], "0.0.0.0/0"));
+
+	const struct pc_src_destination *d = &s->destinations[0];
+	CU_ASSERT_EQUAL(d->proto, PC_DEST_HTTP);
+	CU_ASSERT_EQUAL_FATAL(d->n_hosts, 5);
+	CU_ASSERT_STRING_EQUAL(d->hosts[0], "api.example.com");
+	CU_ASSERT_STRING_EQUAL(d->hosts[1], "*.svc.internal");
+	CU_ASSERT_STRING_EQUAL(d->hosts[2], "198.18.0.2");
+	CU_ASSERT_STRING_EQUAL(d->hosts[3], "[2001:db8::2]");
+	CU_ASSERT_STRING_EQUAL(d->hosts[4], "under_score.internal");
+	CU_ASSERT_EQUAL_FATAL(d->n_addresses, 2);
+	CU_ASSERT(prefix_is(&d->addresses[1], "2001:db8::2"));
+	CU_ASSERT_EQUAL_FATAL(d->n_ports, 3);
+	CU_ASSERT_EQUAL(d->ports[0], 80);
+	CU_ASSERT_EQUAL(d->ports[1], 8080);
+	CU_ASSERT_EQUAL(d->ports[2], 65535);
+	CU_ASSERT_EQUAL(s->destinations[1].proto, PC_DEST_TCP);
+	CU_ASSERT_EQUAL(s->destinations[2].proto, PC_DEST_UDP);
+	CU_ASSERT_EQUAL(s->destinations[2].n_addresses, 0);
+	CU_ASSERT_EQUAL(s->destinations[3].proto, PC_DEST_ANY);
+	d = &s->destinations[4];
+	CU_ASSERT_STRING_EQUAL(d->name, "anywhere-http");
+	CU_ASSERT_EQUAL(d->proto, PC_DEST_HTTP);
+	CU_ASSERT_EQUAL(d->n_hosts + d->n_addresses + d->n_ports, 0);
+
+	const struct pc_src_rule *r = &s->rules[0];
+	CU_ASSERT_EQUAL_FATAL(r->n_identities, 2);
+	CU_ASSERT_EQUAL(r->identities[0], 2);
+	CU_ASSERT_EQUAL(r->identities[1], 0);
+	CU_ASSERT_EQUAL_FATAL(r->n_destinations, 2);
+	CU_ASSERT_EQUAL(r->destinations[0], 0);
+	CU_ASSERT_EQUAL(r->destinations[1], 4);
+	CU_ASSERT_EQUAL(r->methods, PC_HTTP_GET | PC_HTTP_HEAD | PC_HTTP_POST | PC_HTTP_PUT |
+				    PC_HTTP_DELETE | PC_HTTP_CONNECT | PC_HTTP_OPTIONS |
+				    PC_HTTP_TRACE | PC_HTTP_PATCH);
+	CU_ASSERT_EQUAL_FATAL(r->n_paths, 2);
+	CU_ASSERT_STRING_EQUAL(r->paths[1], "^/b/[0-9]+$");
+	CU_ASSERT_EQUAL_FATAL(r->n_headers, 2);
+	CU_ASSERT_STRING_EQUAL(r->headers[0].name, "x-agent-purpose");
+	/* values keep their case: they are compared exactly */
+	CU_ASSERT_STRING_EQUAL(r->headers[0].values[1], "Summarize now");
+	CU_ASSERT_STRING_EQUAL(r->headers[1].name, "x.trace");
+	CU_ASSERT_EQUAL_FATAL(r->headers[1].n_values, 2);
+	CU_ASSERT_STRING_EQUAL(r->headers[1].values[0], "a\tb");
+	CU_ASSERT_STRING_EQUAL(r->headers[1].values[1], "");
+	CU_ASSERT_EQUAL(r->action, PC_ACTION_ALLOW);
+
+	r = &s->rules[1];
+	CU_ASSERT_EQUAL(r->n_identities, 0);
+	CU_ASSERT_PTR_NULL(r->identities);
+	CU_ASSERT_EQUAL_FATAL(r->n_destinations, 3);
+	CU_ASSERT_EQUAL(r->destinations[2], 3);
+	CU_ASSERT_EQUAL(r->methods, 0);
+	CU_ASSERT_EQUAL(r->action, PC_ACTION_DENY);
+	r = &s->rules[2];
+	CU_ASSERT_EQUAL(r->n_identities + r->n_destinations + r->n_paths + r->n_headers, 0);
+	pc_policy_src_free(s);
+}
+
+static void test_valid_minimal(void)
+{
+	static const char *const files[] = {
+		FIXTURES "valid-minimal.json",
+		FIXTURES "valid-empty-lists.json",
+	};
+
+	for (size_t i = 0; i < PC_ARRAY_SIZE(files); i++) {
+		struct pc_policy_src *s = pc_policy_load_file(files[i], err, sizeof(err));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+		CU_ASSERT_STRING_EQUAL(s->origin, files[i]);
+		CU_ASSERT_EQUAL(s->version, 1);
+		CU_ASSERT_EQUAL(s->default_action, PC_ACTION_DENY);
+		CU_ASSERT_EQUAL(s->n_identities + s->n_destinations + s->n_rules, 0);
+		CU_ASSERT_PTR_NULL(s->identities);
+		CU_ASSERT_PTR_NULL(s->destinations);
+		CU_ASSERT_PTR_NULL(s->rules);
+		pc_policy_src_free(s);
+	}
+	pc_policy_src_free(NULL);
+}
+
+/* ---- invalid fixtures: the exact message ---- */
+
+struct bad_case {
+	const char *file;
+	const char *msg; /* after the file name */
+};
+
+#define HOST_EXP "expected a host name (e.g. \"api.example.com\", \"*.example.com\") or an IP address, got "
+#define PREFIX_EXP "expected an IPv4 or IPv6 address or CIDR prefix with no host bits set " \
+		   "(e.g. \"198.18.1.0/24\", \"2001:db8::/32\"), got "
+#define METHOD_EXP "expected an HTTP method (GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH), got "
+#define NAME_EXP "expected a name of 1..128 characters from [A-Za-z0-9_.:@/-], got "
+#define HDR_EXP "expected a header name (an HTTP token, RFC 9110 §5.6.2, of at most 256 characters), got "
+#define VALUE_EXP "expected a header value (visible characters, spaces and tabs, none at either end, RFC 9110 §5.5), got "
+#define L4_TAIL ", which only HTTP requests carry (an L4 flow has no method, path or headers)"
+
+static const struct bad_case bad_cases[] = {
+	{ "invalid-syntax.json", ":5:3: invalid JSON: unexpected token near ']'" },
+	{ "invalid-duplicate-key.json", ":7:14: invalid JSON: duplicate object key near '\"action\"'" },
+	{ "invalid-bad-utf8.json", ":3:21: invalid JSON: unable to decode byte 0xe9 near '\"caf'" },
+	{ "invalid-not-object.json", ":1: $: expected a policy object, got an array" },
+	{ "invalid-version-missing.json",
+	  ":1: $: missing required key \"version\" (the policy format version, 1)" },
+	{ "invalid-version-2.json",
+	  ":2: $.version: expected 1 (the only policy format version this build reads), got 2" },
+	{ "invalid-version-string.json",
+	  ":2: $.version: expected the integer 1 (the policy format version), got \"1\"" },
+	{ "invalid-unknown-top-key.json",
+	  ":3: $.rule: unknown key \"rule\"; did you mean \"rules\"? (allowed keys: version, "
+	  "default_action, identities, destinations, rules, description)" },
+	{ "invalid-default-action.json",
+	  ":3: $.default_action: expected \"allow\" or \"deny\", got \"permit\"" },
+	{ "invalid-description-not-string.json",
+	  ":6: $.destinations[0].description: expected a string, got an object" },
+	{ "invalid-identities-not-array.json",
+	  ":3: $.identities: expected an array of identity objects, got an object" },
+	{ "invalid-identity-not-object.json",
+	  ":4: $.identities[0]: expected an identity object, got \"ticket-agent\"" },
+	{ "invalid-identity-no-name.json",
+	  ":5: $.identities[1]: missing required key \"name\" (the identity's name)" },
+	{ "invalid-identity-bad-name.json", ":5: $.identities[0].name: " NAME_EXP "\"ticket agent\"" },
+	{ "invalid-identity-long-name.json",
+	  ":5: $.identities[0].name: " NAME_EXP
+	  "\"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn\"... (129 bytes)" },
+	{ "invalid-identity-duplicate-name.json",
+	  ":6: $.identities[1].name: duplicate name \"ticket-agent\" (first at $.identities[0])" },
+	{ "invalid-identity-no-credentials.json",
+	  ":4: $.identities[0]: expected \"sources\" or \"api_keys_sha256\" (an identity needs a "
+	  "way to recognise its caller), got neither" },
+	{ "invalid-identity-sources-empty.json",
+	  ":6: $.identities[0].sources: expected a non-empty array of CIDR prefixes, got an empty "
+	  "array" },
+	{ "invalid-identity-bad-cidr.json",
+	  ":8: $.identities[0].sources[1]: " PREFIX_EXP "\"198.18.1.1/24\"" },
+	{ "invalid-identity-source-not-string.json",
+	  ":5: $.identities[0].sources[0]: " PREFIX_EXP "an integer" },
+	{ "invalid-identity-digest-short.json",
+	  ":6: $.identities[0].api_keys_sha256[0]: expected a SHA-256 digest of the API key (64 "
+	  "hex digits), got \"ce6e7185989b4c41\"" },
+	{ "invalid-identity-digest-nonhex.json",
+	  ":7: $.identities[0].api_keys_sha256[0]: expected a SHA-256 digest of the API key (64 "
+	  "hex digits), got \"ge6e7185989b4c41510b8ba0d7351ecc4dcbb1bec7293bcf\"... (64 bytes)" },
+	{ "invalid-identity-duplicate-digest.json",
+	  ":8: $.identities[1].api_keys_sha256[0]: duplicate API key digest (first at "
+	  "$.identities[0].api_keys_sha256[1]); an API key must name one identity" },
+	{ "invalid-identity-key-header-without-keys.json",
+	  ":7: $.identities[0].api_key_header: \"api_key_header\" given without "
+	  "\"api_keys_sha256\" (there is no key to look for)" },
+	{ "invalid-identity-key-header-not-token.json",
+	  ":7: $.identities[0].api_key_header: " HDR_EXP "\"x api key\"" },
+	{ "invalid-identity-unknown-key.json",
+	  ":6: $.identities[0].source: unknown key \"source\"; did you mean \"sources\"? (allowed "
+	  "keys: name, sources, api_keys_sha256, api_key_header, description)" },
+	{ "invalid-destination-no-name.json",
+	  ":4: $.destinations[0]: missing required key \"name\" (the destination's name)" },
+	{ "invalid-destination-duplicate-name.json",
+	  ":7: $.destinations[2].name: duplicate name \"api\" (first at $.destinations[0])" },
+	{ "invalid-destination-bad-protocol.json",
+	  ":6: $.destinations[0].protocol: expected \"http\", \"tcp\", \"udp\" or \"any\", got "
+	  "\"icmp\"" },
+	{ "invalid-destination-hosts-on-tcp.json",
+	  ":6: $.destinations[0].hosts: host names apply only to \"http\" destinations (an L4 flow "
+	  "carries no Host), this one has protocol \"tcp\"" },
+	{ "invalid-destination-hosts-empty.json",
+	  ":6: $.destinations[0].hosts: expected a non-empty array of host names, got an empty "
+	  "array" },
+	{ "invalid-destination-host-port.json",
+	  ":8: $.destinations[0].hosts[1]: " HOST_EXP "\"api.example.com:8080\" (ports go in "
+	  "\"ports\")" },
+	{ "invalid-destination-host-wildcard-middle.json",
+	  ":6: $.destinations[0].hosts[0]: " HOST_EXP "\"api.*.example.com\" (a wildcard is only "
+	  "allowed as a leading \"*.\")" },
+	{ "invalid-destination-host-too-long.json",
+	  ":6: $.destinations[0].hosts[0]: " HOST_EXP
+	  "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"... (254 bytes); at most 253 "
+	  "characters are allowed" },
+	{ "invalid-destination-host-bad-ipv4.json",
+	  ":6: $.destinations[0].hosts[0]: " HOST_EXP "\"198.18.0.256\" (not a valid IPv4 address)" },
+	{ "invalid-destination-host-bare-ipv6.json",
+	  ":6: $.destinations[0].hosts[0]: " HOST_EXP "\"2001:db8::1\" (write an IPv6 address in "
+	  "brackets, as in a Host header)" },
+	{ "invalid-destination-host-trailing-dot.json",
+	  ":6: $.destinations[0].hosts[0]: " HOST_EXP "\"api.example.com.\" (empty label)" },
+	{ "invalid-destination-port-range.json",
+	  ":7: $.destinations[0].ports[1]: expected a port number (an integer 1..65535), got 70000" },
+	{ "invalid-destination-port-string.json",
+	  ":6: $.destinations[0].ports[0]: expected a port number (an integer 1..65535), got \"80\"" },
+	{ "invalid-destination-address-bad.json",
+	  ":6: $.destinations[0].addresses[0]: " PREFIX_EXP "\"198.18.0.0/33\"" },
+	{ "invalid-rule-not-object.json", ":4: $.rules[0]: expected a rule object, got null" },
+	{ "invalid-rule-no-id.json", ":4: $.rules[0]: missing required key \"id\" (the rule's id)" },
+	{ "invalid-rule-duplicate-id.json",
+	  ":6: $.rules[1].id: duplicate rule id \"r\" (first at $.rules[0])" },
+	{ "invalid-rule-no-action.json",
+	  ":4: $.rules[0]: missing required key \"action\" (\"allow\" or \"deny\")" },
+	{ "invalid-rule-bad-action.json",
+	  ":6: $.rules[0].action: expected \"allow\" or \"deny\", got \"permit\"" },
+	{ "invalid-rule-unknown-key.json",
+	  ":6: $.rules[0].acton: unknown key \"acton\"; did you mean \"action\"? (allowed keys: id, "
+	  "identities, destinations, methods, paths, headers, action, description)" },
+	{ "invalid-rule-unknown-identity.json",
+	  ":11: $.rules[0].identities[0]: unknown identity \"tiket-agent\" (defined: ticket-agent, "
+	  "billing-bot)" },
+	{ "invalid-rule-unknown-destination.json",
+	  ":6: $.rules[0].destinations[0]: unknown destination \"api\" (no destinations are "
+	  "defined)" },
+	{ "invalid-rule-identity-not-string.json",
+	  ":7: $.rules[0].identities[0]: expected the name of an identity, got an object" },
+	{ "invalid-rule-identity-twice.json",
+	  ":8: $.rules[0].identities[1]: identity \"a\" is listed twice" },
+	{ "invalid-rule-identities-empty.json",
+	  ":6: $.rules[0].identities: expected a non-empty array of identity names, got an empty "
+	  "array" },
+	{ "invalid-rule-method-unknown.json", ":14: $.rules[2].methods[1]: " METHOD_EXP "\"FETCH\"" },
+	{ "invalid-rule-method-lowercase.json",
+	  ":6: $.rules[0].methods[0]: " METHOD_EXP "\"get\" (methods are case-sensitive, RFC 9110 "
+	  "§9.1)" },
+	{ "invalid-rule-methods-empty.json",
+	  ":6: $.rules[0].methods: expected a non-empty array of HTTP methods, got an empty array" },
+	{ "invalid-rule-path-empty.json",
+	  ":6: $.rules[0].paths[1]: expected a path regex (a non-empty string of at most 4096 "
+	  "bytes), got \"\"" },
+	{ "invalid-rule-path-too-long.json",
+	  ":6: $.rules[0].paths[0]: expected a path regex (a non-empty string of at most 4096 "
+	  "bytes), got \"^aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"... (4097 bytes)" },
+	{ "invalid-rule-headers-empty.json",
+	  ":6: $.rules[0].headers: expected a non-empty object of header name to array of values, "
+	  "got an empty object" },
+	{ "invalid-rule-header-values-empty.json",
+	  ":7: $.rules[0].headers.x-purpose: expected a non-empty array of header values, got an "
+	  "empty array" },
+	{ "invalid-rule-header-bad-name.json",
+	  ":8: $.rules[0].headers[\"x.b c\"]: " HDR_EXP "\"x.b c\"" },
+	{ "invalid-rule-header-duplicate-case.json",
+	  ":8: $.rules[0].headers.x-purpose: header \"x-purpose\" is given twice (header names are "
+	  "case-insensitive, RFC 9110 §5.1)" },
+	{ "invalid-rule-header-value-not-string.json",
+	  ":7: $.rules[0].headers.x-n[0]: " VALUE_EXP "an integer" },
+	{ "invalid-rule-header-value-whitespace.json",
+	  ":6: $.rules[0].headers.x-purpose[1]: " VALUE_EXP "\" summarize\"" },
+	{ "invalid-rule-l4-methods.json",
+	  ":11: $.rules[0].destinations[1]: destination \"ssh\" has protocol \"tcp\", but the rule "
+	  "has methods" L4_TAIL },
+	{ "invalid-rule-l4-paths.json",
+	  ":7: $.rules[0].destinations[0]: destination \"dns\" has protocol \"udp\", but the rule "
+	  "has paths" L4_TAIL },
+};
+
+static void test_invalid_fixtures(void)
+{
+	char path[256], want[1024];
+
+	for (size_t i = 0; i < PC_ARRAY_SIZE(bad_cases); i++) {
+		snprintf(path, sizeof(path), FIXTURES "%s", bad_cases[i].file);
+		snprintf(want, sizeof(want), "%s%s", path, bad_cases[i].msg);
+		memset(err, 'x', sizeof(err));
+		errno = 0;
+		struct pc_policy_src *s = pc_policy_load_file(path, err, sizeof(err));
+		CU_ASSERT_PTR_NULL(s);
+		CU_ASSERT_EQUAL(errno, EINVAL);
+		if (s != NULL || strcmp(err, want) != 0)
+			fprintf(stderr, "\n  %s\n  want: %s\n  got:  %s\n", bad_cases[i].file, want,
+				s ? "(loaded)" : err);
+		CU_ASSERT_STRING_EQUAL(err, want);
+		pc_policy_src_free(s);
+	}
+}
+
+/* Every invalid-*.json in the directory is in the table above. */
+static void test_every_fixture_listed(void)
+{
+	FILE *ls = popen("ls " FIXTURES, "r");
+	char line[256];
+	unsigned n_invalid = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ls);
+	while (fgets(line, sizeof(line), ls) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "invalid-", 8) != 0)
+			continue;
+		n_invalid++;
+		bool found = false;
+		for (size_t i = 0; i < PC_ARRAY_SIZE(bad_cases); i++)
+			found |= strcmp(bad_cases[i].file, line) == 0;
+		if (!found)
+			fprintf(stderr, "\n  %s has no expected message\n", line);
+		CU_ASSERT(found);
+	}
+	pclose(ls);
+	CU_ASSERT_EQUAL(n_invalid, PC_ARRAY_SIZE(bad_cases));
+	CU_ASSERT(n_invalid >= 30);
+}
+
+/* ---- files ---- */
+
+static void test_file_errors(void)
+{
+	errno = 0;
+	CU_ASSERT_PTR_NULL(pc_policy_load_file(FIXTURES "no-such-file.json", err, sizeof(err)));
+	CU_ASSERT_EQUAL(errno, ENOENT);
+	CU_ASSERT_STRING_EQUAL(err, FIXTURES "no-such-file.json: cannot open: No such file or directory");
+
+	errno = 0;
+	CU_ASSERT_PTR_NULL(pc_policy_load_file(FIXTURES, err, sizeof(err)));
+	CU_ASSERT_EQUAL(errno, EISDIR);
+	CU_ASSERT_STRING_EQUAL(err, FIXTURES ": cannot read: Is a directory");
+
+	errno = 0;
+	CU_ASSERT_PTR_NULL(pc_policy_load_file(NULL, err, sizeof(err)));
+	CU_ASSERT_EQUAL(errno, EINVAL);
+}
+
+/* 64 MiB is the limit, checked before reading a byte: a sparse file costs
+ * no disk. */
+static void test_too_large(void)
+{
+	char name[] = "/tmp/pc-policy-big-XXXXXX";
+	int fd = mkstemp(name);
+	char want[256];
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(ftruncate(fd, (64 << 20) + 1), 0);
+	close(fd);
+	errno = 0;
+	CU_ASSERT_PTR_NULL(pc_policy_load_file(name, err, sizeof(err)));
+	CU_ASSERT_EQUAL(errno, EFBIG);
+	snprintf(want, sizeof(want), "%s: too large: 67108865 bytes (the limit is 67108864)", name);
+	CU_ASSERT_STRING_EQUAL(err, want);
+
+	/* exactly at the limit the file is read (and is not JSON: all zeros) */
+	fd = open(name, O_WRONLY);
+	CU_ASSERT_EQUAL(ftruncate(fd, 64 << 20), 0);
+	close(fd);
+	errno = 0;
+	CU_ASSERT_PTR_NULL(pc_policy_load_file(name, err, sizeof(err)));
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "invalid JSON"));
+	unlink(name);
+
+	/* the same limit for text in memory */
+	size_t big = (64u << 20) + 1;
+	char *text = malloc(big);
+	if (text == NULL) {
+		CU_FAIL("malloc");
+		return;
+	}
+	memset(text, ' ', big);
+	errno = 0;
+	CU_ASSERT_PTR_NULL(pc_policy_load_string(text, big, "mem", err, sizeof(err)));
+	CU_ASSERT_EQUAL(errno, EFBIG);
+	CU_ASSERT_STRING_EQUAL(err, "mem: too large: 67108865 bytes (the limit is 67108864)");
+	free(text);
+}
+
+/* ---- in-memory policies ---- */
+
+static void test_string_origin_and_buffers(void)
+{
+	const char *bad = "{\"version\": 1,\n\"rules\": 5}";
+	struct pc_policy_src *s;
+
+	errno = 0;
+	CU_ASSERT_PTR_NULL(pc_policy_load_string(bad, strlen(bad), NULL, err, sizeof(err)));
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "<policy>:2: $.rules: expected an array of rule objects, got an integer");
+
+	/* no buffer, or a tiny one: still NULL and errno, and no overrun */
+	errno = 0;
+	CU_ASSERT_PTR_NULL(pc_policy_load_string(bad, strlen(bad), "x", NULL, 0));
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	errno = 0;
+	CU_ASSERT_PTR_NULL(pc_policy_load_file(FIXTURES "invalid-version-2.json", NULL, 0));
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	char small[12];
+	memset(small, 'x', sizeof(small));
+	CU_ASSERT_PTR_NULL(pc_policy_load_string(bad, strlen(bad), "origin", small, 8));
+	CU_ASSERT_STRING_EQUAL(small, "origin:");
+	CU_ASSERT_EQUAL(small[8], 'x');
+
+	/* len bounds the text; what follows it is never read */
+	const char *t = "{\"version\": 1}garbage";
+	s = pc_policy_load_string(t, 14, "t", err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL(s);
+	pc_policy_src_free(s);
+	CU_ASSERT_PTR_NULL(pc_policy_load_string(t, strlen(t), "t", err, sizeof(err)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "t:1:"));
+
+	CU_ASSERT_PTR_NULL(pc_policy_load_string("", 0, "e", err, sizeof(err)));
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "e:1:0: invalid JSON: '[' or '{' expected near end of file");
+	CU_ASSERT_PTR_NULL(pc_policy_load_string(NULL, 5, "n", err, sizeof(err)));
+	CU_ASSERT_EQUAL(errno, EINVAL);
+
+	/* \u0000 would cut a name or regex short: jansson refuses it */
+	t = "{\"version\": 1, \"rules\": [{\"id\": \"a\\u0000b\", \"action\": \"allow\"}]}";
+	CU_ASSERT_PTR_NULL(load_text(t));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "invalid JSON"));
+}
+
+/* Keys a bare path step cannot carry are shown (and located) in brackets;
+ * keys too long for any path are reported on their object. */
+static void test_odd_keys(void)
+{
+	const char *t = "{\"version\": 1,\n\"ru.les\": []}";
+	char text[1024], want[1024];
+
+	CU_ASSERT_PTR_NULL(load_text(t));
+	CU_ASSERT_STRING_EQUAL(err, "t.json:2: $[\"ru.les\"]: unknown key \"ru.les\"; did you mean "
+			       "\"rules\"? (allowed keys: "
+			       "version, default_action, identities, destinations, rules, description)");
+
+	t = "{\"version\": 1,\n\"x\\\"y\\n\": 1}";
+	CU_ASSERT_PTR_NULL(load_text(t));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.json:2: $[\"x\\\"y\\n\"]: unknown key \"x\\\"y\\n\""));
+
+	char key[301];
+	memset(key, 'k', 300);
+	key[300] = '\0';
+	snprintf(text, sizeof(text), "{\n\"version\": 1,\n\"%s\": 1}", key);
+	CU_ASSERT_PTR_NULL(load_text(text));
+	snprintf(want, sizeof(want), "t.json:1: $: unknown key \"%.48s\"... (300 bytes) (allowed "
+		 "keys: version, default_action, identities, destinations, rules, description)", key);
+	CU_ASSERT_STRING_EQUAL(err, want);
+
+	/* a long key inside an item keeps the item's path */
+	snprintf(text, sizeof(text), "{\"version\": 1, \"rules\": [\n{\"%s\": 1}]}", key);
+	CU_ASSERT_PTR_NULL(load_text(text));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.json:2: $.rules[0]: unknown key \"kkk"));
+
+	/* "description" is an ordinary header name inside "headers" */
+	t = "{\"version\": 1, \"rules\": [{\"id\": \"r\", \"headers\": {\"Description\": [\"x\"]},"
+	    " \"action\": \"deny\"}]}";
+	struct pc_policy_src *s = load_text(t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(s->rules[0].headers[0].name, "description");
+	pc_policy_src_free(s);
+}
+
+/* A policy with one host, loaded or not. */
+static bool host_ok(const char *host, char *stored, size_t n)
+{
+	char text[1024];
+	struct pc_policy_src *s;
+
+	snprintf(text, sizeof(text),
+		 "{\"version\": 1, \"destinations\": [{\"name\": \"d\", \"hosts\": [\"%s\"]}]}", host);
+	s = load_text(text);
+	if (s == NULL)
+		return false;
+	snprintf(stored, n, "%s", s->destinations[0].hosts[0]);
+	pc_policy_src_free(s);
+	return true;
+}
+
+static void test_hosts(void)
+{
+	static const struct { const char *in, *out; } good[] = {
+		{ "localhost", "localhost" },
+		{ "A.B.C", "a.b.c" },
+		{ "*.Example.Com", "*.example.com" },
+		{ "x-1.example", "x-1.example" },
+		{ "_svc.internal", "_svc.internal" },
+		{ "0.0.0.0", "0.0.0.0" },
+		{ "1.2.3.4.example", "1.2.3.4.example" },
+		{ "123abc", "123abc" },
+		{ "[::1]", "[::1]" },
+		{ "[2001:DB8::A]", "[2001:db8::a]" },
+	};
+	static const char *const bad[] = {
+		"", "*", "*.", "**.a", "*a.b", "a*.b", "a.*", ".a", "a..b", "a.", "-a.b", "a-.b",
+		"a b", "a/b", "a_b:80", "a:b", "[::1]:80", "[1.2.3.4]", "[::1", "::1",
+		"1.2.3", "1.2.3.4.5", "01.2.3.4", "256.1.1.1", "*.1.2.3.4", "caf\\u00e9.example",
+		"a\\tb", "http://a.b",
+	};
+	char stored[300], label64[128], long_ok[300];
+
+	for (size_t i = 0; i < PC_ARRAY_SIZE(good); i++) {
+		bool ok = host_ok(good[i].in, stored, sizeof(stored));
+		if (!ok)
+			fprintf(stderr, "\n  %s: %s\n", good[i].in, err);
+		CU_ASSERT(ok);
+		if (ok)
+			CU_ASSERT_STRING_EQUAL(stored, good[i].out);
+	}
+	for (size_t i = 0; i < PC_ARRAY_SIZE(bad); i++) {
+		bool ok = host_ok(bad[i], stored, sizeof(stored));
+		if (ok)
+			fprintf(stderr, "\n  host \"%s\" was accepted\n", bad[i]);
+		CU_ASSERT(!ok);
+	}
+	/* labels of 63 pass, 64 do not; 253 characters in all pass */
+	memset(label64, 'a', 64);
+	label64[64] = '\0';
+	CU_ASSERT(!host_ok(label64, stored, sizeof(stored)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "(a label has at most 63 characters)"));
+	label64[63] = '\0';
+	CU_ASSERT(host_ok(label64, stored, sizeof(stored)));
+	memset(long_ok, 'a', 253);
+	long_ok[63] = long_ok[127] = long_ok[191] = '.';
+	long_ok[253] = '\0';
+	CU_ASSERT_EQUAL(strlen(long_ok), 253);
+	CU_ASSERT(host_ok(long_ok, stored, sizeof(stored)));
+}
+
+static bool name_ok(const char *name)
+{
+	char text[1024];
+	struct pc_policy_src *s;
+
+	snprintf(text, sizeof(text),
+		 "{\"version\": 1, \"identities\": [{\"name\": \"%s\", \"sources\": [\"::/0\"]}]}",
+		 name);
+	s = load_text(text);
+	pc_policy_src_free(s);
+	return s != NULL;
+}
+
+static void test_names(void)
+{
+	char n128[130];
+
+	CU_ASSERT(name_ok("a"));
+	CU_ASSERT(name_ok("A-z_0.9:@/x"));
+	CU_ASSERT(!name_ok(""));
+	CU_ASSERT(!name_ok("a b"));
+	CU_ASSERT(!name_ok("a,b"));
+	CU_ASSERT(!name_ok("a*"));
+	CU_ASSERT(!name_ok("caf\\u00e9"));
+	CU_ASSERT(!name_ok("a\\\"b"));
+	memset(n128, 'n', 128);
+	n128[128] = '\0';
+	CU_ASSERT(name_ok(n128));
+	n128[128] = 'n';
+	n128[129] = '\0';
+	CU_ASSERT(!name_ok(n128));
+}
+
+static void test_methods(void)
+{
+	static const struct { const char *name; uint16_t bit; } m[] = {
+		{ "GET", PC_HTTP_GET }, { "HEAD", PC_HTTP_HEAD }, { "POST", PC_HTTP_POST },
+		{ "PUT", PC_HTTP_PUT }, { "DELETE", PC_HTTP_DELETE }, { "CONNECT", PC_HTTP_CONNECT },
+		{ "OPTIONS", PC_HTTP_OPTIONS }, { "TRACE", PC_HTTP_TRACE }, { "PATCH", PC_HTTP_PATCH },
+	};
+	static const char *const bad[] = { "Get", "GETS", "", "PROPFIND", " GET", "GET " };
+	char text[256];
+
+	for (size_t i = 0; i < PC_ARRAY_SIZE(m); i++) {
+		snprintf(text, sizeof(text), "{\"version\": 1, \"rules\": [{\"id\": \"r\", "
+			 "\"methods\": [\"%s\"], \"action\": \"allow\"}]}", m[i].name);
+		struct pc_policy_src *s = load_text(text);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+		CU_ASSERT_EQUAL(s->rules[0].methods, m[i].bit);
+		pc_policy_src_free(s);
+	}
+	for (size_t i = 0; i < PC_ARRAY_SIZE(bad); i++) {
+		snprintf(text, sizeof(text), "{\"version\": 1, \"rules\": [{\"id\": \"r\", "
+			 "\"methods\": [\"%s\"], \"action\": \"allow\"}]}", bad[i]);
+		CU_ASSERT_PTR_NULL(load_text(text));
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "$.rules[0].methods[0]: expected an HTTP method"));
+	}
+}
+
+/* Header conditions: at most what a request can carry; values checked. */
+static void test_header_conditions(void)
+{
+	char text[8192];
+	size_t o;
+
+	o = (size_t)snprintf(text, sizeof(text), "{\"version\": 1, \"rules\": [{\"id\": \"r\", "
+			     "\"headers\": {");
+	for (int i = 0; i <= PC_HTTP_MAX_HEADERS; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "%s\"h%d\": [\"v\"]", i ? "," : "", i);
+	snprintf(text + o, sizeof(text) - o, "}, \"action\": \"allow\"}]}");
+	CU_ASSERT_PTR_NULL(load_text(text));
+	CU_ASSERT_STRING_EQUAL(err, "t.json:1: $.rules[0].headers: expected at most 64 header "
+			       "conditions, got 65");
+
+	CU_ASSERT_PTR_NULL(load_text("{\"version\": 1, \"rules\": [{\"id\": \"r\", \"headers\": "
+				     "{\"x\": [\"a\\u0001\"]}, \"action\": \"allow\"}]}"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "$.rules[0].headers.x[0]: expected a header value"));
+	CU_ASSERT_PTR_NULL(load_text("{\"version\": 1, \"rules\": [{\"id\": \"r\", \"headers\": "
+				     "{\"x\": \"a\"}, \"action\": \"allow\"}]}"));
+	CU_ASSERT_STRING_EQUAL(err, "t.json:1: $.rules[0].headers.x: expected an array of header "
+			       "values, got \"a\"");
+	CU_ASSERT_PTR_NULL(load_text("{\"version\": 1, \"rules\": [{\"id\": \"r\", \"headers\": "
+				     "[\"x\"], \"action\": \"allow\"}]}"));
+	CU_ASSERT_STRING_EQUAL(err, "t.json:1: $.rules[0].headers: expected an object of header "
+			       "name to array of values, got an array");
+}
+
+/* Append to a generated policy text; the buffers are sized for the text. */
+__attribute__((format(printf, 4, 5)))
+static size_t put(char *buf, size_t cap, size_t o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf + o, cap - o, fmt, ap);
+	va_end(ap);
+	CU_ASSERT(n >= 0 && (size_t)n < cap - o);
+	return n > 0 ? o + (size_t)n : o;
+}
+
+/* The item limit, and a large policy loading in linear time with names
+ * resolved (the uniqueness checks are hashed, not quadratic). */
+static void test_scale(void)
+{
+	size_t n = PC_POLICY_MAX_ITEMS + 1, o;
+	size_t cap = 32u << 20; /* ~150 bytes a rule below */
+	char *text = malloc(cap);
+
+	if (text == NULL) {
+		CU_FAIL("malloc");
+		return;
+	}
+	o = put(text, cap, 0, "{\"version\": 1, \"rules\": [");
+	for (size_t i = 0; i < n; i++)
+		o = put(text, cap, o, "%s0", i ? "," : "");
+	o = put(text, cap, o, "]}");
+	CU_ASSERT_PTR_NULL(pc_policy_load_string(text, o, "big", err, sizeof(err)));
+	CU_ASSERT_STRING_EQUAL(err, "big:1: $.rules: expected at most 65535 rule objects, got 65536");
+
+	/* PC_POLICY_MAX_ITEMS rules over 1000 identities, gen_policy.py style */
+	unsigned n_ids = 1000, n_rules = PC_POLICY_MAX_ITEMS;
+	o = put(text, cap, 0, "{\"version\": 1, \"identities\": [");
+	for (unsigned i = 0; i < n_ids; i++)
+		o = put(text, cap, o, "%s{\"name\": \"agent-%u\", \"api_keys_sha256\": "
+				     "[\"%064x\"]}", i ? "," : "", i, i);
+	o = put(text, cap, o, "], \"destinations\": [{\"name\": \"svc\"}], \"rules\": [");
+	for (unsigned r = 0; r < n_rules; r++)
+		o = put(text, cap, o, "%s{\"id\": \"rule-%u\", \"identities\": "
+				     "[\"agent-%u\"], \"destinations\": [\"svc\"], \"methods\": "
+				     "[\"GET\"], \"paths\": [\"^/r%u$\"], \"action\": \"allow\"}",
+				     r ? "," : "", r, r % n_ids, r);
+	o = put(text, cap, o, "]}");
+	struct pc_policy_src *s = pc_policy_load_string(text, o, "big", err, sizeof(err));
+	if (s == NULL)
+		fprintf(stderr, "\n  %s\n", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(s->n_identities, n_ids);
+	CU_ASSERT_EQUAL_FATAL(s->n_rules, n_rules);
+	CU_ASSERT_EQUAL(s->rules[n_rules - 1].identities[0], (n_rules - 1) % n_ids);
+	CU_ASSERT_STRING_EQUAL(s->rules[n_rules - 1].id, "rule-65534");
+	CU_ASSERT_EQUAL(s->identities[999].api_key_digests[0][31], 0xe7); /* 999 = 0x3e7 */
+	CU_ASSERT_EQUAL(s->identities[999].api_key_digests[0][30], 0x03);
+	pc_policy_src_free(s);
+
+	/* a duplicate far from its first occurrence is still found:
+	 * "rule-65000" becomes "rule-6500" followed by a space */
+	char *dup = strstr(text, "\"id\": \"rule-65000\"");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dup);
+	memcpy(dup + 16, "\" ", 2);
+	CU_ASSERT_PTR_NULL(pc_policy_load_string(text, o, "big", err, sizeof(err)));
+	CU_ASSERT_STRING_EQUAL(err, "big:1: $.rules[65000].id: duplicate rule id \"rule-6500\" "
+			       "(first at $.rules[6500])");
+	free(text);
+}
+
+static CU_TestInfo tests[] = {
+	PC_TEST(test_sample),
+	PC_TEST(test_valid_full),
+	PC_TEST(test_valid_minimal),
+	PC_TEST(test_invalid_fixtures),
+	PC_TEST(test_every_fixture_listed),
+	PC_TEST(test_file_errors),
+	PC_TEST(test_too_large),
+	PC_TEST(test_string_origin_and_buffers),
+	PC_TEST(test_odd_keys),
+	PC_TEST(test_hosts),
+	PC_TEST(test_names),
+	PC_TEST(test_methods),
+	PC_TEST(test_header_conditions),
+	PC_TEST(test_scale),
+	CU_TEST_INFO_NULL,
+};
+
+PC_TEST_MAIN("policy_load", tests)
