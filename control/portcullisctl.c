@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * portcullisctl: the operator's command line.
+ *
+ * Commands live in one table of (word, sub-word, handler, usage): a new
+ * command (policy push, quarantine add, stats, ...) is a handler and a row.
+ * Each handler gets its own argv starting at its last command word and
+ * parses its options with getopt_long. Exit codes are shared by all
+ * commands: 0 done, 1 the command failed (a policy that does not load, a
+ * daemon that does not answer), 2 the command line was wrong.
+ *
+ * The offline commands (explain, policy validate) run the library's own
+ * load -> compile -> image -> runtime path and the same pc_decide() as the
+ * dataplane workers, with no dataplane and no DPDK.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/decide.h"
+#include "http/http_parse.h"
+#include "pkt/pkt_parse.h"
+#include "policy/policy.h"
+#include "util/addr.h"
+
+#define PC_CTL_EXIT_OK 0
+#define PC_CTL_EXIT_FAIL 1
+#define PC_CTL_EXIT_USAGE 2
+#define PC_CTL_MAX_STDIN (1u << 20) /* explain reads at most this much of a request */
+#define PC_CTL_ERR_LEN 1024
+
+static const char *prog = "portcullisctl";
+
+struct pc_ctl_cmd {
+	const char *word;  /* "explain", "policy" */
+	const char *sub;   /* "validate", or NULL for a one-word command */
+	int (*run)(const struct pc_ctl_cmd *cmd, int argc, char **argv);
+	const char *args;  /* usage after the command words */
+	const char *help;  /* one line */
+};
+
+static int cmd_explain(const struct pc_ctl_cmd *cmd, int argc, char **argv);
+static int cmd_policy_validate(const struct pc_ctl_cmd *cmd, int argc, char **argv);
+
+static const struct pc_ctl_cmd commands[] = {
+	{ "explain", NULL, cmd_explain, "--policy FILE [--src IP[:PORT]] [--dst IP:PORT] < REQUEST",
+	  "decide one raw HTTP request read from stdin and print the verdict as JSON" },
+	{ "policy", "validate", cmd_policy_validate, "FILE",
+	  "load and compile a policy file; print \"ok\" or the error" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: %s COMMAND [OPTIONS]\n\ncommands:\n", prog);
+	for (size_t i = 0; i < PC_ARRAY_SIZE(commands); i++) {
+		const struct pc_ctl_cmd *c = &commands[i];
+		fprintf(out, "  %s%s%s %s\n      %s\n", c->word, c->sub ? " " : "", c->sub ? c->sub : "",
+			c->args, c->help);
+	}
+	fprintf(out, "\n  -h, --help  show this help (also after a command)\n");
+}
+
+static void cmd_usage(const struct pc_ctl_cmd *c, FILE *out)
+{
+	fprintf(out, "usage: %s %s%s%s %s\n", prog, c->word, c->sub ? " " : "", c->sub ? c->sub : "",
+		c->args);
+}
+
+/* Reports a command-line error in a command and returns the usage exit code. */
+static int cmd_bad_usage(const struct pc_ctl_cmd *c, const char *fmt, const char *what)
+{
+	fprintf(stderr, "%s: ", prog);
+	fprintf(stderr, fmt, what);
+	fputc('\n', stderr);
+	cmd_usage(c, stderr);
+	return PC_CTL_EXIT_USAGE;
+}
+
+/* Long options return values past any character, so that optopt tells a
+ * short option (its character) from a long one (whose text is the argument
+ * getopt_long just stepped over). */
+enum { PC_CTL_OPT_POLICY = 256, PC_CTL_OPT_SRC, PC_CTL_OPT_DST };
+
+/* The option getopt_long just refused, for the message. */
+static const char *refused_option(char **argv, char *buf, size_t len)
+{
+	if (optopt > 0 && optopt < 256) {
+		snprintf(buf, len, "-%c", optopt);
+		return buf;
+	}
+	const char *arg = argv[optind - 1];
+	const char *eq = strchr(arg, '=');
+	snprintf(buf, len, "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
+	return buf;
+}
+
+/* "198.18.1.10", "198.18.1.10:40000", "[2001:db8::1]:443", "[2001:db8::1]",
+ * "2001:db8::1". *port is left alone when the text has none. */
+static int parse_endpoint(const char *text, struct pc_addr *addr, uint16_t *port, bool *has_port)
+{
+	char host[64];
+	const char *port_text = NULL;
+	*has_port = false;
+	if (text[0] == '[') {
+		const char *end = strchr(text, ']');
+		if (end == NULL || (size_t)(end - text - 1) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, text + 1, (size_t)(end - text - 1));
+		host[end - text - 1] = '\0';
+		if (end[1] == ':')
+			port_text = end + 2;
+		else if (end[1] != '\0')
+			return -EINVAL;
+	} else {
+		const char *colon = strchr(text, ':');
+		bool v6 = colon != NULL && strchr(colon + 1, ':') != NULL;
+		size_t n = v6 || colon == NULL ? strlen(text) : (size_t)(colon - text);
+		if (n >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, text, n);
+		host[n] = '\0';
+		if (!v6 && colon != NULL)
+			port_text = colon + 1;
+	}
+	if (pc_addr_parse(host, addr) != 0)
+		return -EINVAL;
+	if (port_text != NULL) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(port_text, &end, 10);
+		if (errno || end == port_text || *end != '\0' || v == 0 || v > 65535 ||
+		    port_text[0] == '-' || port_text[0] == '+')
+			return -EINVAL;
+		*port = (uint16_t)v;
+		*has_port = true;
+	}
+	return 0;
+}
+
+/* Reads stdin up to max bytes. Returns the byte count, or -1 on a read error. */
+static ssize_t read_stdin(char *buf, size_t max)
+{
+	size_t n = 0;
+	while (n < max) {
+		ssize_t r = read(STDIN_FILENO, buf + n, max - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	return (ssize_t)n;
+}
+
+static int print_verdict(const struct pc_policy *p, const struct pc_verdict *v)
+{
+	json_t *o = json_object();
+	if (o == NULL)
+		return -ENOMEM;
+	json_object_set_new(o, "action", json_string(pc_action_name((enum pc_action)v->action)));
+	json_object_set_new(o, "rule", v->rule >= 0 ? json_string(pc_policy_rule_id(p, (uint32_t)v->rule))
+						   : json_null());
+	json_object_set_new(o, "identity",
+			    v->identity >= 0 ? json_string(pc_policy_identity_name(p, (uint32_t)v->identity))
+					     : json_null());
+	json_object_set_new(o, "reason", json_string(pc_verdict_reason_name(v)));
+	if (v->cred_kind != PC_CRED_NONE) {
+		char fp[2 * PC_CRED_FP_LEN + 1];
+		json_t *cred = json_object();
+		json_object_set_new(cred, "kind",
+				    json_string(v->cred_kind == PC_CRED_API_KEY ? "api_key" : "source"));
+		json_object_set_new(cred, "fingerprint", json_string(pc_verdict_fp_hex(v, fp, sizeof(fp))));
+		json_object_set_new(o, "credential", cred);
+	}
+	char *text = json_dumps(o, JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (text == NULL)
+		return -ENOMEM;
+	printf("%s\n", text);
+	free(text);
+	return fflush(stdout) == 0 ? 0 : -EIO;
+}
+
+static int cmd_explain(const struct pc_ctl_cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, PC_CTL_OPT_POLICY },
+		{ "src", required_argument, NULL, PC_CTL_OPT_SRC },
+		{ "dst", required_argument, NULL, PC_CTL_OPT_DST },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *policy_path = NULL;
+	struct pc_request req = { .l4_proto = PC_PROTO_TCP };
+	char optbuf[64];
+	bool has_port;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case PC_CTL_OPT_POLICY:
+			policy_path = optarg;
+			break;
+		case PC_CTL_OPT_SRC:
+			if (parse_endpoint(optarg, &req.src, &req.sport, &has_port) != 0)
+				return cmd_bad_usage(cmd, "--src: expected IP[:PORT] or [IPv6]:PORT, got \"%s\"",
+						     optarg);
+			break;
+		case PC_CTL_OPT_DST:
+			if (parse_endpoint(optarg, &req.dst, &req.dport, &has_port) != 0 || !has_port)
+				return cmd_bad_usage(cmd, "--dst: expected IP:PORT or [IPv6]:PORT, got \"%s\"",
+						     optarg);
+			break;
+		case 'h':
+			cmd_usage(cmd, stdout);
+			return PC_CTL_EXIT_OK;
+		case ':':
+			return cmd_bad_usage(cmd, "option %s needs a value",
+					     refused_option(argv, optbuf, sizeof(optbuf)));
+		default:
+			return cmd_bad_usage(cmd, "unknown option %s",
+					     refused_option(argv, optbuf, sizeof(optbuf)));
+		}
+	}
+	if (optind < argc)
+		return cmd_bad_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
+	if (policy_path == NULL)
+		return cmd_bad_usage(cmd, "%s", "explain needs --policy FILE");
+
+	char err[PC_CTL_ERR_LEN];
+	struct pc_policy *p = pc_policy_build_file(policy_path, err, sizeof(err));
+	if (p == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return PC_CTL_EXIT_FAIL;
+	}
+	int rc = PC_CTL_EXIT_FAIL;
+	struct pc_engine_scratch *s = NULL;
+	char *buf = malloc(PC_CTL_MAX_STDIN);
+	struct pc_http_req *http = calloc(1, sizeof(*http));
+	if (buf == NULL || http == NULL) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		goto out;
+	}
+	ssize_t n = read_stdin(buf, PC_CTL_MAX_STDIN);
+	if (n < 0) {
+		fprintf(stderr, "%s: reading the request from stdin: %s\n", prog, strerror(errno));
+		goto out;
+	}
+	s = pc_engine_scratch_new(p);
+	if (s == NULL) {
+		fprintf(stderr, "%s: cannot allocate engine scratch: %s\n", prog, strerror(errno));
+		goto out;
+	}
+	struct pc_verdict v;
+	enum pc_http_reason hr = pc_http_parse_head(buf, (size_t)n, http);
+	if (hr != PC_HTTP_OK) {
+		pc_verdict_malformed(&v, (uint8_t)hr);
+	} else {
+		req.http = http;
+		pc_decide(p, s, &req, &v);
+	}
+	if (print_verdict(p, &v) != 0) {
+		fprintf(stderr, "%s: cannot write the verdict\n", prog);
+		goto out;
+	}
+	rc = PC_CTL_EXIT_OK;
+out:
+	pc_engine_scratch_free(s);
+	free(http);
+	free(buf);
+	pc_policy_free(p);
+	return rc;
+}
+
+static int cmd_policy_validate(const struct pc_ctl_cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char optbuf[64];
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			cmd_usage(cmd, stdout);
+			return PC_CTL_EXIT_OK;
+		}
+		return cmd_bad_usage(cmd, "unknown option %s", refused_option(argv, optbuf, sizeof(optbuf)));
+	}
+	if (argc - optind != 1)
+		return cmd_bad_usage(cmd, "%s", argc - optind < 1 ? "policy validate needs a FILE"
+								  : "policy validate takes one FILE");
+	char err[PC_CTL_ERR_LEN];
+	struct pc_policy *p = pc_policy_build_file(argv[optind], err, sizeof(err));
+	if (p == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return PC_CTL_EXIT_FAIL;
+	}
+	pc_policy_free(p);
+	printf("ok\n");
+	return PC_CTL_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return PC_CTL_EXIT_USAGE;
+	}
+	const char *word = argv[1];
+	if (strcmp(word, "-h") == 0 || strcmp(word, "--help") == 0) {
+		usage(stdout);
+		return PC_CTL_EXIT_OK;
+	}
+	if (word[0] == '-') {
+		fprintf(stderr, "%s: unknown option %s\n", prog, word);
+		usage(stderr);
+		return PC_CTL_EXIT_USAGE;
+	}
+	bool word_known = false;
+	for (size_t i = 0; i < PC_ARRAY_SIZE(commands); i++) {
+		const struct pc_ctl_cmd *c = &commands[i];
+		if (strcmp(c->word, word) != 0)
+			continue;
+		word_known = true;
+		if (c->sub == NULL)
+			return c->run(c, argc - 1, argv + 1);
+		if (argc >= 3 && strcmp(c->sub, argv[2]) == 0)
+			return c->run(c, argc - 2, argv + 2);
+	}
+	if (word_known && argc >= 3 && (strcmp(argv[2], "-h") == 0 || strcmp(argv[2], "--help") == 0)) {
+		usage(stdout);
+		return PC_CTL_EXIT_OK;
+	}
+	if (word_known && argc >= 3)
+		fprintf(stderr, "%s: unknown command \"%s %s\"\n", prog, word, argv[2]);
+	else if (word_known)
+		fprintf(stderr, "%s: \"%s\" needs a subcommand\n", prog, word);
+	else
+		fprintf(stderr, "%s: unknown command \"%s\"\n", prog, word);
+	usage(stderr);
+	return PC_CTL_EXIT_USAGE;
+}

@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The decision engine. One request, or one new L4 flow, in; one verdict out.
+ * The dataplane workers and portcullisctl run exactly this code on exactly
+ * the runtime policy built from an image, so an offline explain is what the
+ * wire would have done.
+ *
+ * Semantics, in order:
+ *
+ * 1. Identity. For each distinct API-key header name of the policy, in policy
+ *    order, the request's first header of that name is looked at; for
+ *    "authorization" the value must be "Bearer" (any case), one or more
+ *    spaces, and the key, or the header is ignored; an empty key is ignored
+ *    too. The first key found decides: its SHA-256 is searched in the sorted
+ *    digest table. Unknown digest: deny, API_KEY_UNKNOWN. Known, but the
+ *    identity lists sources and the request's source is in none of them:
+ *    deny, UNBOUND_SOURCE, identity reported. Otherwise that identity, with
+ *    credential kind API_KEY. The credential fingerprint is the first
+ *    PC_CRED_FP_LEN bytes of the key's digest in all three cases, never the
+ *    key. Without a key, the source-only identities (sources, no keys) are
+ *    tried, longest prefix first: credential kind SOURCE, fingerprint the
+ *    first bytes of SHA-256 of the source address (4 or 16 bytes, network
+ *    order), so one host of a prefix can be quarantined. Else the caller is
+ *    unknown (identity -1). An unknown source address (family 0, as explain
+ *    sends without --src) skips the binding check and source-only matching.
+ *
+ * 2. Destinations. One matches when each of its non-empty lists does:
+ *    addresses contain dst, ports contain dport, hosts match the request's
+ *    Host (case-insensitive; the parser stripped the port; a trailing '.' is
+ *    ignored; "*.x.y" matches "a.x.y" and "a.b.x.y", not "x.y"). An HTTP
+ *    request matches HTTP and ANY destinations; an L4 decision (no HTTP)
+ *    matches TCP or UDP by its l4_proto, or ANY, and never a destination with
+ *    hosts. An unknown dst (family 0) skips the address and port conditions.
+ *
+ * 3. Rules. The identity's candidates (rules naming it, and rules naming no
+ *    identity), in policy order; the first whose every given condition holds
+ *    decides, reason RULE. Conditions: any listed destination matches; the
+ *    method's bit is in the method set; one of the rule's path patterns
+ *    matches the path; every header condition's header is present (first
+ *    occurrence) with one of its values, exactly. An L4 decision skips rules
+ *    with methods, paths or headers.
+ *
+ * 4. No rule: the policy's default action, reason UNKNOWN_CALLER when the
+ *    caller is unknown, else DEFAULT.
+ *
+ * Cost. pc_decide never allocates. The path is scanned once, with one
+ * Hyperscan block scan over the database of every rule's patterns, and only
+ * when some candidate rule has paths; a match stamps its rule with the
+ * request's epoch, and destination results are memoised the same way, so no
+ * per-request array is ever cleared. The rule walk is then a few compares per
+ * candidate, and the candidates are only the identity's own rules.
+ */
+/* SHA256_Init/Update/Final are deprecated in OpenSSL 3, but they are the one
+ * digest interface that neither allocates nor fetches per call: SHA256() now
+ * goes through EVP_Q_digest (about 800 cycles and three allocations per key
+ * here) and a reused EVP_MD_CTX still allocates its provider context on every
+ * init. The low-level calls run the same assembly in about 130 cycles. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <errno.h>
+#include <hs/hs.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/decide.h"
+#include "pkt/pkt_parse.h"
+#include "policy/policy_image.h"
+#include "util/addr.h"
+
+struct pc_engine_scratch {
+	hs_scratch_t *hs;
+	uint32_t epoch;            /* this request's stamp; never 0 */
+	uint32_t cap_rules;
+	uint32_t cap_dests;
+	uint32_t *rule_path_epoch; /* [cap_rules] epoch at which a path pattern of the rule matched */
+	uint32_t *dest_epoch;      /* [cap_dests] epoch at which dest_match was computed */
+	uint8_t *dest_match;       /* [cap_dests] */
+};
+
+static const char *const reason_names[] = {
+#define PC_X(name, text) text,
+	PC_DECISION_REASONS(PC_X)
+#undef PC_X
+};
+
+static const char *const action_names[] = {
+#define PC_X(name, text) text,
+	PC_ACTIONS(PC_X)
+#undef PC_X
+};
+
+/* ---- scratch ---- */
+
+static int grow_u32(uint32_t **a, uint32_t old_n, uint32_t n)
+{
+	uint32_t *p = realloc(*a, (size_t)n * sizeof(*p));
+	if (p == NULL)
+		return -ENOMEM;
+	memset(p + old_n, 0, (size_t)(n - old_n) * sizeof(*p));
+	*a = p;
+	return 0;
+}
+
+/* Growing replaces memory: hs_alloc_scratch() frees a scratch that is too
+ * small and allocates a bigger one, and the arrays are realloc'ed. So while
+ * the owner may be inside pc_decide() with s, fit it only if p needs no
+ * growth (the call then changes nothing); otherwise fit it while the owner is
+ * quiescent, or give the owner a new scratch from pc_engine_scratch_new(p)
+ * with the new policy and free the old one after the grace period. */
+int pc_engine_scratch_fit(struct pc_engine_scratch *s, const struct pc_policy *p)
+{
+	if (s == NULL)
+		return -EINVAL;
+	if (p == NULL)
+		return 0;
+	if (p->db != NULL && hs_alloc_scratch(p->db, &s->hs) != HS_SUCCESS)
+		return -ENOMEM;
+	if (p->n_rules > s->cap_rules) {
+		if (grow_u32(&s->rule_path_epoch, s->cap_rules, p->n_rules))
+			return -ENOMEM;
+		s->cap_rules = p->n_rules;
+	}
+	if (p->n_destinations > s->cap_dests) {
+		uint8_t *m = realloc(s->dest_match, p->n_destinations);
+		if (m == NULL)
+			return -ENOMEM;
+		s->dest_match = m;
+		if (grow_u32(&s->dest_epoch, s->cap_dests, p->n_destinations))
+			return -ENOMEM;
+		s->cap_dests = p->n_destinations;
+	}
+	return 0;
+}
+
+struct pc_engine_scratch *pc_engine_scratch_new(const struct pc_policy *p)
+{
+	struct pc_engine_scratch *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	int rc = pc_engine_scratch_fit(s, p);
+	if (rc) {
+		pc_engine_scratch_free(s);
+		errno = -rc;
+		return NULL;
+	}
+	return s;
+}
+
+void pc_engine_scratch_free(struct pc_engine_scratch *s)
+{
+	if (s == NULL)
+		return;
+	hs_free_scratch(s->hs);
+	free(s->rule_path_epoch);
+	free(s->dest_epoch);
+	free(s->dest_match);
+	free(s);
+}
+
+/* ---- identity ---- */
+
+static void sha256(const void *data, size_t len, uint8_t out[SHA256_DIGEST_LENGTH])
+{
+	SHA256_CTX ctx;
+	SHA256_Init(&ctx);
+	SHA256_Update(&ctx, data, len);
+	SHA256_Final(out, &ctx);
+}
+
+static inline uint8_t ascii_lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+/* RFC 9110 §11.6.2 / RFC 6750 §2.1: credentials = auth-scheme 1*SP token68;
+ * the scheme is case-insensitive. On success *key is the token. */
+static bool bearer_token(struct pc_str *key)
+{
+	static const char scheme[] = "bearer";
+	const uint32_t n = sizeof(scheme) - 1;
+	if (key->len <= n || key->p[n] != ' ')
+		return false;
+	for (uint32_t i = 0; i < n; i++)
+		if (ascii_lower((uint8_t)key->p[i]) != (uint8_t)scheme[i])
+			return false;
+	uint32_t i = n;
+	while (i < key->len && key->p[i] == ' ')
+		i++;
+	key->p += i;
+	key->len -= i;
+	return true;
+}
+
+/* Index of digest in the sorted key table, or -1. */
+static int32_t key_lookup(const struct pc_policy *p, const uint8_t *digest)
+{
+	uint32_t lo = 0, hi = p->n_keys;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(p->keys[mid].digest, digest, PC_API_KEY_DIGEST_LEN);
+		if (c == 0)
+			return (int32_t)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static bool in_prefixes(const struct pc_prefix *pf, uint32_t n, const struct pc_addr *a)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (pc_prefix_contains(&pf[i], a))
+			return true;
+	return false;
+}
+
+static void addr_fingerprint(const struct pc_addr *a, uint8_t *fp)
+{
+	uint8_t digest[SHA256_DIGEST_LENGTH];
+	if (a->family == 4) {
+		uint8_t b[4] = { (uint8_t)(a->v4 >> 24), (uint8_t)(a->v4 >> 16), (uint8_t)(a->v4 >> 8),
+				 (uint8_t)a->v4 };
+		sha256(b, sizeof(b), digest);
+	} else {
+		sha256(a->v6, 16, digest);
+	}
+	memcpy(fp, digest, PC_CRED_FP_LEN);
+}
+
+/* Step 1. Returns true when the identity step already decided (a deny). */
+static bool identify(const struct pc_policy *p, const struct pc_request *req, struct pc_verdict *v)
+{
+	const struct pc_http_req *http = req->http;
+	if (http != NULL) {
+		for (uint32_t k = 0; k < p->n_key_headers; k++) {
+			const struct pc_rt_key_header *kh = &p->key_headers[k];
+			const struct pc_http_header *h = pc_http_header_find(http, kh->name.p, kh->name.len);
+			if (h == NULL)
+				continue;
+			struct pc_str key = h->value;
+			if (kh->bearer && !bearer_token(&key))
+				continue;
+			if (key.len == 0)
+				continue;
+			uint8_t digest[SHA256_DIGEST_LENGTH];
+			sha256(key.p, key.len, digest);
+			v->cred_kind = PC_CRED_API_KEY;
+			memcpy(v->cred_fp, digest, PC_CRED_FP_LEN);
+			int32_t at = key_lookup(p, digest);
+			if (at < 0) {
+				v->reason = PC_REASON_API_KEY_UNKNOWN;
+				return true;
+			}
+			uint32_t ident = p->keys[at].identity;
+			const struct pc_rt_identity *id = &p->identities[ident];
+			v->identity = (int32_t)ident;
+			if (id->n_sources > 0 && req->src.family != 0 &&
+			    !in_prefixes(id->sources, id->n_sources, &req->src)) {
+				v->reason = PC_REASON_UNBOUND_SOURCE;
+				return true;
+			}
+			return false;
+		}
+	}
+	if (req->src.family != 0) {
+		for (uint32_t i = 0; i < p->n_source_only; i++) {
+			if (pc_prefix_contains(&p->source_only[i].prefix, &req->src)) {
+				v->identity = (int32_t)p->source_only[i].identity;
+				v->cred_kind = PC_CRED_SOURCE;
+				addr_fingerprint(&req->src, v->cred_fp);
+				return false;
+			}
+		}
+	}
+	return false;
+}
+
+/* ---- destinations ---- */
+
+static bool ci_eq_lower(const char *a, const char *lower, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (ascii_lower((uint8_t)a[i]) != (uint8_t)lower[i])
+			return false;
+	return true;
+}
+
+static bool host_matches(const struct pc_rt_destination *d, struct pc_str host)
+{
+	if (host.len > 0 && host.p[host.len - 1] == '.')
+		host.len--;
+	for (uint32_t i = 0; i < d->n_hosts; i++) {
+		const struct pc_rt_host *h = &d->hosts[i];
+		if (h->wildcard) {
+			/* h->s is ".x.y": at least one byte of label before it */
+			if (host.len > h->len && ci_eq_lower(host.p + host.len - h->len, h->s, h->len))
+				return true;
+		} else if (host.len == h->len && ci_eq_lower(host.p, h->s, h->len)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool dest_eval(const struct pc_rt_destination *d, const struct pc_request *req)
+{
+	if (req->http != NULL) {
+		if (d->proto != PC_DEST_HTTP && d->proto != PC_DEST_ANY)
+			return false;
+	} else {
+		if (d->n_hosts > 0)
+			return false;
+		if (d->proto != PC_DEST_ANY &&
+		    !(d->proto == PC_DEST_TCP && req->l4_proto == PC_PROTO_TCP) &&
+		    !(d->proto == PC_DEST_UDP && req->l4_proto == PC_PROTO_UDP))
+			return false;
+	}
+	if (req->dst.family != 0) {
+		if (d->n_addrs > 0 && !in_prefixes(d->addrs, d->n_addrs, &req->dst))
+			return false;
+		if (d->n_ports > 0) {
+			bool ok = false;
+			for (uint32_t i = 0; i < d->n_ports && !ok; i++)
+				ok = d->ports[i] == req->dport;
+			if (!ok)
+				return false;
+		}
+	}
+	return d->n_hosts == 0 || host_matches(d, req->http->host);
+}
+
+static inline bool dest_matches(const struct pc_policy *p, struct pc_engine_scratch *s, uint32_t d,
+				const struct pc_request *req)
+{
+	if (s->dest_epoch[d] != s->epoch) {
+		s->dest_match[d] = dest_eval(&p->destinations[d], req);
+		s->dest_epoch[d] = s->epoch;
+	}
+	return s->dest_match[d];
+}
+
+/* ---- rules ---- */
+
+struct scan_ctx {
+	const struct pc_img_path *paths;
+	uint32_t n_paths;
+	uint32_t *marks;
+	uint32_t epoch;
+};
+
+static int on_path_match(unsigned int id, unsigned long long from, unsigned long long to,
+			 unsigned int flags, void *arg)
+{
+	(void)from;
+	(void)to;
+	(void)flags;
+	struct scan_ctx *c = arg;
+	/* The image loader checked every path's rule, not the ids inside the
+	 * Hyperscan database: an id past the table is ignored. */
+	if (likely(id < c->n_paths))
+		c->marks[c->paths[id].rule] = c->epoch;
+	return 0;
+}
+
+static bool headers_match(const struct pc_rt_rule *r, const struct pc_http_req *http)
+{
+	for (uint32_t i = 0; i < r->n_hdrs; i++) {
+		const struct pc_rt_hdr_cond *hc = &r->hdrs[i];
+		const struct pc_http_header *h = pc_http_header_find(http, hc->name.p, hc->name.len);
+		if (h == NULL)
+			return false;
+		bool ok = false;
+		for (uint32_t j = 0; j < hc->n_values && !ok; j++)
+			ok = h->value.len == hc->values[j].len &&
+			     memcmp(h->value.p, hc->values[j].p, h->value.len) == 0;
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static bool rule_matches(const struct pc_policy *p, struct pc_engine_scratch *s, uint32_t ri,
+			 const struct pc_request *req)
+{
+	const struct pc_rt_rule *r = &p->rules[ri];
+	const struct pc_http_req *http = req->http;
+	if (http == NULL) {
+		if (r->flags & PC_RT_RULE_L7)
+			return false;
+	} else {
+		if (r->methods != 0 && (r->methods & http->method) == 0)
+			return false;
+		if ((r->flags & PC_RT_RULE_PATHS) && s->rule_path_epoch[ri] != s->epoch)
+			return false;
+	}
+	if (r->n_dests > 0) {
+		bool ok = false;
+		for (uint32_t i = 0; i < r->n_dests && !ok; i++)
+			ok = dest_matches(p, s, r->dests[i], req);
+		if (!ok)
+			return false;
+	}
+	return http == NULL || r->n_hdrs == 0 || headers_match(r, http);
+}
+
+enum pc_action pc_decide(const struct pc_policy *p, struct pc_engine_scratch *s,
+			 const struct pc_request *req, struct pc_verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->action = PC_ACTION_DENY;
+	v->reason = PC_REASON_ENGINE_ERROR;
+	v->rule = -1;
+	v->identity = -1;
+
+	if (unlikely(p == NULL)) {
+		v->reason = PC_REASON_NO_POLICY;
+		return PC_ACTION_DENY;
+	}
+	/* A scratch not fitted to this policy would index past its arrays. */
+	if (unlikely(s == NULL || req == NULL || s->cap_rules < p->n_rules ||
+		     s->cap_dests < p->n_destinations || (p->db != NULL && s->hs == NULL)))
+		return PC_ACTION_DENY;
+	if (unlikely(++s->epoch == 0)) {
+		/* once per 2^32 decisions: old stamps could alias the new ones */
+		memset(s->rule_path_epoch, 0, (size_t)s->cap_rules * sizeof(uint32_t));
+		memset(s->dest_epoch, 0, (size_t)s->cap_dests * sizeof(uint32_t));
+		s->epoch = 1;
+	}
+
+	if (identify(p, req, v))
+		return PC_ACTION_DENY;
+
+	const uint32_t *own = NULL;
+	uint32_t n_own = 0;
+	bool has_paths = p->anyone_has_paths;
+	if (v->identity >= 0) {
+		const struct pc_rt_identity *id = &p->identities[v->identity];
+		own = id->rules;
+		n_own = id->n_rules;
+		has_paths = id->has_paths;
+	}
+
+	if (req->http != NULL && has_paths && p->db != NULL) {
+		struct scan_ctx ctx = {
+			.paths = p->paths,
+			.n_paths = p->n_paths,
+			.marks = s->rule_path_epoch,
+			.epoch = s->epoch,
+		};
+		const struct pc_str *path = &req->http->path;
+		if (unlikely(hs_scan(p->db, path->p, path->len, 0, s->hs, on_path_match, &ctx) !=
+			     HS_SUCCESS)) {
+			v->reason = PC_REASON_ENGINE_ERROR;
+			return PC_ACTION_DENY;
+		}
+	}
+
+	/* Merge the identity's rules with the anyone-rules, both ascending:
+	 * policy order without a per-identity copy of the anyone-rules. */
+	const uint32_t *any = p->anyone_rules;
+	uint32_t n_any = p->n_anyone_rules, a = 0, b = 0;
+	while (a < n_own || b < n_any) {
+		uint32_t ri = (b >= n_any || (a < n_own && own[a] < any[b])) ? own[a++] : any[b++];
+		if (rule_matches(p, s, ri, req)) {
+			v->action = p->rules[ri].action;
+			v->reason = PC_REASON_RULE;
+			v->rule = (int32_t)ri;
+			return (enum pc_action)v->action;
+		}
+	}
+	v->action = p->default_action;
+	v->reason = v->identity < 0 ? PC_REASON_UNKNOWN_CALLER : PC_REASON_DEFAULT;
+	return (enum pc_action)v->action;
+}
+
+void pc_verdict_malformed(struct pc_verdict *v, uint8_t http_reason)
+{
+	memset(v, 0, sizeof(*v));
+	v->action = PC_ACTION_DENY;
+	v->reason = PC_REASON_HTTP_MALFORMED;
+	v->detail = http_reason;
+	v->rule = -1;
+	v->identity = -1;
+}
+
+const char *pc_verdict_reason_name(const struct pc_verdict *v)
+{
+	if (v->reason == PC_REASON_HTTP_MALFORMED)
+		return pc_http_reason_name((enum pc_http_reason)v->detail);
+	return v->reason < PC_REASON_COUNT ? reason_names[v->reason] : "invalid_reason";
+}
+
+const char *pc_action_name(enum pc_action a)
+{
+	return (unsigned)a < PC_ACTION_COUNT ? action_names[a] : "invalid_action";
+}
+
+char *pc_verdict_fp_hex(const struct pc_verdict *v, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (len < 2 * PC_CRED_FP_LEN + 1) {
+		if (len > 0)
+			buf[0] = '\0';
+		return buf;
+	}
+	for (unsigned i = 0; i < PC_CRED_FP_LEN; i++) {
+		buf[2 * i] = hex[v->cred_fp[i] >> 4];
+		buf[2 * i + 1] = hex[v->cred_fp[i] & 0xf];
+	}
+	buf[2 * PC_CRED_FP_LEN] = '\0';
+	return buf;
+}

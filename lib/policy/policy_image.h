@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The policy image: the compiled policy as one flat, position-independent
+ * block of bytes. The control plane writes it (pc_policy_compile), and later
+ * copies it through shared memory to the dataplane, which trusts none of it
+ * until pc_policy_from_image() has checked every byte that it will follow.
+ *
+ * Layout: a fixed header, then sections, each 8-byte aligned and described in
+ * the header's section table by offset and length (bytes from the start of the
+ * image). Objects refer to each other only by index or by string-table offset,
+ * never by pointer, so the image means the same at any address. Integers are
+ * fixed-width in the byte order of the machine that compiled the image (the
+ * image never leaves the host: a foreign byte order fails the magic check).
+ * Every struct has explicit padding, which the compiler writes as zero, and a
+ * static_assert on its size: changing a layout without bumping
+ * PC_POLICY_IMAGE_ABI breaks the build.
+ *
+ *   header   magic, ABI, total length, crc32 of everything after the crc
+ *            field, default action, counts, section table
+ *   STRINGS  NUL-terminated strings; offset 0 is the empty string
+ *   IDENTITIES .. PATHS   fixed-size records, see below
+ *   HSDB     hs_serialize_database() of one block-mode database holding every
+ *            rule's path patterns; pattern id = index into PATHS
+ *
+ * Private to lib/policy: the compiler and the image loader share it; nothing
+ * else should need it.
+ */
+#ifndef PC_POLICY_IMAGE_H
+#define PC_POLICY_IMAGE_H
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy/policy.h"
+
+struct hs_database;
+
+#define PC_POLICY_IMAGE_MAGIC 0x49504350u /* "PCPI" as bytes on little-endian */
+#define PC_POLICY_IMAGE_ABI 1
+#define PC_POLICY_IMAGE_ALIGN 8 /* every section starts on this boundary */
+/* Flat arrays (keys, prefixes, references, path patterns) hold at most this
+ * many entries: far beyond any real policy, small enough that index sums
+ * never overflow 32 bits. */
+#define PC_POLICY_IMAGE_MAX_ARRAY (1u << 24)
+/* Bytes the crc does not cover: magic, abi, header_len, total_len, crc32. */
+#define PC_POLICY_IMAGE_CRC_START 16u
+/* "No string" in an optional string field. */
+#define PC_IMG_NO_STRING UINT32_MAX
+
+/* X(name, "text for messages", element size in bytes). The order is the ABI. */
+#define PC_IMG_SECTIONS(X)                                                   \
+	X(STRINGS, "string table", 1)                                        \
+	X(IDENTITIES, "identities", sizeof(struct pc_img_identity))          \
+	X(SOURCES, "source prefixes", sizeof(struct pc_img_prefix))          \
+	X(KEYS, "api key digests", sizeof(struct pc_img_key))                \
+	X(DESTINATIONS, "destinations", sizeof(struct pc_img_destination))   \
+	X(HOSTS, "host patterns", sizeof(uint32_t))                          \
+	X(DEST_PREFIXES, "destination prefixes", sizeof(struct pc_img_prefix)) \
+	X(PORTS, "ports", sizeof(uint16_t))                                  \
+	X(RULES, "rules", sizeof(struct pc_img_rule))                        \
+	X(RULE_REFS, "rule references", sizeof(uint32_t))                    \
+	X(HDR_CONDS, "header conditions", sizeof(struct pc_img_hdr_cond))    \
+	X(HDR_VALUES, "header values", sizeof(uint32_t))                     \
+	X(PATHS, "path patterns", sizeof(struct pc_img_path))                \
+	X(HSDB, "hyperscan database", 1)
+
+enum pc_img_section_id {
+#define PC_X(name, text, size) PC_IMG_SEC_##name,
+	PC_IMG_SECTIONS(PC_X)
+#undef PC_X
+	PC_IMG_SEC_COUNT
+};
+
+struct pc_img_section {
+	uint32_t off; /* from the start of the image, PC_POLICY_IMAGE_ALIGN aligned */
+	uint32_t len; /* bytes; a multiple of the section's element size */
+};
+
+struct pc_img_header {
+	uint32_t magic;          /* PC_POLICY_IMAGE_MAGIC */
+	uint16_t abi;            /* PC_POLICY_IMAGE_ABI */
+	uint16_t header_len;     /* sizeof(struct pc_img_header) */
+	uint32_t total_len;      /* bytes of the whole image */
+	uint32_t crc32;          /* zlib crc32 of bytes [PC_POLICY_IMAGE_CRC_START, total_len) */
+	uint32_t policy_version; /* "version" of the policy file */
+	uint8_t default_action;  /* enum pc_action */
+	uint8_t pad0[3];
+	/* Element counts of the main sections; each must agree with its
+	 * section's length (a second, independent statement of the same fact). */
+	uint32_t n_identities;
+	uint32_t n_destinations;
+	uint32_t n_rules;
+	uint32_t n_api_keys;
+	uint32_t n_paths;
+	uint32_t n_sections;     /* PC_IMG_SEC_COUNT */
+	struct pc_img_section sections[PC_IMG_SEC_COUNT];
+};
+static_assert(offsetof(struct pc_img_header, crc32) + 4 == PC_POLICY_IMAGE_CRC_START,
+	      "crc covers everything after its own field");
+static_assert(sizeof(struct pc_img_header) == 48 + 8 * PC_IMG_SEC_COUNT,
+	      "policy image header layout changed: bump PC_POLICY_IMAGE_ABI");
+static_assert(sizeof(struct pc_img_header) % PC_POLICY_IMAGE_ALIGN == 0,
+	      "first section starts aligned right after the header");
+
+/* An address prefix. v4 in host order as in struct pc_addr; v6 in network
+ * order. Host bits beyond len are zero. */
+struct pc_img_prefix {
+	uint8_t family; /* 4 or 6 */
+	uint8_t len;    /* 0..32 or 0..128 */
+	uint8_t pad[2];
+	uint32_t v4;
+	uint8_t v6[16];
+};
+static_assert(sizeof(struct pc_img_prefix) == 24, "pc_img_prefix layout");
+
+struct pc_img_identity {
+	uint32_t name;          /* string */
+	uint32_t key_header;    /* string (lowercase header name), PC_IMG_NO_STRING without keys */
+	uint32_t sources_start; /* into SOURCES */
+	uint32_t n_sources;
+	uint32_t n_api_keys;    /* how many KEYS entries name this identity */
+	uint32_t pad;
+};
+static_assert(sizeof(struct pc_img_identity) == 24, "pc_img_identity layout");
+
+/* Sorted by digest (memcmp order, strictly increasing) for binary search. */
+struct pc_img_key {
+	uint8_t digest[PC_API_KEY_DIGEST_LEN]; /* SHA-256 of the key */
+	uint32_t identity;
+	uint32_t pad;
+};
+static_assert(sizeof(struct pc_img_key) == 40, "pc_img_key layout");
+
+struct pc_img_destination {
+	uint32_t name;        /* string */
+	uint8_t proto;        /* enum pc_dest_proto */
+	uint8_t pad[3];
+	uint32_t hosts_start; /* into HOSTS: string offsets of lowercase host patterns */
+	uint32_t n_hosts;
+	uint32_t addrs_start; /* into DEST_PREFIXES */
+	uint32_t n_addrs;
+	uint32_t ports_start; /* into PORTS */
+	uint32_t n_ports;
+};
+static_assert(sizeof(struct pc_img_destination) == 32, "pc_img_destination layout");
+
+struct pc_img_rule {
+	uint32_t id;            /* string */
+	uint8_t action;         /* enum pc_action */
+	uint8_t pad;
+	uint16_t methods;       /* enum pc_http_method bits, 0 = any */
+	uint32_t ids_start;     /* into RULE_REFS: identity indexes */
+	uint32_t n_ids;
+	uint32_t dests_start;   /* into RULE_REFS: destination indexes */
+	uint32_t n_dests;
+	uint32_t hdrs_start;    /* into HDR_CONDS */
+	uint32_t n_hdrs;
+	uint32_t paths_start;   /* into PATHS; a rule's patterns are contiguous */
+	uint32_t n_paths;
+};
+static_assert(sizeof(struct pc_img_rule) == 40, "pc_img_rule layout");
+
+struct pc_img_hdr_cond {
+	uint32_t name;         /* string, lowercase */
+	uint32_t values_start; /* into HDR_VALUES: string offsets, exact values */
+	uint32_t n_values;
+	uint32_t pad;
+};
+static_assert(sizeof(struct pc_img_hdr_cond) == 16, "pc_img_hdr_cond layout");
+
+struct pc_img_path {
+	uint32_t pattern; /* string: the regex as written */
+	uint32_t rule;    /* the rule whose paths_start..+n_paths holds this entry */
+};
+static_assert(sizeof(struct pc_img_path) == 8, "pc_img_path layout");
+
+/* ---- runtime form ----
+ *
+ * What pc_policy_from_image() builds from a validated image, laid out for
+ * the decision engine (lib/engine/decide.c), the only other reader. Strings
+ * and index arrays point into the policy's own copy of the image; everything
+ * is read-only once built, so workers share one policy without locks.
+ */
+
+struct pc_rt_host {
+	const char *s;    /* lowercase; for "*.x.y" the suffix ".x.y" */
+	uint32_t len;
+	uint32_t wildcard;
+};
+
+struct pc_rt_destination {
+	const struct pc_prefix *addrs;
+	const uint16_t *ports;
+	const struct pc_rt_host *hosts;
+	uint32_t n_addrs;
+	uint32_t n_ports;
+	uint32_t n_hosts;
+	uint8_t proto;    /* enum pc_dest_proto */
+};
+
+struct pc_rt_hdr_cond {
+	struct pc_str name;          /* lowercase */
+	const struct pc_str *values;
+	uint32_t n_values;
+};
+
+/* Rule flags. A rule with an L7 condition never matches an L4 decision. */
+#define PC_RT_RULE_L7 0x1
+#define PC_RT_RULE_PATHS 0x2
+
+struct pc_rt_rule {
+	uint16_t methods;             /* 0 = any */
+	uint8_t action;
+	uint8_t flags;                /* PC_RT_RULE_* */
+	uint32_t n_dests;             /* 0 = anywhere */
+	const uint32_t *dests;
+	const struct pc_rt_hdr_cond *hdrs;
+	uint32_t n_hdrs;
+	const char *id;
+};
+
+struct pc_rt_identity {
+	const char *name;
+	const struct pc_prefix *sources;
+	uint32_t n_sources;
+	uint32_t n_api_keys;
+	/* Rules that name this identity, ascending. The engine merges them
+	 * with the policy's anyone-rules, which keeps memory linear in the
+	 * policy size rather than identities x anyone-rules. */
+	uint32_t *rules;
+	uint32_t n_rules;
+	bool has_paths;               /* some candidate (own or anyone) has paths */
+};
+
+/* A distinct API-key header name, in policy order. */
+struct pc_rt_key_header {
+	struct pc_str name;           /* lowercase */
+	bool bearer;                  /* "authorization": the key follows "Bearer " */
+};
+
+/* A prefix of a source-only identity (sources, no keys). */
+struct pc_rt_source {
+	struct pc_prefix prefix;
+	uint32_t identity;
+};
+
+struct pc_policy {
+	void *image;                  /* own aligned copy; everything below points into it */
+	size_t image_len;
+	uint32_t version;
+	uint8_t default_action;
+	uint32_t n_identities;
+	uint32_t n_destinations;
+	uint32_t n_rules;
+	uint32_t n_keys;
+	uint32_t n_paths;
+	const struct pc_img_key *keys; /* sorted by digest */
+	struct pc_rt_identity *identities;
+	struct pc_rt_destination *destinations;
+	struct pc_rt_rule *rules;
+	struct pc_rt_key_header *key_headers;
+	uint32_t n_key_headers;
+	struct pc_rt_source *source_only; /* longest prefix first */
+	uint32_t n_source_only;
+	uint32_t *anyone_rules;       /* rules naming no identity, ascending */
+	uint32_t n_anyone_rules;
+	bool anyone_has_paths;
+	const struct pc_img_path *paths; /* pattern id -> rule */
+	struct hs_database *db;       /* NULL when no rule has paths */
+	uint32_t *http_dests;         /* destinations with proto HTTP */
+	uint32_t n_http_dests;
+	/* backing storage of the arrays above */
+	struct pc_prefix *prefixes;
+	struct pc_rt_host *hosts;
+	struct pc_rt_hdr_cond *hdr_conds;
+	struct pc_str *hdr_values;
+	uint32_t *rule_lists;
+};
+
+/* Name of a section for messages ("destinations"). */
+const char *pc__img_section_name(unsigned sec);
+
+/* Element size of a section in bytes. */
+size_t pc__img_section_elem_size(unsigned sec);
+
+/* crc32 of image[PC_POLICY_IMAGE_CRC_START, len): what the header's crc32
+ * field must hold. len >= PC_POLICY_IMAGE_CRC_START. */
+uint32_t pc__img_crc(const void *image, size_t len);
+
+#endif

@@ -1,0 +1,955 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Decision engine: every reason it produces, identity by API key (x-api-key
+ * and Authorization: Bearer), source binding, source-only identities by
+ * longest prefix, first-match order, omitted fields, hosts, methods,
+ * headers, paths, L4 decisions, fingerprints, scratch fitting and the epoch
+ * wrap. Policies are built in C (a small builder below), compiled to an image
+ * and loaded back, exactly as the dataplane gets them. The decide.c source is
+ * included so the epoch test can reach the scratch's private counter.
+ */
+/* First, so that its OpenSSL settings are the ones in force. */
+#include "../../lib/engine/decide.c"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <x86intrin.h>
+
+#include "pc_test.h"
+#include "util/addr.h"
+
+/* ---- policy builder ---- */
+
+#define L(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define NONE ((const char *const *)NULL)
+#define TB_MAX 2048
+
+struct tb {
+	struct pc_policy_src src;
+	void *allocs[16 * TB_MAX];
+	unsigned n_allocs;
+};
+
+static void *tb_alloc(struct tb *b, size_t n)
+{
+	void *p = calloc(1, n ? n : 1);
+	CU_ASSERT_FATAL(p != NULL && b->n_allocs < PC_ARRAY_SIZE(b->allocs));
+	b->allocs[b->n_allocs++] = p;
+	return p;
+}
+
+static char *tb_str(struct tb *b, const char *s)
+{
+	char *p = tb_alloc(b, strlen(s) + 1);
+	strcpy(p, s);
+	return p;
+}
+
+static uint32_t list_len(const char *const *l)
+{
+	uint32_t n = 0;
+	while (l != NULL && l[n] != NULL)
+		n++;
+	return n;
+}
+
+static char **tb_strs(struct tb *b, const char *const *l, uint32_t *n)
+{
+	*n = list_len(l);
+	char **out = tb_alloc(b, (*n + 1) * sizeof(*out));
+	for (uint32_t i = 0; i < *n; i++)
+		out[i] = tb_str(b, l[i]);
+	return out;
+}
+
+static struct tb *tb_new(uint8_t default_action)
+{
+	struct tb *b = calloc(1, sizeof(*b));
+	CU_ASSERT_FATAL(b != NULL);
+	b->src.origin = tb_str(b, "test.json");
+	b->src.version = 1;
+	b->src.default_action = default_action;
+	b->src.identities = tb_alloc(b, TB_MAX * sizeof(*b->src.identities));
+	b->src.destinations = tb_alloc(b, TB_MAX * sizeof(*b->src.destinations));
+	b->src.rules = tb_alloc(b, TB_MAX * sizeof(*b->src.rules));
+	return b;
+}
+
+static void tb_free(struct tb *b)
+{
+	for (unsigned i = 0; i < b->n_allocs; i++)
+		free(b->allocs[i]);
+	free(b);
+}
+
+static void sha256_of(const char *s, uint8_t out[32])
+{
+	unsigned len = 0;
+	CU_ASSERT_FATAL(EVP_Digest(s, strlen(s), out, &len, EVP_sha256(), NULL) == 1 && len == 32);
+}
+
+static struct pc_prefix *tb_prefixes(struct tb *b, const char *const *l, uint32_t *n)
+{
+	*n = list_len(l);
+	struct pc_prefix *out = tb_alloc(b, (*n + 1) * sizeof(*out));
+	for (uint32_t i = 0; i < *n; i++)
+		CU_ASSERT_FATAL(pc_prefix_parse(l[i], &out[i]) == 0);
+	return out;
+}
+
+/* keys are the raw API keys; the builder stores their SHA-256. */
+static uint32_t tb_identity(struct tb *b, const char *name, const char *const *sources,
+			    const char *const *keys, const char *key_header)
+{
+	CU_ASSERT_FATAL(b->src.n_identities < TB_MAX);
+	struct pc_src_identity *id = &b->src.identities[b->src.n_identities];
+	id->name = tb_str(b, name);
+	id->sources = tb_prefixes(b, sources, &id->n_sources);
+	id->n_api_keys = list_len(keys);
+	id->api_key_digests = tb_alloc(b, (id->n_api_keys + 1) * PC_API_KEY_DIGEST_LEN);
+	for (uint32_t i = 0; i < id->n_api_keys; i++)
+		sha256_of(keys[i], id->api_key_digests[i]);
+	id->api_key_header = key_header ? tb_str(b, key_header) : NULL;
+	return b->src.n_identities++;
+}
+
+static uint32_t tb_dest(struct tb *b, const char *name, uint8_t proto, const char *const *hosts,
+			const char *const *addrs, const uint16_t *ports, uint32_t n_ports)
+{
+	CU_ASSERT_FATAL(b->src.n_destinations < TB_MAX);
+	struct pc_src_destination *d = &b->src.destinations[b->src.n_destinations];
+	d->name = tb_str(b, name);
+	d->proto = proto;
+	d->hosts = tb_strs(b, hosts, &d->n_hosts);
+	d->addresses = tb_prefixes(b, addrs, &d->n_addresses);
+	d->ports = tb_alloc(b, (n_ports + 1) * sizeof(*d->ports));
+	if (n_ports > 0)
+		memcpy(d->ports, ports, n_ports * sizeof(*ports));
+	d->n_ports = n_ports;
+	return b->src.n_destinations++;
+}
+
+static uint32_t find_name(const char *name, const char *(*get)(struct tb *, uint32_t), struct tb *b,
+			  uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (strcmp(get(b, i), name) == 0)
+			return i;
+	CU_FAIL_FATAL("builder: unknown name");
+	return 0;
+}
+
+static const char *id_name(struct tb *b, uint32_t i)
+{
+	return b->src.identities[i].name;
+}
+
+static const char *dest_name(struct tb *b, uint32_t i)
+{
+	return b->src.destinations[i].name;
+}
+
+static struct pc_src_rule *tb_rule(struct tb *b, const char *id, uint8_t action,
+				   const char *const *identities, const char *const *dests,
+				   uint16_t methods, const char *const *paths)
+{
+	CU_ASSERT_FATAL(b->src.n_rules < TB_MAX);
+	struct pc_src_rule *r = &b->src.rules[b->src.n_rules++];
+	r->id = tb_str(b, id);
+	r->action = action;
+	r->methods = methods;
+	r->n_identities = list_len(identities);
+	r->identities = tb_alloc(b, (r->n_identities + 1) * sizeof(uint32_t));
+	for (uint32_t i = 0; i < r->n_identities; i++)
+		r->identities[i] = find_name(identities[i], id_name, b, b->src.n_identities);
+	r->n_destinations = list_len(dests);
+	r->destinations = tb_alloc(b, (r->n_destinations + 1) * sizeof(uint32_t));
+	for (uint32_t i = 0; i < r->n_destinations; i++)
+		r->destinations[i] = find_name(dests[i], dest_name, b, b->src.n_destinations);
+	r->paths = tb_strs(b, paths, &r->n_paths);
+	r->headers = tb_alloc(b, 8 * sizeof(*r->headers));
+	return r;
+}
+
+static void tb_rule_header(struct tb *b, struct pc_src_rule *r, const char *name,
+			   const char *const *values)
+{
+	CU_ASSERT_FATAL(r->n_headers < 8);
+	struct pc_src_header_cond *h = &r->headers[r->n_headers++];
+	h->name = tb_str(b, name);
+	h->values = tb_strs(b, values, &h->n_values);
+}
+
+static struct pc_policy *tb_build(struct tb *b)
+{
+	char err[512];
+	void *img = NULL;
+	size_t len = 0;
+	int rc = pc_policy_compile(&b->src, &img, &len, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "compile: %s\n", err);
+	CU_ASSERT_FATAL(rc == 0);
+	struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+	if (p == NULL)
+		fprintf(stderr, "from_image: %s\n", err);
+	free(img);
+	CU_ASSERT_FATAL(p != NULL);
+	return p;
+}
+
+/* ---- requests ---- */
+
+struct treq {
+	char buf[4096];
+	struct pc_http_req http;
+	struct pc_request req;
+};
+
+static void addr_of(const char *text, struct pc_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (text != NULL)
+		CU_ASSERT_FATAL(pc_addr_parse(text, a) == 0);
+}
+
+/* An HTTP request: head_fmt is the request line and headers, one per line,
+ * without line ends; "\r\n" is added after each and at the end. */
+static struct treq *http_req(struct treq *t, const char *src, const char *dst, uint16_t dport,
+			     const char *head)
+{
+	memset(t, 0, sizeof(*t));
+	size_t n = 0;
+	for (const char *p = head; *p; p++) {
+		if (*p == '\n') {
+			t->buf[n++] = '\r';
+			t->buf[n++] = '\n';
+		} else {
+			t->buf[n++] = *p;
+		}
+	}
+	memcpy(t->buf + n, "\r\n\r\n", 4);
+	n += 4;
+	enum pc_http_reason r = pc_http_parse_head(t->buf, n, &t->http);
+	if (r != PC_HTTP_OK)
+		fprintf(stderr, "parse: %s for \"%s\"\n", pc_http_reason_name(r), head);
+	CU_ASSERT_FATAL(r == PC_HTTP_OK);
+	addr_of(src, &t->req.src);
+	addr_of(dst, &t->req.dst);
+	t->req.sport = 40000;
+	t->req.dport = dport;
+	t->req.l4_proto = PC_PROTO_TCP;
+	t->req.http = &t->http;
+	return t;
+}
+
+static struct treq *l4_req(struct treq *t, const char *src, const char *dst, uint16_t dport,
+			   uint8_t proto)
+{
+	memset(t, 0, sizeof(*t));
+	addr_of(src, &t->req.src);
+	addr_of(dst, &t->req.dst);
+	t->req.sport = 40000;
+	t->req.dport = dport;
+	t->req.l4_proto = proto;
+	return t;
+}
+
+struct expect {
+	uint8_t action;
+	uint8_t reason;
+	const char *rule;     /* NULL: none */
+	const char *identity; /* NULL: none */
+	uint8_t cred_kind;
+};
+
+static void check(const struct pc_policy *p, struct pc_engine_scratch *s, const struct treq *t,
+		  struct expect e, int line)
+{
+	struct pc_verdict v;
+	enum pc_action a = pc_decide(p, s, &t->req, &v);
+	bool ok = a == e.action && v.action == e.action && v.reason == e.reason &&
+		  v.cred_kind == e.cred_kind &&
+		  (e.rule ? v.rule >= 0 && strcmp(pc_policy_rule_id(p, (uint32_t)v.rule), e.rule) == 0
+			  : v.rule == -1) &&
+		  (e.identity ? v.identity >= 0 &&
+					strcmp(pc_policy_identity_name(p, (uint32_t)v.identity), e.identity) == 0
+			      : v.identity == -1);
+	if (!ok)
+		fprintf(stderr, "\nline %d: got %s/%s rule %s identity %s cred %u\n", line,
+			pc_action_name((enum pc_action)v.action), pc_verdict_reason_name(&v),
+			v.rule >= 0 ? pc_policy_rule_id(p, (uint32_t)v.rule) : "-",
+			v.identity >= 0 ? pc_policy_identity_name(p, (uint32_t)v.identity) : "-",
+			v.cred_kind);
+	CU_ASSERT(ok);
+}
+
+#define CHECK(p, s, t, ...) check((p), (s), (t), (struct expect){ __VA_ARGS__ }, __LINE__)
+#define ALLOW PC_ACTION_ALLOW
+#define DENY PC_ACTION_DENY
+
+#define KEY_TA "pc-demo-ticket-agent-key-1"
+#define KEY_BB "pc-demo-billing-bot-key-1"
+
+/* The sample policy of config/policy.sample.json, plus a bearer identity. */
+static struct tb *sample(void)
+{
+	struct tb *b = tb_new(DENY);
+	tb_identity(b, "ticket-agent", L("198.18.1.0/24"), L(KEY_TA), "x-api-key");
+	tb_identity(b, "billing-bot", NONE, L(KEY_BB), NULL);
+	tb_identity(b, "monitoring", L("198.18.1.200/32"), NONE, NULL);
+	tb_identity(b, "bearer-bot", NONE, L("bearer-secret-1"), "authorization");
+	tb_dest(b, "tickets", PC_DEST_HTTP, L("tickets.internal", "*.tickets.internal"),
+		L("198.18.0.2/32"), (uint16_t[]){ 80 }, 1);
+	tb_dest(b, "ssh", PC_DEST_TCP, NONE, L("198.18.0.2/32"), (uint16_t[]){ 22 }, 1);
+	tb_rule(b, "block-admin", DENY, NONE, L("tickets"), 0, L("^/admin(/.*)?$"));
+	tb_rule(b, "tickets-read", ALLOW, L("ticket-agent", "bearer-bot"), L("tickets"),
+		PC_HTTP_GET | PC_HTTP_HEAD, L("^/api/v2/tickets(/[0-9]+)?$"));
+	struct pc_src_rule *r = tb_rule(b, "tickets-triage", ALLOW, L("ticket-agent"), L("tickets"),
+					PC_HTTP_POST, L("^/api/v2/tickets/[0-9]+/comments$"));
+	tb_rule_header(b, r, "x-agent-purpose", L("triage", "summarize"));
+	tb_rule(b, "billing-read", ALLOW, L("billing-bot"), L("tickets"), PC_HTTP_GET,
+		L("^/api/v2/invoices(/[0-9]+)?$"));
+	tb_rule(b, "monitoring-health", ALLOW, L("monitoring"), L("tickets"), PC_HTTP_GET,
+		L("^/healthz$"));
+	tb_rule(b, "ops-ssh", ALLOW, L("monitoring"), L("ssh"), 0, NONE);
+	return b;
+}
+
+struct env {
+	struct tb *b;
+	struct pc_policy *p;
+	struct pc_engine_scratch *s;
+	struct treq t;
+};
+
+static struct env *env_new(struct tb *b)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	CU_ASSERT_FATAL(e != NULL);
+	e->b = b;
+	e->p = tb_build(b);
+	e->s = pc_engine_scratch_new(e->p);
+	CU_ASSERT_FATAL(e->s != NULL);
+	return e;
+}
+
+static void env_free(struct env *e)
+{
+	pc_engine_scratch_free(e->s);
+	pc_policy_free(e->p);
+	tb_free(e->b);
+	free(e);
+}
+
+#define CLIENT "198.18.1.10"
+#define SERVER "198.18.0.2"
+
+/* ---- tests ---- */
+
+static void test_api_key_allow_and_fingerprint(void)
+{
+	struct env *e = env_new(sample());
+	struct pc_verdict v;
+	http_req(&e->t, CLIENT, SERVER, 80,
+		 "GET /api/v2/tickets/42 HTTP/1.1\nHost: tickets.internal\nX-API-Key: " KEY_TA);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "tickets-read", "ticket-agent", PC_CRED_API_KEY);
+	pc_decide(e->p, e->s, &e->t.req, &v);
+	uint8_t d[32];
+	sha256_of(KEY_TA, d);
+	CU_ASSERT(memcmp(v.cred_fp, d, PC_CRED_FP_LEN) == 0);
+	char hex[17];
+	CU_ASSERT_STRING_EQUAL(pc_verdict_fp_hex(&v, hex, sizeof(hex)), "ce6e7185989b4c41");
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&v), "rule_match");
+	CU_ASSERT_STRING_EQUAL(pc_action_name(PC_ACTION_ALLOW), "allow");
+	/* too small a buffer gets an empty string, not a overflow */
+	CU_ASSERT_STRING_EQUAL(pc_verdict_fp_hex(&v, hex, 16), "");
+
+	/* HEAD is in the method set too; POST is not */
+	http_req(&e->t, CLIENT, SERVER, 80,
+		 "HEAD /api/v2/tickets HTTP/1.1\nHost: tickets.internal\nx-api-key: " KEY_TA);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "tickets-read", "ticket-agent", PC_CRED_API_KEY);
+	http_req(&e->t, CLIENT, SERVER, 80,
+		 "POST /api/v2/tickets/42 HTTP/1.1\nHost: tickets.internal\nx-api-key: " KEY_TA
+		 "\nContent-Length: 0");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "ticket-agent", PC_CRED_API_KEY);
+	/* DELETE: no rule, the default */
+	http_req(&e->t, CLIENT, SERVER, 80,
+		 "DELETE /api/v2/tickets/42 HTTP/1.1\nHost: tickets.internal\nx-api-key: " KEY_TA);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "ticket-agent", PC_CRED_API_KEY);
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&(struct pc_verdict){ .reason = PC_REASON_DEFAULT }),
+			       "default_action");
+	/* The other identity's key: its own rule, not ticket-agent's. */
+	http_req(&e->t, "203.0.113.9", SERVER, 80,
+		 "GET /api/v2/invoices/7 HTTP/1.1\nHost: tickets.internal\nx-api-key: " KEY_BB);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "billing-read", "billing-bot", PC_CRED_API_KEY);
+	http_req(&e->t, "203.0.113.9", SERVER, 80,
+		 "GET /api/v2/tickets/7 HTTP/1.1\nHost: tickets.internal\nx-api-key: " KEY_BB);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "billing-bot", PC_CRED_API_KEY);
+	env_free(e);
+}
+
+static void test_first_match_order(void)
+{
+	struct env *e = env_new(sample());
+	/* block-admin (anyone) comes first and wins even for a known caller */
+	http_req(&e->t, CLIENT, SERVER, 80, "GET /admin HTTP/1.1\nHost: tickets.internal\nx-api-key: " KEY_TA);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_RULE, "block-admin", "ticket-agent", PC_CRED_API_KEY);
+	http_req(&e->t, CLIENT, SERVER, 80, "GET /admin/users HTTP/1.1\nHost: tickets.internal");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_RULE, "block-admin", NULL, PC_CRED_NONE);
+	/* "/administrator" is not "/admin(/.*)?" */
+	http_req(&e->t, CLIENT, SERVER, 80, "GET /administrator HTTP/1.1\nHost: tickets.internal");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+	env_free(e);
+
+	/* Two rules that both match: the earlier decides, whichever list it
+	 * is on (identity-specific or anyone). */
+	struct tb *b = tb_new(DENY);
+	tb_identity(b, "a", NONE, L("key-a"), NULL);
+	tb_rule(b, "a-allow", ALLOW, L("a"), NONE, 0, L("^/x"));
+	tb_rule(b, "all-deny", DENY, NONE, NONE, 0, L("^/x"));
+	tb_rule(b, "a-deny-y", DENY, L("a"), NONE, 0, L("^/y"));
+	tb_rule(b, "all-allow-y", ALLOW, NONE, NONE, 0, L("^/y"));
+	tb_rule(b, "all-deny-z", DENY, NONE, NONE, 0, L("^/z"));
+	tb_rule(b, "a-allow-z", ALLOW, L("a"), NONE, 0, L("^/z"));
+	e = env_new(b);
+	http_req(&e->t, NULL, NULL, 0, "GET /x HTTP/1.1\nHost: h\nx-api-key: key-a");
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "a-allow", "a", PC_CRED_API_KEY);
+	http_req(&e->t, NULL, NULL, 0, "GET /x HTTP/1.1\nHost: h");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_RULE, "all-deny", NULL, PC_CRED_NONE);
+	http_req(&e->t, NULL, NULL, 0, "GET /y HTTP/1.1\nHost: h\nx-api-key: key-a");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_RULE, "a-deny-y", "a", PC_CRED_API_KEY);
+	http_req(&e->t, NULL, NULL, 0, "GET /y HTTP/1.1\nHost: h");
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "all-allow-y", NULL, PC_CRED_NONE);
+	/* an anyone-rule placed before the identity's own rule comes first */
+	http_req(&e->t, NULL, NULL, 0, "GET /z HTTP/1.1\nHost: h\nx-api-key: key-a");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_RULE, "all-deny-z", "a", PC_CRED_API_KEY);
+	env_free(e);
+}
+
+static void test_omitted_fields_and_default_allow(void)
+{
+	struct tb *b = tb_new(ALLOW);
+	tb_identity(b, "a", NONE, L("key-a"), NULL);
+	tb_identity(b, "b", NONE, L("key-b"), NULL);
+	tb_dest(b, "svc", PC_DEST_HTTP, L("svc.test"), NONE, NULL, 0);
+	/* only an identity: any method, path, host, address */
+	tb_rule(b, "a-anything", DENY, L("a"), NONE, 0, NONE);
+	/* only a destination */
+	tb_rule(b, "svc-anyone", DENY, NONE, L("svc"), 0, NONE);
+	struct env *e = env_new(b);
+	http_req(&e->t, "192.0.2.1", "192.0.2.2", 8080,
+		 "PATCH /whatever?q=1 HTTP/1.1\nHost: other.test\nx-api-key: key-a");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_RULE, "a-anything", "a", PC_CRED_API_KEY);
+	http_req(&e->t, "192.0.2.1", "192.0.2.2", 8080,
+		 "PATCH /whatever HTTP/1.1\nHost: other.test\nx-api-key: key-b");
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_DEFAULT, NULL, "b", PC_CRED_API_KEY);
+	http_req(&e->t, "192.0.2.1", "192.0.2.2", 8080, "OPTIONS * HTTP/1.1\nHost: svc.test\nx-api-key: key-b");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_RULE, "svc-anyone", "b", PC_CRED_API_KEY);
+	/* default allow for an unknown caller too, reason unknown_caller */
+	http_req(&e->t, "192.0.2.1", "192.0.2.2", 8080, "GET / HTTP/1.1\nHost: other.test");
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+	/* a rule with identity only also applies at L4 */
+	env_free(e);
+}
+
+static void test_hosts(void)
+{
+	struct tb *b = tb_new(DENY);
+	tb_dest(b, "exact", PC_DEST_HTTP, L("api.example.com"), NONE, NULL, 0);
+	tb_dest(b, "wild", PC_DEST_HTTP, L("*.tickets.internal"), NONE, NULL, 0);
+	tb_dest(b, "upper", PC_DEST_HTTP, L("Mixed.Example.ORG"), NONE, NULL, 0);
+	tb_rule(b, "to-exact", ALLOW, NONE, L("exact"), 0, NONE);
+	tb_rule(b, "to-wild", ALLOW, NONE, L("wild"), 0, NONE);
+	tb_rule(b, "to-upper", ALLOW, NONE, L("upper"), 0, NONE);
+	struct env *e = env_new(b);
+	static const struct {
+		const char *host;
+		const char *rule;
+	} cases[] = {
+		{ "api.example.com", "to-exact" },
+		{ "API.Example.COM", "to-exact" },
+		{ "api.example.com.evil", NULL },
+		{ "xapi.example.com", NULL },
+		{ "a.tickets.internal", "to-wild" },
+		{ "A.B.Tickets.Internal", "to-wild" },
+		{ "tickets.internal", NULL },       /* "*.x.y" needs a label before x.y */
+		{ "xtickets.internal", NULL },      /* label boundary */
+		{ "mixed.example.org", "to-upper" }, /* patterns are lowercased at compile */
+	};
+	for (unsigned i = 0; i < PC_ARRAY_SIZE(cases); i++) {
+		char head[256];
+		snprintf(head, sizeof(head), "GET / HTTP/1.1\nHost: %s", cases[i].host);
+		http_req(&e->t, NULL, NULL, 0, head);
+		if (cases[i].rule)
+			CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, cases[i].rule, NULL, PC_CRED_NONE);
+		else
+			CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+	}
+	/* The parser refuses a trailing dot, but the engine ignores one
+	 * should a Host ever reach it with it (an absolute FQDN). */
+	http_req(&e->t, NULL, NULL, 0, "GET / HTTP/1.1\nHost: api.example.com");
+	static const char dotted[] = "API.example.com.";
+	e->t.http.host = (struct pc_str){ dotted, sizeof(dotted) - 1 };
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "to-exact", NULL, PC_CRED_NONE);
+	/* port in Host is not part of the name */
+	http_req(&e->t, NULL, NULL, 0, "GET / HTTP/1.1\nHost: api.example.com:8443");
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "to-exact", NULL, PC_CRED_NONE);
+	env_free(e);
+}
+
+static void test_addresses_ports_and_unknown_dst(void)
+{
+	struct env *e = env_new(sample());
+	const char *h = "GET /api/v2/tickets/1 HTTP/1.1\nHost: tickets.internal\nx-api-key: " KEY_TA;
+	http_req(&e->t, CLIENT, "198.18.0.3", 80, h); /* wrong address */
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "ticket-agent", PC_CRED_API_KEY);
+	http_req(&e->t, CLIENT, SERVER, 8080, h); /* wrong port */
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "ticket-agent", PC_CRED_API_KEY);
+	http_req(&e->t, CLIENT, "2001:db8::2", 80, h); /* other family */
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "ticket-agent", PC_CRED_API_KEY);
+	http_req(&e->t, CLIENT, NULL, 0, h); /* unknown dst: address and port skipped */
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "tickets-read", "ticket-agent", PC_CRED_API_KEY);
+	/* host still applies when the address is unknown */
+	http_req(&e->t, CLIENT, NULL, 0,
+		 "GET /api/v2/tickets/1 HTTP/1.1\nHost: other.internal\nx-api-key: " KEY_TA);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "ticket-agent", PC_CRED_API_KEY);
+	env_free(e);
+}
+
+static void test_header_conditions(void)
+{
+	struct env *e = env_new(sample());
+	const char *base = "POST /api/v2/tickets/9/comments HTTP/1.1\nHost: tickets.internal\n"
+			   "Content-Length: 0\nx-api-key: " KEY_TA;
+	char head[512];
+	snprintf(head, sizeof(head), "%s\nX-Agent-Purpose: triage", base);
+	http_req(&e->t, CLIENT, SERVER, 80, head);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "tickets-triage", "ticket-agent", PC_CRED_API_KEY);
+	snprintf(head, sizeof(head), "%s\nx-agent-purpose: summarize", base);
+	http_req(&e->t, CLIENT, SERVER, 80, head);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "tickets-triage", "ticket-agent", PC_CRED_API_KEY);
+	/* values are exact and case-sensitive */
+	snprintf(head, sizeof(head), "%s\nx-agent-purpose: Triage", base);
+	http_req(&e->t, CLIENT, SERVER, 80, head);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "ticket-agent", PC_CRED_API_KEY);
+	snprintf(head, sizeof(head), "%s\nx-agent-purpose: triage-all", base);
+	http_req(&e->t, CLIENT, SERVER, 80, head);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "ticket-agent", PC_CRED_API_KEY);
+	http_req(&e->t, CLIENT, SERVER, 80, base); /* header missing */
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "ticket-agent", PC_CRED_API_KEY);
+	env_free(e);
+
+	/* every condition must hold */
+	struct tb *b = tb_new(DENY);
+	struct pc_src_rule *r = tb_rule(b, "two", ALLOW, NONE, NONE, 0, NONE);
+	tb_rule_header(b, r, "x-a", L("1"));
+	tb_rule_header(b, r, "x-b", L("2", "3"));
+	e = env_new(b);
+	http_req(&e->t, NULL, NULL, 0, "GET / HTTP/1.1\nHost: h\nX-A: 1\nX-B: 3");
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "two", NULL, PC_CRED_NONE);
+	http_req(&e->t, NULL, NULL, 0, "GET / HTTP/1.1\nHost: h\nX-A: 1");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+	http_req(&e->t, NULL, NULL, 0, "GET / HTTP/1.1\nHost: h\nX-B: 2");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+	env_free(e);
+}
+
+static void test_unknown_caller_and_unknown_key(void)
+{
+	struct env *e = env_new(sample());
+	struct pc_verdict v;
+	http_req(&e->t, CLIENT, SERVER, 80, "GET /api/v2/tickets/42 HTTP/1.1\nHost: tickets.internal");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+	pc_decide(e->p, e->s, &e->t.req, &v);
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&v), "unknown_caller");
+	static const uint8_t zero[PC_CRED_FP_LEN];
+	CU_ASSERT(memcmp(v.cred_fp, zero, sizeof(zero)) == 0);
+
+	http_req(&e->t, CLIENT, SERVER, 80,
+		 "GET /api/v2/tickets/42 HTTP/1.1\nHost: tickets.internal\nx-api-key: not-a-key");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_API_KEY_UNKNOWN, NULL, NULL, PC_CRED_API_KEY);
+	pc_decide(e->p, e->s, &e->t.req, &v);
+	uint8_t d[32];
+	sha256_of("not-a-key", d);
+	CU_ASSERT(memcmp(v.cred_fp, d, PC_CRED_FP_LEN) == 0);
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&v), "api_key_unknown");
+	/* an unknown key is denied even where an anyone-rule would allow */
+	http_req(&e->t, CLIENT, SERVER, 80, "GET /admin HTTP/1.1\nHost: tickets.internal\nx-api-key: nope");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_API_KEY_UNKNOWN, NULL, NULL, PC_CRED_API_KEY);
+	/* an empty key counts as no key */
+	http_req(&e->t, CLIENT, SERVER, 80, "GET / HTTP/1.1\nHost: tickets.internal\nx-api-key: ");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+	env_free(e);
+}
+
+static void test_bearer(void)
+{
+	struct env *e = env_new(sample());
+	static const char *const ok[] = {
+		"Authorization: Bearer bearer-secret-1",
+		"authorization: bearer bearer-secret-1",
+		"AUTHORIZATION: BEARER    bearer-secret-1",
+	};
+	for (unsigned i = 0; i < PC_ARRAY_SIZE(ok); i++) {
+		char head[256];
+		snprintf(head, sizeof(head), "GET /api/v2/tickets HTTP/1.1\nHost: tickets.internal\n%s", ok[i]);
+		http_req(&e->t, "203.0.113.5", SERVER, 80, head);
+		CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "tickets-read", "bearer-bot", PC_CRED_API_KEY);
+	}
+	struct pc_verdict v;
+	pc_decide(e->p, e->s, &e->t.req, &v);
+	uint8_t d[32];
+	sha256_of("bearer-secret-1", d);
+	CU_ASSERT(memcmp(v.cred_fp, d, PC_CRED_FP_LEN) == 0);
+
+	/* not Bearer, or no token: the header is ignored, caller unknown */
+	static const char *const ignored[] = {
+		"Authorization: Basic YmVhcmVyLXNlY3JldC0x",
+		"Authorization: Bearer",
+		"Authorization: Bearerbearer-secret-1",
+		"Authorization: bearer-secret-1",
+	};
+	for (unsigned i = 0; i < PC_ARRAY_SIZE(ignored); i++) {
+		char head[256];
+		snprintf(head, sizeof(head), "GET /api/v2/tickets HTTP/1.1\nHost: tickets.internal\n%s",
+			 ignored[i]);
+		http_req(&e->t, "203.0.113.5", SERVER, 80, head);
+		CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+	}
+	/* a Bearer token that is no key is an unknown key */
+	http_req(&e->t, "203.0.113.5", SERVER, 80,
+		 "GET /api/v2/tickets HTTP/1.1\nHost: tickets.internal\nAuthorization: Bearer wrong");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_API_KEY_UNKNOWN, NULL, NULL, PC_CRED_API_KEY);
+	/* header names in policy order: x-api-key (first identity) decides
+	 * before authorization when both are present */
+	http_req(&e->t, CLIENT, SERVER, 80,
+		 "GET /api/v2/tickets HTTP/1.1\nHost: tickets.internal\nAuthorization: Bearer bearer-secret-1\n"
+		 "x-api-key: " KEY_TA);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "tickets-read", "ticket-agent", PC_CRED_API_KEY);
+	env_free(e);
+}
+
+static void test_unbound_source(void)
+{
+	struct env *e = env_new(sample());
+	const char *h = "GET /api/v2/tickets/42 HTTP/1.1\nHost: tickets.internal\nx-api-key: " KEY_TA;
+	http_req(&e->t, "198.18.2.10", SERVER, 80, h);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNBOUND_SOURCE, NULL, "ticket-agent", PC_CRED_API_KEY);
+	struct pc_verdict v;
+	pc_decide(e->p, e->s, &e->t.req, &v);
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&v), "credential_from_unbound_source");
+	uint8_t d[32];
+	sha256_of(KEY_TA, d);
+	CU_ASSERT(memcmp(v.cred_fp, d, PC_CRED_FP_LEN) == 0);
+	/* even a rule for anyone does not rescue a key from the wrong place */
+	http_req(&e->t, "198.18.2.10", SERVER, 80,
+		 "GET /admin HTTP/1.1\nHost: tickets.internal\nx-api-key: " KEY_TA);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNBOUND_SOURCE, NULL, "ticket-agent", PC_CRED_API_KEY);
+	/* IPv6 source against an IPv4 binding */
+	http_req(&e->t, "2001:db8::1", SERVER, 80, h);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNBOUND_SOURCE, NULL, "ticket-agent", PC_CRED_API_KEY);
+	/* unknown source (explain without --src): binding not checked */
+	http_req(&e->t, NULL, SERVER, 80, h);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "tickets-read", "ticket-agent", PC_CRED_API_KEY);
+	/* billing-bot lists no sources: any source is fine */
+	http_req(&e->t, "2001:db8::1", SERVER, 80,
+		 "GET /api/v2/invoices HTTP/1.1\nHost: tickets.internal\nx-api-key: " KEY_BB);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "billing-read", "billing-bot", PC_CRED_API_KEY);
+	env_free(e);
+}
+
+static void test_source_only_longest_prefix(void)
+{
+	struct tb *b = tb_new(DENY);
+	tb_identity(b, "wide", L("10.0.0.0/8", "2001:db8::/32"), NONE, NULL);
+	tb_identity(b, "keyed", L("10.1.2.0/24"), L("k"), NULL); /* has keys: not source-only */
+	tb_identity(b, "narrow", L("10.1.0.0/16"), NONE, NULL);
+	tb_identity(b, "host", L("10.1.2.3/32", "2001:db8:1::/48"), NONE, NULL);
+	tb_rule(b, "r-wide", ALLOW, L("wide"), NONE, 0, NONE);
+	tb_rule(b, "r-narrow", ALLOW, L("narrow"), NONE, 0, NONE);
+	tb_rule(b, "r-host", ALLOW, L("host"), NONE, 0, NONE);
+	struct env *e = env_new(b);
+	const char *h = "GET / HTTP/1.1\nHost: h";
+	http_req(&e->t, "10.9.9.9", NULL, 0, h);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "r-wide", "wide", PC_CRED_SOURCE);
+	http_req(&e->t, "10.1.9.9", NULL, 0, h);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "r-narrow", "narrow", PC_CRED_SOURCE);
+	http_req(&e->t, "10.1.2.4", NULL, 0, h); /* inside keyed's /24, but keyed needs a key */
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "r-narrow", "narrow", PC_CRED_SOURCE);
+	http_req(&e->t, "10.1.2.3", NULL, 0, h);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "r-host", "host", PC_CRED_SOURCE);
+	http_req(&e->t, "2001:db8:1::7", NULL, 0, h);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "r-host", "host", PC_CRED_SOURCE);
+	http_req(&e->t, "2001:db8:2::7", NULL, 0, h);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "r-wide", "wide", PC_CRED_SOURCE);
+	http_req(&e->t, "192.0.2.1", NULL, 0, h);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+	http_req(&e->t, NULL, NULL, 0, h); /* unknown source: no source identity */
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+
+	/* fingerprint: SHA-256 of the address bytes, network order */
+	struct pc_verdict v;
+	http_req(&e->t, "10.1.2.3", NULL, 0, h);
+	pc_decide(e->p, e->s, &e->t.req, &v);
+	uint8_t d[32];
+	unsigned len;
+	static const uint8_t addr[4] = { 10, 1, 2, 3 };
+	CU_ASSERT_FATAL(EVP_Digest(addr, 4, d, &len, EVP_sha256(), NULL) == 1);
+	CU_ASSERT(memcmp(v.cred_fp, d, PC_CRED_FP_LEN) == 0);
+	/* a key always wins over the source */
+	http_req(&e->t, "10.1.2.3", NULL, 0, "GET / HTTP/1.1\nHost: h\nx-api-key: k");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "keyed", PC_CRED_API_KEY);
+	http_req(&e->t, "10.1.9.9", NULL, 0, "GET / HTTP/1.1\nHost: h\nx-api-key: k");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNBOUND_SOURCE, NULL, "keyed", PC_CRED_API_KEY);
+	env_free(e);
+}
+
+static void test_l4(void)
+{
+	struct tb *b = tb_new(DENY);
+	tb_identity(b, "mon", L("198.18.1.200/32"), NONE, NULL);
+	tb_dest(b, "web", PC_DEST_HTTP, NONE, L("198.18.0.2/32"), (uint16_t[]){ 80 }, 1);
+	tb_dest(b, "ssh", PC_DEST_TCP, NONE, L("198.18.0.2/32"), (uint16_t[]){ 22 }, 1);
+	tb_dest(b, "dns", PC_DEST_UDP, NONE, L("198.18.0.53/32"), (uint16_t[]){ 53 }, 1);
+	tb_dest(b, "any53", PC_DEST_ANY, NONE, L("198.18.0.54/32"), (uint16_t[]){ 53 }, 1);
+	tb_dest(b, "named", PC_DEST_ANY, L("h.test"), NONE, NULL, 0);
+	tb_rule(b, "ssh-get", ALLOW, L("mon"), L("ssh"), PC_HTTP_GET, NONE); /* L7 condition */
+	tb_rule_header(b, tb_rule(b, "ssh-hdr", ALLOW, L("mon"), L("ssh"), 0, NONE), "x-a", L("1"));
+	tb_rule(b, "ssh-path", ALLOW, L("mon"), L("ssh"), 0, L("^/"));
+	tb_rule(b, "to-named", ALLOW, NONE, L("named"), 0, NONE);
+	tb_rule(b, "to-web", ALLOW, NONE, L("web"), 0, NONE);
+	tb_rule(b, "ssh", ALLOW, L("mon"), L("ssh"), 0, NONE);
+	tb_rule(b, "dns", ALLOW, NONE, L("dns"), 0, NONE);
+	tb_rule(b, "any53", ALLOW, NONE, L("any53"), 0, NONE);
+	struct env *e = env_new(b);
+	l4_req(&e->t, "198.18.1.200", "198.18.0.2", 22, PC_PROTO_TCP);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "ssh", "mon", PC_CRED_SOURCE);
+	l4_req(&e->t, "198.18.1.200", "198.18.0.2", 22, PC_PROTO_UDP); /* tcp destination */
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "mon", PC_CRED_SOURCE);
+	l4_req(&e->t, "198.18.1.201", "198.18.0.2", 22, PC_PROTO_TCP); /* not mon */
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+	l4_req(&e->t, "198.18.1.201", "198.18.0.2", 80, PC_PROTO_TCP); /* http dest: not at L4 */
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+	l4_req(&e->t, "198.18.1.201", "198.18.0.53", 53, PC_PROTO_UDP);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "dns", NULL, PC_CRED_NONE);
+	l4_req(&e->t, "198.18.1.201", "198.18.0.53", 53, PC_PROTO_TCP); /* udp destination */
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+	l4_req(&e->t, "198.18.1.201", "198.18.0.54", 53, PC_PROTO_TCP); /* any: both */
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "any53", NULL, PC_CRED_NONE);
+	l4_req(&e->t, "198.18.1.201", "198.18.0.54", 53, PC_PROTO_UDP);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "any53", NULL, PC_CRED_NONE);
+	/* HTTP to an ANY destination with hosts matches; to a TCP one not */
+	http_req(&e->t, "198.18.1.201", "198.18.0.9", 80, "GET / HTTP/1.1\nHost: h.test");
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "to-named", NULL, PC_CRED_NONE);
+	/* HTTP never matches a tcp destination, even where every L7
+	 * condition of ssh-get/ssh-path holds */
+	http_req(&e->t, "198.18.1.200", "198.18.0.2", 22, "GET /x HTTP/1.1\nHost: x.test\nX-A: 1");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "mon", PC_CRED_SOURCE);
+	http_req(&e->t, "198.18.1.200", "198.18.0.2", 80, "GET /x HTTP/1.1\nHost: x.test");
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "to-web", "mon", PC_CRED_SOURCE);
+
+	/* pc_policy_inspects: only http destinations, by address and port */
+	struct pc_addr a;
+	addr_of("198.18.0.2", &a);
+	CU_ASSERT(pc_policy_inspects(e->p, &a, 80));
+	CU_ASSERT(!pc_policy_inspects(e->p, &a, 22));
+	addr_of("198.18.0.3", &a);
+	CU_ASSERT(!pc_policy_inspects(e->p, &a, 80));
+	env_free(e);
+}
+
+/* HTTP rules on a tcp destination never match an HTTP request. */
+static void test_http_request_on_tcp_destination(void)
+{
+	struct tb *b = tb_new(DENY);
+	tb_dest(b, "ssh", PC_DEST_TCP, NONE, L("198.18.0.2/32"), (uint16_t[]){ 22 }, 1);
+	tb_dest(b, "anywhere", PC_DEST_HTTP, NONE, NONE, NULL, 0);
+	tb_rule(b, "ssh", ALLOW, NONE, L("ssh"), 0, NONE);
+	struct env *e = env_new(b);
+	http_req(&e->t, "198.18.1.2", "198.18.0.2", 22, "GET / HTTP/1.1\nHost: x.test");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+	/* an http destination with no lists inspects everything */
+	struct pc_addr a;
+	addr_of("192.0.2.1", &a);
+	CU_ASSERT(pc_policy_inspects(e->p, &a, 1234));
+	env_free(e);
+}
+
+static void test_paths_and_allowempty(void)
+{
+	struct tb *b = tb_new(DENY);
+	tb_rule(b, "anything", ALLOW, NONE, NONE, PC_HTTP_PUT, L(".*"));
+	tb_rule(b, "two", ALLOW, NONE, NONE, 0, L("^/one$", "^/two$"));
+	tb_rule(b, "star", ALLOW, NONE, NONE, PC_HTTP_OPTIONS, L("^\\*$"));
+	struct env *e = env_new(b);
+	http_req(&e->t, NULL, NULL, 0, "PUT /x/y/z HTTP/1.1\nHost: h\nContent-Length: 0");
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "anything", NULL, PC_CRED_NONE);
+	http_req(&e->t, NULL, NULL, 0, "GET /two HTTP/1.1\nHost: h");
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "two", NULL, PC_CRED_NONE);
+	http_req(&e->t, NULL, NULL, 0, "GET /one?x=/two HTTP/1.1\nHost: h"); /* query not scanned */
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "two", NULL, PC_CRED_NONE);
+	http_req(&e->t, NULL, NULL, 0, "GET /three?/two HTTP/1.1\nHost: h");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+	http_req(&e->t, NULL, NULL, 0, "OPTIONS * HTTP/1.1\nHost: h");
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "star", NULL, PC_CRED_NONE);
+	env_free(e);
+}
+
+static void test_malformed_no_policy_engine_error(void)
+{
+	struct pc_verdict v;
+	pc_verdict_malformed(&v, PC_HTTP_BARE_LF);
+	CU_ASSERT_EQUAL(v.action, PC_ACTION_DENY);
+	CU_ASSERT_EQUAL(v.reason, PC_REASON_HTTP_MALFORMED);
+	CU_ASSERT_EQUAL(v.rule, -1);
+	CU_ASSERT_EQUAL(v.identity, -1);
+	CU_ASSERT_EQUAL(v.cred_kind, PC_CRED_NONE);
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&v), "http_bare_lf");
+	pc_verdict_malformed(&v, PC_HTTP_CL_AND_TE);
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&v), "http_content_length_and_transfer_encoding");
+
+	struct env *e = env_new(sample());
+	http_req(&e->t, CLIENT, SERVER, 80, "GET /admin HTTP/1.1\nHost: tickets.internal");
+	CU_ASSERT_EQUAL(pc_decide(NULL, e->s, &e->t.req, &v), PC_ACTION_DENY);
+	CU_ASSERT_EQUAL(v.reason, PC_REASON_NO_POLICY);
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&v), "no_policy");
+	CU_ASSERT_EQUAL(pc_decide(e->p, NULL, &e->t.req, &v), PC_ACTION_DENY);
+	CU_ASSERT_EQUAL(v.reason, PC_REASON_ENGINE_ERROR);
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&v), "engine_error");
+
+	/* A scratch made for a smaller policy fails closed, then works once fitted. */
+	struct tb *small = tb_new(ALLOW);
+	struct pc_policy *sp = tb_build(small);
+	struct pc_engine_scratch *s = pc_engine_scratch_new(sp);
+	CU_ASSERT_FATAL(s != NULL);
+	CU_ASSERT_EQUAL(pc_decide(sp, s, &e->t.req, &v), PC_ACTION_ALLOW);
+	CU_ASSERT_EQUAL(v.reason, PC_REASON_UNKNOWN_CALLER);
+	CU_ASSERT_EQUAL(pc_decide(e->p, s, &e->t.req, &v), PC_ACTION_DENY);
+	CU_ASSERT_EQUAL(v.reason, PC_REASON_ENGINE_ERROR);
+	CU_ASSERT_EQUAL(pc_engine_scratch_fit(s, e->p), 0);
+	CHECK(e->p, s, &e->t, DENY, PC_REASON_RULE, "block-admin", NULL, PC_CRED_NONE);
+	CU_ASSERT_EQUAL(pc_decide(sp, s, &e->t.req, &v), PC_ACTION_ALLOW); /* still fits the old one */
+	pc_engine_scratch_free(s);
+	pc_policy_free(sp);
+	tb_free(small);
+
+	/* names of every reason, and HEAD_NOT_IN_SEGMENT which the dataplane sets */
+	static const char *const names[] = {
+		"rule_match", "default_action", "unknown_caller", "api_key_unknown",
+		"credential_from_unbound_source", "http_malformed", "http_head_not_in_first_segment",
+		"no_policy", "engine_error",
+	};
+	CU_ASSERT_EQUAL(PC_ARRAY_SIZE(names), PC_REASON_COUNT);
+	for (unsigned r = 0; r < PC_REASON_COUNT; r++) {
+		if (r == PC_REASON_HTTP_MALFORMED)
+			continue;
+		struct pc_verdict x = { .reason = (uint8_t)r };
+		CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&x), names[r]);
+	}
+	CU_ASSERT_STRING_EQUAL(pc_action_name(PC_ACTION_DENY), "deny");
+	env_free(e);
+}
+
+/* Path matches are stamped with the request's epoch: a match must not leak
+ * into the next request on the same scratch, including across the wrap of
+ * the 32-bit counter. */
+static void test_epoch(void)
+{
+	struct env *e = env_new(sample());
+	http_req(&e->t, CLIENT, SERVER, 80, "GET /admin HTTP/1.1\nHost: tickets.internal");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_RULE, "block-admin", NULL, PC_CRED_NONE);
+	http_req(&e->t, CLIENT, SERVER, 80, "GET /other HTTP/1.1\nHost: tickets.internal");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+
+	/* Fresh scratch: epoch 1 stamps block-admin's match. Jump to the last
+	 * epoch: the next request wraps to 0, clears, and restarts at 1 - the
+	 * stamp of the first request must be gone. */
+	struct pc_engine_scratch *s = pc_engine_scratch_new(e->p);
+	CU_ASSERT_FATAL(s != NULL);
+	http_req(&e->t, CLIENT, SERVER, 80, "GET /admin HTTP/1.1\nHost: tickets.internal");
+	CHECK(e->p, s, &e->t, DENY, PC_REASON_RULE, "block-admin", NULL, PC_CRED_NONE);
+	CU_ASSERT_EQUAL(s->epoch, 1);
+	s->epoch = UINT32_MAX;
+	http_req(&e->t, CLIENT, SERVER, 80, "GET /other HTTP/1.1\nHost: tickets.internal");
+	CHECK(e->p, s, &e->t, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+	CU_ASSERT_EQUAL(s->epoch, 1);
+	pc_engine_scratch_free(s);
+	env_free(e);
+}
+
+static inline uint64_t tsc(void)
+{
+	unsigned aux;
+	return __rdtscp(&aux);
+}
+
+/* The shape of perf/gen_policy.py: 1000 rules over 100 identities, each
+ * allowing GET on its own path. The request of agent 7's last rule walks all
+ * ten of its candidates. The budget (2,000 cycles) is checked in release
+ * builds only, and loosely, so a slow or shared machine does not fail the
+ * suite; the figure is printed either way. */
+static void test_speed(void)
+{
+	enum { N_IDS = 100, N_RULES = 1000, ROUNDS = 20000 };
+	struct tb *b = tb_new(DENY);
+	for (int i = 0; i < N_IDS; i++) {
+		char name[32], key[32];
+		snprintf(name, sizeof(name), "agent-%d", i);
+		snprintf(key, sizeof(key), "bench-key-%d", i);
+		tb_identity(b, name, L("198.18.0.0/15"), L(key), NULL);
+	}
+	tb_dest(b, "svc", PC_DEST_HTTP, L("svc.bench"), L("198.18.0.2/32"), (uint16_t[]){ 80 }, 1);
+	for (int r = 0; r < N_RULES; r++) {
+		char id[32], name[32], path[64];
+		snprintf(id, sizeof(id), "rule-%d", r);
+		snprintf(name, sizeof(name), "agent-%d", r % N_IDS);
+		snprintf(path, sizeof(path), "^/api/v1/res%d(/[0-9]+)?$", r);
+		tb_rule(b, id, ALLOW, L(name), L("svc"), PC_HTTP_GET, L(path));
+	}
+	struct env *e = env_new(b);
+	http_req(&e->t, "198.18.1.10", "198.18.0.2", 80,
+		 "GET /api/v1/res907/12 HTTP/1.1\nHost: svc.bench\nUser-Agent: bench/1\n"
+		 "Accept: */*\nX-Api-Key: bench-key-7\nX-Request-Id: 0123456789abcdef0123456789abcdef");
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "rule-907", "agent-7", PC_CRED_API_KEY);
+	struct pc_verdict v;
+	uint64_t best = UINT64_MAX;
+	for (int round = 0; round < 5; round++) {
+		uint64_t t0 = tsc();
+		for (int i = 0; i < ROUNDS; i++)
+			pc_decide(e->p, e->s, &e->t.req, &v);
+		uint64_t per = (tsc() - t0) / ROUNDS;
+		if (per < best)
+			best = per;
+	}
+	printf("\n    pc_decide: %llu cycles per decision (1000 rules, 100 identities) ",
+	       (unsigned long long)best);
+	CU_ASSERT_EQUAL(v.rule, 907);
+#if defined(NDEBUG) && !defined(__SANITIZE_ADDRESS__)
+	CU_ASSERT(best < 4000); /* twice the 2,000-cycle budget: noise, not a regression */
+#endif
+	env_free(e);
+}
+
+static CU_TestInfo tests[] = {
+	PC_TEST(test_api_key_allow_and_fingerprint),
+	PC_TEST(test_first_match_order),
+	PC_TEST(test_omitted_fields_and_default_allow),
+	PC_TEST(test_hosts),
+	PC_TEST(test_addresses_ports_and_unknown_dst),
+	PC_TEST(test_header_conditions),
+	PC_TEST(test_unknown_caller_and_unknown_key),
+	PC_TEST(test_bearer),
+	PC_TEST(test_unbound_source),
+	PC_TEST(test_source_only_longest_prefix),
+	PC_TEST(test_l4),
+	PC_TEST(test_http_request_on_tcp_destination),
+	PC_TEST(test_paths_and_allowempty),
+	PC_TEST(test_malformed_no_policy_engine_error),
+	PC_TEST(test_epoch),
+	PC_TEST(test_speed),
+	CU_TEST_INFO_NULL,
+};
+
+PC_TEST_MAIN("decide", tests)

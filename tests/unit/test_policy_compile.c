@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Policy compiler: a builder filled in C compiles into an image that loads
+ * back with the same content; the image layout is what policy_image.h says
+ * (aligned sections, sorted keys, lowercase hosts, canonical prefixes, zero
+ * padding, so the same policy always gives the same bytes); and every
+ * builder the compiler must refuse is refused with a message naming the
+ * JSON path, in particular a path regex Hyperscan rejects.
+ */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pc_test.h"
+#include "http/http_parse.h"
+#include "policy/policy.h"
+#include "policy/policy_image.h"
+#include "util/addr.h"
+
+/* ---- policy builder ---- */
+
+#define L(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define NONE ((const char *const *)NULL)
+#define TB_MAX 2048
+
+struct tb {
+	struct pc_policy_src src;
+	void *allocs[16 * TB_MAX];
+	unsigned n_allocs;
+};
+
+static void *tb_alloc(struct tb *b, size_t n)
+{
+	void *p = calloc(1, n ? n : 1);
+	CU_ASSERT_FATAL(p != NULL && b->n_allocs < PC_ARRAY_SIZE(b->allocs));
+	b->allocs[b->n_allocs++] = p;
+	return p;
+}
+
+static char *tb_str(struct tb *b, const char *s)
+{
+	char *p = tb_alloc(b, strlen(s) + 1);
+	strcpy(p, s);
+	return p;
+}
+
+static uint32_t list_len(const char *const *l)
+{
+	uint32_t n = 0;
+	while (l != NULL && l[n] != NULL)
+		n++;
+	return n;
+}
+
+static char **tb_strs(struct tb *b, const char *const *l, uint32_t *n)
+{
+	*n = list_len(l);
+	char **out = tb_alloc(b, (*n + 1) * sizeof(*out));
+	for (uint32_t i = 0; i < *n; i++)
+		out[i] = tb_str(b, l[i]);
+	return out;
+}
+
+static struct tb *tb_new(uint8_t default_action)
+{
+	struct tb *b = calloc(1, sizeof(*b));
+	CU_ASSERT_FATAL(b != NULL);
+	b->src.origin = tb_str(b, "test.json");
+	b->src.version = 1;
+	b->src.default_action = default_action;
+	b->src.identities = tb_alloc(b, TB_MAX * sizeof(*b->src.identities));
+	b->src.destinations = tb_alloc(b, TB_MAX * sizeof(*b->src.destinations));
+	b->src.rules = tb_alloc(b, TB_MAX * sizeof(*b->src.rules));
+	return b;
+}
+
+static void tb_free(struct tb *b)
+{
+	for (unsigned i = 0; i < b->n_allocs; i++)
+		free(b->allocs[i]);
+	free(b);
+}
+
+static void sha256_of(const char *s, uint8_t out[32])
+{
+	unsigned len = 0;
+	CU_ASSERT_FATAL(EVP_Digest(s, strlen(s), out, &len, EVP_sha256(), NULL) == 1 && len == 32);
+}
+
+static struct pc_prefix *tb_prefixes(struct tb *b, const char *const *l, uint32_t *n)
+{
+	*n = list_len(l);
+	struct pc_prefix *out = tb_alloc(b, (*n + 1) * sizeof(*out));
+	for (uint32_t i = 0; i < *n; i++)
+		CU_ASSERT_FATAL(pc_prefix_parse(l[i], &out[i]) == 0);
+	return out;
+}
+
+/* keys are the raw API keys; the builder stores their SHA-256. */
+static uint32_t tb_identity(struct tb *b, const char *name, const char *const *sources,
+			    const char *const *keys, const char *key_header)
+{
+	CU_ASSERT_FATAL(b->src.n_identities < TB_MAX);
+	struct pc_src_identity *id = &b->src.identities[b->src.n_identities];
+	id->name = tb_str(b, name);
+	id->sources = tb_prefixes(b, sources, &id->n_sources);
+	id->n_api_keys = list_len(keys);
+	id->api_key_digests = tb_alloc(b, (id->n_api_keys + 1) * PC_API_KEY_DIGEST_LEN);
+	for (uint32_t i = 0; i < id->n_api_keys; i++)
+		sha256_of(keys[i], id->api_key_digests[i]);
+	id->api_key_header = key_header ? tb_str(b, key_header) : NULL;
+	return b->src.n_identities++;
+}
+
+static uint32_t tb_dest(struct tb *b, const char *name, uint8_t proto, const char *const *hosts,
+			const char *const *addrs, const uint16_t *ports, uint32_t n_ports)
+{
+	CU_ASSERT_FATAL(b->src.n_destinations < TB_MAX);
+	struct pc_src_destination *d = &b->src.destinations[b->src.n_destinations];
+	d->name = tb_str(b, name);
+	d->proto = proto;
+	d->hosts = tb_strs(b, hosts, &d->n_hosts);
+	d->addresses = tb_prefixes(b, addrs, &d->n_addresses);
+	d->ports = tb_alloc(b, (n_ports + 1) * sizeof(*d->ports));
+	if (n_ports > 0)
+		memcpy(d->ports, ports, n_ports * sizeof(*ports));
+	d->n_ports = n_ports;
+	return b->src.n_destinations++;
+}
+
+static uint32_t find_name(const char *name, const char *(*get)(struct tb *, uint32_t), struct tb *b,
+			  uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (strcmp(get(b, i), name) == 0)
+			return i;
+	CU_FAIL_FATAL("builder: unknown name");
+	return 0;
+}
+
+static const char *id_name(struct tb *b, uint32_t i)
+{
+	return b->src.identities[i].name;
+}
+
+static const char *dest_name(struct tb *b, uint32_t i)
+{
+	return b->src.destinations[i].name;
+}
+
+static struct pc_src_rule *tb_rule(struct tb *b, const char *id, uint8_t action,
+				   const char *const *identities, const char *const *dests,
+				   uint16_t methods, const char *const *paths)
+{
+	CU_ASSERT_FATAL(b->src.n_rules < TB_MAX);
+	struct pc_src_rule *r = &b->src.rules[b->src.n_rules++];
+	r->id = tb_str(b, id);
+	r->action = action;
+	r->methods = methods;
+	r->n_identities = list_len(identities);
+	r->identities = tb_alloc(b, (r->n_identities + 1) * sizeof(uint32_t));
+	for (uint32_t i = 0; i < r->n_identities; i++)
+		r->identities[i] = find_name(identities[i], id_name, b, b->src.n_identities);
+	r->n_destinations = list_len(dests);
+	r->destinations = tb_alloc(b, (r->n_destinations + 1) * sizeof(uint32_t));
+	for (uint32_t i = 0; i < r->n_destinations; i++)
+		r->destinations[i] = find_name(dests[i], dest_name, b, b->src.n_destinations);
+	r->paths = tb_strs(b, paths, &r->n_paths);
+	r->headers = tb_alloc(b, 8 * sizeof(*r->headers));
+	return r;
+}
+
+static void tb_rule_header(struct tb *b, struct pc_src_rule *r, const char *name,
+			   const char *const *values)
+{
+	CU_ASSERT_FATAL(r->n_headers < 8);
+	struct pc_src_header_cond *h = &r->headers[r->n_headers++];
+	h->name = tb_str(b, name);
+	h->values = tb_strs(b, values, &h->n_values);
+}
+
+static int compile(struct tb *b, void **img, size_t *len, char *err, size_t err_len)
+{
+	*img = NULL;
+	*len = 0;
+	return pc_policy_compile(&b->src, img, len, err, err_len);
+}
+
+/* Compiles b, expecting failure with rc and a message starting with want
+ * (and containing also, when given). */
+static void expect_error(struct tb *b, int rc, const char *want, const char *also, int line)
+{
+	char err[512] = "";
+	void *img;
+	size_t len;
+	int got = compile(b, &img, &len, err, sizeof(err));
+	bool ok = got == rc && img == NULL && strncmp(err, want, strlen(want)) == 0 &&
+		  (also == NULL || strstr(err, also) != NULL);
+	if (!ok)
+		fprintf(stderr, "\nline %d: rc %d, \"%s\"\n", line, got, err);
+	CU_ASSERT(ok);
+	free(img);
+}
+
+#define EXPECT_ERROR(b, rc, want, also) expect_error((b), (rc), (want), (also), __LINE__)
+
+static struct tb *sample(void)
+{
+	struct tb *b = tb_new(PC_ACTION_DENY);
+	tb_identity(b, "ticket-agent", L("198.18.1.0/24"), L("pc-demo-ticket-agent-key-1"), "x-api-key");
+	tb_identity(b, "billing-bot", NONE, L("pc-demo-billing-bot-key-1"), NULL);
+	tb_identity(b, "monitoring", L("198.18.1.200/32"), NONE, NULL);
+	tb_dest(b, "tickets", PC_DEST_HTTP, L("tickets.internal", "*.tickets.internal"),
+		L("198.18.0.2/32"), (uint16_t[]){ 80 }, 1);
+	tb_dest(b, "ssh", PC_DEST_TCP, NONE, L("198.18.0.2/32"), (uint16_t[]){ 22 }, 1);
+	tb_rule(b, "block-admin", PC_ACTION_DENY, NONE, L("tickets"), 0, L("^/admin(/.*)?$"));
+	struct pc_src_rule *r = tb_rule(b, "tickets-triage", PC_ACTION_ALLOW, L("ticket-agent"),
+					L("tickets"), PC_HTTP_POST,
+					L("^/api/v2/tickets/[0-9]+/comments$", "^/x$"));
+	tb_rule_header(b, r, "x-agent-purpose", L("triage", "summarize"));
+	tb_rule(b, "ops-ssh", PC_ACTION_ALLOW, L("monitoring"), L("ssh"), 0, NONE);
+	return b;
+}
+
+static const struct pc_img_header *hdr(const void *img)
+{
+	return img;
+}
+
+static const void *section(const void *img, unsigned sec)
+{
+	return (const uint8_t *)img + hdr(img)->sections[sec].off;
+}
+
+static void test_round_trip(void)
+{
+	struct tb *b = sample();
+	char err[512];
+	void *img;
+	size_t len;
+	CU_ASSERT_FATAL(compile(b, &img, &len, err, sizeof(err)) == 0);
+
+	const struct pc_img_header *h = hdr(img);
+	CU_ASSERT_EQUAL(h->magic, PC_POLICY_IMAGE_MAGIC);
+	CU_ASSERT_EQUAL(h->abi, PC_POLICY_IMAGE_ABI);
+	CU_ASSERT_EQUAL(h->total_len, len);
+	CU_ASSERT_EQUAL(h->crc32, pc__img_crc(img, len));
+	CU_ASSERT_EQUAL(h->n_identities, 3);
+	CU_ASSERT_EQUAL(h->n_destinations, 2);
+	CU_ASSERT_EQUAL(h->n_rules, 3);
+	CU_ASSERT_EQUAL(h->n_api_keys, 2);
+	CU_ASSERT_EQUAL(h->n_paths, 3);
+	CU_ASSERT_EQUAL(h->sections[0].off, sizeof(*h));
+	for (unsigned s = 0; s < PC_IMG_SEC_COUNT; s++) {
+		CU_ASSERT_EQUAL(h->sections[s].off % PC_POLICY_IMAGE_ALIGN, 0);
+		CU_ASSERT(h->sections[s].off + h->sections[s].len <= len);
+	}
+	CU_ASSERT(h->sections[PC_IMG_SEC_HSDB].len > 0);
+	/* pattern ids are global: rule 1's second pattern is id 2 */
+	const struct pc_img_path *paths = section(img, PC_IMG_SEC_PATHS);
+	const char *strs = section(img, PC_IMG_SEC_STRINGS);
+	CU_ASSERT_EQUAL(paths[2].rule, 1);
+	CU_ASSERT_STRING_EQUAL(strs + paths[2].pattern, "^/x$");
+	CU_ASSERT_STRING_EQUAL(strs, ""); /* offset 0 is the empty string */
+
+	struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+	CU_ASSERT_FATAL(p != NULL);
+	memset(img, 0xa5, len); /* the policy holds its own copy */
+	free(img);
+	CU_ASSERT_EQUAL(pc_policy_rule_count(p), 3);
+	CU_ASSERT_EQUAL(pc_policy_identity_count(p), 3);
+	CU_ASSERT_STRING_EQUAL(pc_policy_rule_id(p, 0), "block-admin");
+	CU_ASSERT_STRING_EQUAL(pc_policy_rule_id(p, 2), "ops-ssh");
+	CU_ASSERT_STRING_EQUAL(pc_policy_identity_name(p, 1), "billing-bot");
+	struct pc_addr a;
+	CU_ASSERT_FATAL(pc_addr_parse("198.18.0.2", &a) == 0);
+	CU_ASSERT(pc_policy_inspects(p, &a, 80));
+	CU_ASSERT(!pc_policy_inspects(p, &a, 22)); /* tcp destination: L4 only */
+	CU_ASSERT(!pc_policy_inspects(p, &a, 443));
+	CU_ASSERT_FATAL(pc_addr_parse("198.18.0.3", &a) == 0);
+	CU_ASSERT(!pc_policy_inspects(p, &a, 80));
+	pc_policy_free(p);
+	tb_free(b);
+}
+
+/* Same builder, same bytes: padding and unused fields are zero. */
+static void test_deterministic(void)
+{
+	struct tb *b = sample();
+	char err[256];
+	void *a, *c;
+	size_t la, lc;
+	CU_ASSERT_FATAL(compile(b, &a, &la, err, sizeof(err)) == 0);
+	CU_ASSERT_FATAL(compile(b, &c, &lc, err, sizeof(err)) == 0);
+	CU_ASSERT_EQUAL(la, lc);
+	CU_ASSERT(la == lc && memcmp(a, c, la) == 0);
+	free(a);
+	free(c);
+	tb_free(b);
+}
+
+static void test_normalisation(void)
+{
+	struct tb *b = tb_new(PC_ACTION_ALLOW);
+	/* keys in an order their digests are not */
+	tb_identity(b, "a", L("10.1.0.0/16", "2001:db8::/32"), L("k1", "k2", "k3", "k4"), "X-Key");
+	/* host bits the loader would refuse; the compiler clears them */
+	b->src.identities[0].sources[0].addr.v4 |= 0x0203;
+	b->src.identities[0].sources[1].addr.v6[15] = 0xff;
+	tb_identity(b, "b", NONE, L("k5", "k6"), NULL);
+	tb_dest(b, "d", PC_DEST_ANY, L("Tickets.Internal.", "*.EXAMPLE.com"), NONE, NULL, 0);
+	struct pc_src_rule *r = tb_rule(b, "r", PC_ACTION_ALLOW, NONE, NONE, 0, NONE);
+	tb_rule_header(b, r, "X-Purpose", L("Keep-Case"));
+	char err[256];
+	void *img;
+	size_t len;
+	CU_ASSERT_FATAL(compile(b, &img, &len, err, sizeof(err)) == 0);
+	const char *strs = section(img, PC_IMG_SEC_STRINGS);
+
+	const struct pc_img_key *k = section(img, PC_IMG_SEC_KEYS);
+	CU_ASSERT_EQUAL(hdr(img)->n_api_keys, 6);
+	for (unsigned i = 1; i < 6; i++)
+		CU_ASSERT(memcmp(k[i - 1].digest, k[i].digest, 32) < 0);
+	uint8_t d[32];
+	sha256_of("k5", d);
+	bool found = false;
+	for (unsigned i = 0; i < 6; i++)
+		if (memcmp(k[i].digest, d, 32) == 0)
+			found = k[i].identity == 1;
+	CU_ASSERT(found);
+
+	const struct pc_img_identity *id = section(img, PC_IMG_SEC_IDENTITIES);
+	CU_ASSERT_STRING_EQUAL(strs + id[0].key_header, "x-key");
+	CU_ASSERT_STRING_EQUAL(strs + id[1].key_header, "x-api-key");
+	CU_ASSERT_EQUAL(id[0].n_api_keys, 4);
+	/* the builder's prefixes had host bits; the image's have none */
+	const struct pc_img_prefix *pf = section(img, PC_IMG_SEC_SOURCES);
+	CU_ASSERT_EQUAL(pf[0].family, 4);
+	CU_ASSERT_EQUAL(pf[0].len, 16);
+	CU_ASSERT_EQUAL(pf[0].v4, 0x0a010000u);
+	static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	CU_ASSERT(memcmp(pf[1].v6, v6, 16) == 0);
+
+	const uint32_t *hosts = section(img, PC_IMG_SEC_HOSTS);
+	CU_ASSERT_STRING_EQUAL(strs + hosts[0], "tickets.internal");
+	CU_ASSERT_STRING_EQUAL(strs + hosts[1], "*.example.com");
+	const struct pc_img_hdr_cond *hc = section(img, PC_IMG_SEC_HDR_CONDS);
+	const uint32_t *vals = section(img, PC_IMG_SEC_HDR_VALUES);
+	CU_ASSERT_STRING_EQUAL(strs + hc[0].name, "x-purpose");
+	CU_ASSERT_STRING_EQUAL(strs + vals[hc[0].values_start], "Keep-Case");
+	CU_ASSERT_EQUAL(hdr(img)->sections[PC_IMG_SEC_HSDB].len, 0); /* no paths, no database */
+	struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+	CU_ASSERT(p != NULL);
+	pc_policy_free(p);
+	free(img);
+	tb_free(b);
+}
+
+static void test_empty_policy(void)
+{
+	struct tb *b = tb_new(PC_ACTION_ALLOW);
+	b->src.identities = NULL;
+	b->src.destinations = NULL;
+	b->src.rules = NULL;
+	char err[256];
+	void *img;
+	size_t len;
+	CU_ASSERT_FATAL(compile(b, &img, &len, err, sizeof(err)) == 0);
+	struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT_EQUAL(pc_policy_rule_count(p), 0);
+	CU_ASSERT_EQUAL(pc_policy_identity_count(p), 0);
+	struct pc_addr a;
+	CU_ASSERT_FATAL(pc_addr_parse("192.0.2.1", &a) == 0);
+	CU_ASSERT(!pc_policy_inspects(p, &a, 80)); /* no http destination */
+	pc_policy_free(p);
+	free(img);
+	tb_free(b);
+}
+
+static void test_bad_regex(void)
+{
+	struct tb *b = sample();
+	tb_rule(b, "broken", PC_ACTION_ALLOW, NONE, NONE, 0, L("^/ok$", "^/bad("));
+	EXPECT_ERROR(b, -EINVAL,
+		     "test.json: $.rules[3].paths[1]: rule \"broken\": path pattern \"^/bad(\" rejected by Hyperscan: ",
+		     "Missing close parenthesis");
+	tb_free(b);
+
+	/* valid PCRE Hyperscan does not support */
+	b = sample();
+	tb_rule(b, "lookbehind", PC_ACTION_ALLOW, NONE, NONE, 0, L("(?<=/a)b"));
+	EXPECT_ERROR(b, -EINVAL,
+		     "test.json: $.rules[3].paths[0]: rule \"lookbehind\": path pattern \"(?<=/a)b\" rejected by Hyperscan: ",
+		     "not supported");
+	tb_free(b);
+
+	b = sample();
+	tb_rule(b, "backref", PC_ACTION_ALLOW, NONE, NONE, 0, L("^/(a)\\1$"));
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.rules[3].paths[0]: rule \"backref\"", "Hyperscan");
+	tb_free(b);
+}
+
+/* A pattern that can match the empty string compiles (it gets
+ * HS_FLAG_ALLOWEMPTY) and so does a set mixing both kinds. */
+static void test_allowempty(void)
+{
+	struct tb *b = sample();
+	tb_rule(b, "empty-ok", PC_ACTION_ALLOW, NONE, NONE, 0, L(".*", "^/a?$", "x*"));
+	char err[512];
+	void *img;
+	size_t len;
+	int rc = compile(b, &img, &len, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "%s\n", err);
+	CU_ASSERT_FATAL(rc == 0);
+	struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+	CU_ASSERT(p != NULL);
+	pc_policy_free(p);
+	free(img);
+	tb_free(b);
+}
+
+static void test_builder_errors(void)
+{
+	struct tb *b = sample();
+	b->src.rules[2].identities[0] = 7;
+	EXPECT_ERROR(b, -EINVAL,
+		     "test.json: $.rules[2].identities[0]: identity index 7 out of range (3 identities)", NULL);
+	tb_free(b);
+
+	b = sample();
+	b->src.rules[1].destinations[0] = 2;
+	EXPECT_ERROR(b, -EINVAL,
+		     "test.json: $.rules[1].destinations[0]: destination index 2 out of range (2 destinations)",
+		     NULL);
+	tb_free(b);
+
+	b = sample();
+	b->src.rules[0].action = 9;
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.rules[0].action: bad value 9", NULL);
+	tb_free(b);
+
+	b = sample();
+	b->src.default_action = 2;
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.default_action: bad value 2", NULL);
+	tb_free(b);
+
+	b = sample();
+	b->src.destinations[1].proto = 4;
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.destinations[1].protocol: bad value 4", NULL);
+	tb_free(b);
+
+	b = sample();
+	b->src.identities[2].name[0] = '\0';
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.identities[2]: missing name", NULL);
+	tb_free(b);
+
+	b = sample();
+	b->src.rules[1].id = NULL;
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.rules[1]: missing name", NULL);
+	tb_free(b);
+
+	b = sample();
+	tb_identity(b, "copycat", NONE, L("pc-demo-billing-bot-key-1"), NULL);
+	EXPECT_ERROR(b, -EINVAL,
+		     "test.json: $.identities: the same API key digest is listed by ", "billing-bot");
+	tb_free(b);
+
+	static const char *const bad_hosts[] = { "a*b.example", "*", "*.", "", "exa mple.com", "*.*.x" };
+	for (unsigned i = 0; i < PC_ARRAY_SIZE(bad_hosts); i++) {
+		b = sample();
+		tb_dest(b, "bad", PC_DEST_HTTP, L(bad_hosts[i]), NONE, NULL, 0);
+		EXPECT_ERROR(b, -EINVAL, "test.json: $.destinations[2].hosts[0]: expected a host name", NULL);
+		tb_free(b);
+	}
+
+	b = sample();
+	tb_rule_header(b, &b->src.rules[0], "x bad", L("v"));
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.rules[0].headers: bad header name \"x bad\"", NULL);
+	tb_free(b);
+
+	b = sample();
+	tb_identity(b, "k", NONE, L("key"), "bad header:");
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.identities[3].api_key_header: \"bad header:\" is not a header name",
+		     NULL);
+	tb_free(b);
+
+	b = sample();
+	b->src.identities[0].sources[0].len = 33;
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.identities[0]: bad prefix 0 (family 4, length 33)", NULL);
+	tb_free(b);
+
+	/* counts beyond PC_POLICY_MAX_ITEMS are refused before any array is read */
+	b = sample();
+	b->src.n_rules = PC_POLICY_MAX_ITEMS + 1;
+	EXPECT_ERROR(b, -E2BIG, "test.json: more than 65535 identities, destinations or rules", NULL);
+	b->src.n_rules = 3;
+	tb_free(b);
+
+	b = sample();
+	b->src.origin = NULL; /* still owned by the builder's allocations */
+	b->src.rules[0].action = 5;
+	EXPECT_ERROR(b, -EINVAL, "policy: $.rules[0].action: bad value 5", NULL);
+	tb_free(b);
+
+	void *img = (void *)1;
+	size_t len = 1;
+	char err[64];
+	CU_ASSERT_EQUAL(pc_policy_compile(NULL, &img, &len, err, sizeof(err)), -EINVAL);
+	/* a tiny error buffer is truncated, never overrun */
+	b = sample();
+	b->src.rules[0].action = 5;
+	char tiny[8];
+	CU_ASSERT_EQUAL(pc_policy_compile(&b->src, &img, &len, tiny, sizeof(tiny)), -EINVAL);
+	CU_ASSERT_EQUAL(strlen(tiny), sizeof(tiny) - 1);
+	tb_free(b);
+}
+
+static CU_TestInfo tests[] = {
+	PC_TEST(test_round_trip),
+	PC_TEST(test_deterministic),
+	PC_TEST(test_normalisation),
+	PC_TEST(test_empty_policy),
+	PC_TEST(test_bad_regex),
+	PC_TEST(test_allowempty),
+	PC_TEST(test_builder_errors),
+	CU_TEST_INFO_NULL,
+};
+
+PC_TEST_MAIN("policy_compile", tests)

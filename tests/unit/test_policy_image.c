@@ -1,0 +1,637 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Policy image loader: the image is hostile. Each corruption is rejected with
+ * its own message: a flipped byte by the checksum; truncation, extra bytes,
+ * magic and ABI by the header checks; and, with the checksum recomputed after
+ * the damage so that the range checks themselves are what stands in the way,
+ * sections outside the image or misaligned, counts that disagree, indexes and
+ * string offsets out of range, unsorted keys, bad prefixes, a damaged
+ * Hyperscan database. Finally random damage, resealed, must never crash the
+ * loader or the engine running what it accepted.
+ *
+ * The images come from a JSON policy through the ordinary loader and
+ * compiler, as in production.
+ */
+#include <errno.h>
+#include <hs/hs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/decide.h"
+#include "pc_test.h"
+#include "policy/policy.h"
+#include "policy/policy_image.h"
+#include "util/addr.h"
+
+/* config/policy.sample.json, so the offsets below do not move when the
+ * sample does. */
+static const char sample_json[] =
+	"{\"version\": 1, \"default_action\": \"deny\",\n"
+	" \"identities\": [\n"
+	"  {\"name\": \"ticket-agent\", \"sources\": [\"198.18.1.0/24\"],\n"
+	"   \"api_keys_sha256\": [\"ce6e7185989b4c41510b8ba0d7351ecc4dcbb1bec7293bcf43705d46a7ea1f3b\"]},\n"
+	"  {\"name\": \"billing-bot\",\n"
+	"   \"api_keys_sha256\": [\"fa33d4b79c8f6e955ccff7a0b5f728152690730d7ece7f3bea21f3c8e9494f4e\"]},\n"
+	"  {\"name\": \"monitoring\", \"sources\": [\"198.18.1.200/32\"]}],\n"
+	" \"destinations\": [\n"
+	"  {\"name\": \"tickets\", \"hosts\": [\"tickets.internal\", \"*.tickets.internal\"],\n"
+	"   \"addresses\": [\"198.18.0.2/32\"], \"ports\": [80]},\n"
+	"  {\"name\": \"ssh\", \"addresses\": [\"198.18.0.2/32\"], \"ports\": [22], \"protocol\": \"tcp\"}],\n"
+	" \"rules\": [\n"
+	"  {\"id\": \"block-admin\", \"destinations\": [\"tickets\"], \"paths\": [\"^/admin(/.*)?$\"],\n"
+	"   \"action\": \"deny\"},\n"
+	"  {\"id\": \"tickets-read\", \"identities\": [\"ticket-agent\"], \"destinations\": [\"tickets\"],\n"
+	"   \"methods\": [\"GET\", \"HEAD\"], \"paths\": [\"^/api/v2/tickets(/[0-9]+)?$\"], \"action\": \"allow\"},\n"
+	"  {\"id\": \"tickets-triage\", \"identities\": [\"ticket-agent\"], \"destinations\": [\"tickets\"],\n"
+	"   \"methods\": [\"POST\"], \"paths\": [\"^/api/v2/tickets/[0-9]+/comments$\"],\n"
+	"   \"headers\": {\"x-agent-purpose\": [\"triage\", \"summarize\"]}, \"action\": \"allow\"},\n"
+	"  {\"id\": \"billing-read\", \"identities\": [\"billing-bot\"], \"destinations\": [\"tickets\"],\n"
+	"   \"methods\": [\"GET\"], \"paths\": [\"^/api/v2/invoices(/[0-9]+)?$\"], \"action\": \"allow\"},\n"
+	"  {\"id\": \"monitoring-health\", \"identities\": [\"monitoring\"], \"destinations\": [\"tickets\"],\n"
+	"   \"methods\": [\"GET\"], \"paths\": [\"^/healthz$\"], \"action\": \"allow\"},\n"
+	"  {\"id\": \"ops-ssh\", \"identities\": [\"monitoring\"], \"destinations\": [\"ssh\"],\n"
+	"   \"action\": \"allow\"}]}\n";
+
+/* A fresh image of the sample; the caller frees it. */
+static uint8_t *fresh(size_t *len)
+{
+	char err[512];
+	struct pc_policy_src *src =
+		pc_policy_load_string(sample_json, sizeof(sample_json) - 1, "sample.json", err, sizeof(err));
+	if (src == NULL)
+		fprintf(stderr, "load: %s\n", err);
+	CU_ASSERT_FATAL(src != NULL);
+	void *img = NULL;
+	int rc = pc_policy_compile(src, &img, len, err, sizeof(err));
+	pc_policy_src_free(src);
+	if (rc)
+		fprintf(stderr, "compile: %s\n", err);
+	CU_ASSERT_FATAL(rc == 0);
+	return img;
+}
+
+static struct pc_img_header *H(uint8_t *img)
+{
+	return (struct pc_img_header *)img;
+}
+
+static void *sec(uint8_t *img, unsigned s)
+{
+	return img + H(img)->sections[s].off;
+}
+
+/* Recompute the checksum, so only the damage itself is left to find. */
+static void reseal(uint8_t *img, size_t len)
+{
+	H(img)->crc32 = pc__img_crc(img, len);
+}
+
+static void expect_reject(const uint8_t *img, size_t len, const char *want, int line)
+{
+	char err[512] = "";
+	errno = 0;
+	struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+	bool ok = p == NULL && errno == EINVAL && strcmp(err, want) == 0;
+	if (!ok)
+		fprintf(stderr, "\nline %d: %s errno %d\n  got  \"%s\"\n  want \"%s\"\n", line,
+			p ? "accepted" : "rejected", errno, err, want);
+	CU_ASSERT(ok);
+	pc_policy_free(p);
+}
+
+#define EXPECT_REJECT(img, len, ...)                                    \
+	do {                                                            \
+		char want_[512];                                        \
+		snprintf(want_, sizeof(want_), __VA_ARGS__);            \
+		expect_reject((img), (len), want_, __LINE__);           \
+	} while (0)
+
+/* A damage function edits a fresh image and returns the message it expects
+ * (formatted into want); the image is resealed afterwards. */
+typedef void (*damage_fn)(uint8_t *img, size_t len, char *want, size_t want_len);
+
+static void run_damage(damage_fn fn, int line)
+{
+	size_t len;
+	uint8_t *img = fresh(&len);
+	char want[512];
+	fn(img, len, want, sizeof(want));
+	reseal(img, len);
+	expect_reject(img, len, want, line);
+	free(img);
+}
+
+#define DAMAGE(fn) run_damage((fn), __LINE__)
+
+static void test_accepts_sample(void)
+{
+	size_t len;
+	uint8_t *img = fresh(&len);
+	char err[256];
+	struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT_EQUAL(pc_policy_rule_count(p), 6);
+	CU_ASSERT_STRING_EQUAL(pc_policy_rule_id(p, 5), "ops-ssh");
+	CU_ASSERT_STRING_EQUAL(pc_policy_identity_name(p, 2), "monitoring");
+	pc_policy_free(p);
+	/* an unaligned source buffer is fine: the loader copies first */
+	uint8_t *odd = malloc(len + 1);
+	CU_ASSERT_FATAL(odd != NULL);
+	memcpy(odd + 1, img, len);
+	p = pc_policy_from_image(odd + 1, len, err, sizeof(err));
+	CU_ASSERT(p != NULL);
+	pc_policy_free(p);
+	free(odd);
+	free(img);
+}
+
+static void test_checksum(void)
+{
+	size_t len;
+	uint8_t *img = fresh(&len);
+	uint32_t stored = H(img)->crc32;
+	img[len / 2] ^= 0x10;
+	uint32_t computed = pc__img_crc(img, len);
+	EXPECT_REJECT(img, len, "policy image: checksum mismatch (stored 0x%08x, computed 0x%08x)", stored,
+		      computed);
+	img[len / 2] ^= 0x10;
+	/* a flip in the header's counted part is caught the same way */
+	H(img)->n_rules ^= 1;
+	EXPECT_REJECT(img, len, "policy image: checksum mismatch (stored 0x%08x, computed 0x%08x)", stored,
+		      pc__img_crc(img, len));
+	H(img)->n_rules ^= 1;
+	/* and in the last byte */
+	img[len - 1] ^= 0x80;
+	EXPECT_REJECT(img, len, "policy image: checksum mismatch (stored 0x%08x, computed 0x%08x)", stored,
+		      pc__img_crc(img, len));
+	free(img);
+}
+
+static void test_length_magic_abi(void)
+{
+	size_t len;
+	uint8_t *img = fresh(&len);
+	EXPECT_REJECT(img, len - 1, "policy image: truncated (%zu of %zu bytes)", len - 1, len);
+	EXPECT_REJECT(img, 200, "policy image: truncated (%zu of %zu bytes)", (size_t)200, len);
+	EXPECT_REJECT(img, 100, "policy image: truncated (100 bytes; the header alone is %zu)",
+		      sizeof(struct pc_img_header));
+	EXPECT_REJECT(img, 20, "policy image: truncated (20 bytes; the header alone is %zu)",
+		      sizeof(struct pc_img_header));
+	EXPECT_REJECT(img, 0, "policy image: truncated (0 bytes; the header alone is %zu)",
+		      sizeof(struct pc_img_header));
+	uint8_t *longer = calloc(1, len + 8);
+	CU_ASSERT_FATAL(longer != NULL);
+	memcpy(longer, img, len);
+	EXPECT_REJECT(longer, len + 8, "policy image: length mismatch (%zu bytes, header says %zu)", len + 8,
+		      len);
+	free(longer);
+
+	H(img)->magic ^= 0x01000000;
+	EXPECT_REJECT(img, len, "policy image: bad magic 0x48504350 (expected 0x49504350)");
+	H(img)->magic ^= 0x01000000;
+	H(img)->abi = 2;
+	EXPECT_REJECT(img, len, "policy image: ABI version 2, this build reads version 1");
+	H(img)->abi = PC_POLICY_IMAGE_ABI;
+	H(img)->header_len = 8;
+	reseal(img, len);
+	EXPECT_REJECT(img, len, "policy image: header length 8, expected %zu", sizeof(struct pc_img_header));
+
+	char err[64];
+	errno = 0;
+	CU_ASSERT(pc_policy_from_image(NULL, 10, err, sizeof(err)) == NULL);
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	free(img);
+}
+
+/* ---- header and section table, resealed ---- */
+
+static void dmg_n_sections(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	H(img)->n_sections = 3;
+	snprintf(want, n, "policy image: 3 sections, expected %u", PC_IMG_SEC_COUNT);
+}
+
+static void dmg_default_action(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	H(img)->default_action = 5;
+	snprintf(want, n, "policy image: default action 5 out of range");
+}
+
+static void dmg_section_outside(uint8_t *img, size_t len, char *want, size_t n)
+{
+	struct pc_img_section *s = &H(img)->sections[PC_IMG_SEC_RULES];
+	s->len += (uint32_t)len;
+	snprintf(want, n, "policy image: rules section [%u, +%u) outside the image (%zu bytes)", s->off, s->len,
+		 len);
+}
+
+static void dmg_section_wraps(uint8_t *img, size_t len, char *want, size_t n)
+{
+	struct pc_img_section *s = &H(img)->sections[PC_IMG_SEC_KEYS];
+	s->off = 0xfffffff8u;
+	s->len = 40;
+	snprintf(want, n, "policy image: api key digests section [%u, +%u) outside the image (%zu bytes)",
+		 s->off, s->len, len);
+}
+
+static void dmg_section_in_header(uint8_t *img, size_t len, char *want, size_t n)
+{
+	struct pc_img_section *s = &H(img)->sections[PC_IMG_SEC_STRINGS];
+	s->off = 8;
+	snprintf(want, n, "policy image: string table section [8, +%u) outside the image (%zu bytes)", s->len,
+		 len);
+}
+
+static void dmg_section_misaligned(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_section *s = &H(img)->sections[PC_IMG_SEC_RULES];
+	s->off += 4;
+	snprintf(want, n, "policy image: rules section at offset %u is not 8-byte aligned", s->off);
+}
+
+static void dmg_section_partial(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_section *s = &H(img)->sections[PC_IMG_SEC_RULES];
+	s->len -= 8;
+	snprintf(want, n, "policy image: rules section length %u is not a multiple of %zu", s->len,
+		 sizeof(struct pc_img_rule));
+}
+
+static void dmg_count_mismatch(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	H(img)->n_destinations = 3;
+	snprintf(want, n, "policy image: header says 3 destinations, the section holds 2");
+}
+
+static void dmg_count_too_big(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	H(img)->n_rules = 70000;
+	snprintf(want, n, "policy image: 70000 rules (at most %u)", PC_POLICY_MAX_ITEMS);
+}
+
+static void dmg_strtab_unterminated(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	char *s = sec(img, PC_IMG_SEC_STRINGS);
+	s[H(img)->sections[PC_IMG_SEC_STRINGS].len - 1] = 'x';
+	snprintf(want, n, "policy image: string table is empty or not NUL-terminated");
+}
+
+static void test_header_and_sections(void)
+{
+	DAMAGE(dmg_n_sections);
+	DAMAGE(dmg_default_action);
+	DAMAGE(dmg_section_outside);
+	DAMAGE(dmg_section_wraps);
+	DAMAGE(dmg_section_in_header);
+	DAMAGE(dmg_section_misaligned);
+	DAMAGE(dmg_section_partial);
+	DAMAGE(dmg_count_mismatch);
+	DAMAGE(dmg_count_too_big);
+	DAMAGE(dmg_strtab_unterminated);
+}
+
+/* ---- records, resealed ---- */
+
+static struct pc_img_rule *rule(uint8_t *img, unsigned i)
+{
+	return (struct pc_img_rule *)sec(img, PC_IMG_SEC_RULES) + i;
+}
+
+static uint32_t *refs(uint8_t *img)
+{
+	return sec(img, PC_IMG_SEC_RULE_REFS);
+}
+
+static uint32_t count(uint8_t *img, unsigned s)
+{
+	return (uint32_t)(H(img)->sections[s].len / pc__img_section_elem_size(s));
+}
+
+static void dmg_rule_dest_index(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	refs(img)[rule(img, 3)->dests_start] = 9;
+	snprintf(want, n, "policy image: rule 3 destination index 9 out of range (2 destinations)");
+}
+
+static void dmg_rule_identity_index(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	refs(img)[rule(img, 1)->ids_start] = 3;
+	snprintf(want, n, "policy image: rule 1 identity index 3 out of range (3 identities)");
+}
+
+static void dmg_rule_dest_range(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	rule(img, 5)->dests_start = 1000;
+	snprintf(want, n, "policy image: rule 5 destinations [1000, +1) outside the rule references (%u entries)",
+		 count(img, PC_IMG_SEC_RULE_REFS));
+}
+
+static void dmg_rule_range_overflow(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	rule(img, 2)->hdrs_start = 1;
+	rule(img, 2)->n_hdrs = UINT32_MAX;
+	snprintf(want, n, "policy image: rule 2 headers [1, +%u) outside the header conditions (1 entries)",
+		 UINT32_MAX);
+}
+
+static void dmg_rule_id_offset(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	uint32_t tab = H(img)->sections[PC_IMG_SEC_STRINGS].len;
+	rule(img, 0)->id = tab;
+	snprintf(want, n, "policy image: rule 0 id offset %u outside the string table (%u bytes)", tab, tab);
+}
+
+static void dmg_rule_action(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	rule(img, 4)->action = 2;
+	snprintf(want, n, "policy image: rule 4 action 2 out of range");
+}
+
+static void dmg_identity_sources(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_identity *id = sec(img, PC_IMG_SEC_IDENTITIES);
+	id[2].n_sources = 2; /* monitoring's one prefix is the table's last */
+	snprintf(want, n, "policy image: identity 2 sources [1, +2) outside the source prefixes (2 entries)");
+}
+
+static void dmg_identity_name(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_identity *id = sec(img, PC_IMG_SEC_IDENTITIES);
+	id[1].name = 0xffffff00u;
+	snprintf(want, n, "policy image: identity 1 name offset %u outside the string table (%u bytes)",
+		 0xffffff00u, H(img)->sections[PC_IMG_SEC_STRINGS].len);
+}
+
+static void dmg_identity_key_count(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_identity *id = sec(img, PC_IMG_SEC_IDENTITIES);
+	id[0].n_api_keys = 2;
+	snprintf(want, n, "policy image: identity 0 states 2 api keys, the key table holds 1");
+}
+
+static void dmg_identity_header_without_keys(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_identity *id = sec(img, PC_IMG_SEC_IDENTITIES);
+	id[2].key_header = 0;
+	snprintf(want, n, "policy image: identity 2 has a key header but no keys");
+}
+
+static void dmg_key_identity(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_key *k = sec(img, PC_IMG_SEC_KEYS);
+	k[1].identity = 3;
+	snprintf(want, n, "policy image: api key 1 identity index 3 out of range (3 identities)");
+}
+
+static void dmg_keys_unsorted(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_key *k = sec(img, PC_IMG_SEC_KEYS), t = k[0];
+	k[0] = k[1];
+	k[1] = t;
+	snprintf(want, n, "policy image: api key digests not strictly sorted at entry 1");
+}
+
+static void dmg_prefix_len(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_prefix *p = sec(img, PC_IMG_SEC_SOURCES);
+	p[0].len = 33;
+	snprintf(want, n, "policy image: source prefixes entry 0 is not a valid prefix (family 4, length 33)");
+}
+
+static void dmg_prefix_host_bits(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_prefix *p = sec(img, PC_IMG_SEC_DEST_PREFIXES);
+	p[1].v4 |= 1; /* 198.18.0.2/32 is fine; make it /31 with the host bit set */
+	p[1].len = 31;
+	snprintf(want, n,
+		 "policy image: destination prefixes entry 1 is not a valid prefix (family 4, length 31)");
+}
+
+static void dmg_prefix_family(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_prefix *p = sec(img, PC_IMG_SEC_DEST_PREFIXES);
+	p[0].family = 5;
+	snprintf(want, n, "policy image: destination prefixes entry 0 is not a valid prefix (family 5, length 32)");
+}
+
+static void dmg_dest_proto(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_destination *d = sec(img, PC_IMG_SEC_DESTINATIONS);
+	d[1].proto = 7;
+	snprintf(want, n, "policy image: destination 1 protocol 7 out of range");
+}
+
+static void dmg_dest_ports(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_destination *d = sec(img, PC_IMG_SEC_DESTINATIONS);
+	d[1].ports_start = 2;
+	snprintf(want, n, "policy image: destination 1 ports [2, +1) outside the ports (2 entries)");
+}
+
+static void dmg_host_uppercase(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	const uint32_t *hosts = sec(img, PC_IMG_SEC_HOSTS);
+	char *s = (char *)sec(img, PC_IMG_SEC_STRINGS) + hosts[0];
+	s[0] = 'T';
+	snprintf(want, n, "policy image: host pattern 0 \"Tickets.internal\" is not a lowercase host or *.domain");
+}
+
+static void dmg_host_star(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	const uint32_t *hosts = sec(img, PC_IMG_SEC_HOSTS);
+	char *s = (char *)sec(img, PC_IMG_SEC_STRINGS) + hosts[1];
+	s[2] = '*'; /* "*.*ickets.internal" */
+	snprintf(want, n, "policy image: host pattern 1 \"*.*ickets.internal\" is not a lowercase host or *.domain");
+}
+
+static void dmg_hdr_values_range(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_hdr_cond *hc = sec(img, PC_IMG_SEC_HDR_CONDS);
+	hc[0].n_values = 3;
+	snprintf(want, n, "policy image: header condition 0 values [0, +3) outside the header values (2 entries)");
+}
+
+static void dmg_hdr_value_offset(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	uint32_t *v = sec(img, PC_IMG_SEC_HDR_VALUES);
+	v[1] = 1u << 31;
+	snprintf(want, n, "policy image: header value 1 offset %u outside the string table (%u bytes)", 1u << 31,
+		 H(img)->sections[PC_IMG_SEC_STRINGS].len);
+}
+
+static void dmg_path_rule_range(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_path *p = sec(img, PC_IMG_SEC_PATHS);
+	p[0].rule = 99;
+	snprintf(want, n, "policy image: path pattern 0 rule index 99 out of range (6 rules)");
+}
+
+static void dmg_path_rule_owner(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_path *p = sec(img, PC_IMG_SEC_PATHS);
+	p[2].rule = 1;
+	snprintf(want, n, "policy image: path pattern 2 names rule 1, which does not list it");
+}
+
+static void dmg_hsdb_missing(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	H(img)->sections[PC_IMG_SEC_HSDB].len = 0;
+	snprintf(want, n, "policy image: 5 path patterns but a 0-byte Hyperscan database");
+}
+
+static void dmg_hsdb_bytes(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	uint8_t *db = sec(img, PC_IMG_SEC_HSDB);
+	uint32_t db_len = H(img)->sections[PC_IMG_SEC_HSDB].len;
+	for (uint32_t i = db_len / 2; i < db_len / 2 + 16; i++)
+		db[i] ^= 0x5a;
+	snprintf(want, n, "policy image: Hyperscan database rejected: corrupt or truncated (error %d)",
+		 HS_INVALID);
+}
+
+static void dmg_hsdb_truncated(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	H(img)->sections[PC_IMG_SEC_HSDB].len -= 64;
+	snprintf(want, n, "policy image: Hyperscan database rejected: corrupt or truncated (error %d)",
+		 HS_INVALID);
+}
+
+static void test_records(void)
+{
+	DAMAGE(dmg_rule_dest_index);
+	DAMAGE(dmg_rule_identity_index);
+	DAMAGE(dmg_rule_dest_range);
+	DAMAGE(dmg_rule_range_overflow);
+	DAMAGE(dmg_rule_id_offset);
+	DAMAGE(dmg_rule_action);
+	DAMAGE(dmg_identity_sources);
+	DAMAGE(dmg_identity_name);
+	DAMAGE(dmg_identity_key_count);
+	DAMAGE(dmg_identity_header_without_keys);
+	DAMAGE(dmg_key_identity);
+	DAMAGE(dmg_keys_unsorted);
+	DAMAGE(dmg_prefix_len);
+	DAMAGE(dmg_prefix_host_bits);
+	DAMAGE(dmg_prefix_family);
+	DAMAGE(dmg_dest_proto);
+	DAMAGE(dmg_dest_ports);
+	DAMAGE(dmg_host_uppercase);
+	DAMAGE(dmg_host_star);
+	DAMAGE(dmg_hdr_values_range);
+	DAMAGE(dmg_hdr_value_offset);
+	DAMAGE(dmg_path_rule_range);
+	DAMAGE(dmg_path_rule_owner);
+	DAMAGE(dmg_hsdb_missing);
+	DAMAGE(dmg_hsdb_bytes);
+	DAMAGE(dmg_hsdb_truncated);
+}
+
+/* Whatever the damage, resealed: the loader either refuses with a message or
+ * builds a policy the engine can run. Under AddressSanitizer this is where an
+ * unchecked offset would show. A fixed seed keeps failures reproducible. */
+static void test_random_damage(void)
+{
+	size_t len;
+	uint8_t *orig = fresh(&len);
+	uint8_t *img = malloc(len);
+	CU_ASSERT_FATAL(img != NULL);
+	static const char head[] = "GET /api/v2/tickets/1 HTTP/1.1\r\nHost: tickets.internal\r\n"
+				   "x-api-key: pc-demo-ticket-agent-key-1\r\nAuthorization: Bearer x\r\n\r\n";
+	struct pc_http_req http;
+	CU_ASSERT_FATAL(pc_http_parse_head(head, sizeof(head) - 1, &http) == PC_HTTP_OK);
+	struct pc_request req = { .l4_proto = 6, .dport = 80, .http = &http };
+	CU_ASSERT_FATAL(pc_addr_parse("198.18.1.10", &req.src) == 0);
+	CU_ASSERT_FATAL(pc_addr_parse("198.18.0.2", &req.dst) == 0);
+	struct pc_request l4 = req;
+	l4.http = NULL;
+	l4.dport = 22;
+
+	uint32_t seed = 12345, accepted = 0, rejected = 0;
+	uint32_t hs_off = H(orig)->sections[PC_IMG_SEC_HSDB].off;
+	for (int round = 0; round < 3000; round++) {
+		memcpy(img, orig, len);
+		int flips = 1 + (int)(seed % 4);
+		for (int f = 0; f < flips; f++) {
+			seed = seed * 1103515245u + 12345u;
+			/* mostly our own tables: the database has its own crc */
+			uint32_t span = (seed >> 8) % 4 == 0 ? (uint32_t)len : hs_off;
+			uint32_t at = PC_POLICY_IMAGE_CRC_START + 4 + (seed >> 12) % (span - 20);
+			seed = seed * 1103515245u + 12345u;
+			img[at] = (seed >> 16) % 3 == 0 ? (uint8_t)(seed >> 8) : img[at] ^ (uint8_t)(1u << (seed >> 24) % 8);
+		}
+		reseal(img, len);
+		char err[512] = "";
+		struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+		if (p == NULL) {
+			rejected++;
+			CU_ASSERT(strncmp(err, "policy image: ", 14) == 0);
+			continue;
+		}
+		accepted++;
+		struct pc_engine_scratch *s = pc_engine_scratch_new(p);
+		CU_ASSERT_FATAL(s != NULL);
+		struct pc_verdict v;
+		pc_decide(p, s, &req, &v);
+		CU_ASSERT(v.action < PC_ACTION_COUNT && v.reason < PC_REASON_COUNT);
+		CU_ASSERT(v.rule < (int32_t)pc_policy_rule_count(p));
+		CU_ASSERT(v.identity < (int32_t)pc_policy_identity_count(p));
+		pc_decide(p, s, &l4, &v);
+		CU_ASSERT(v.action < PC_ACTION_COUNT);
+		if (v.rule >= 0)
+			CU_ASSERT(pc_policy_rule_id(p, (uint32_t)v.rule) != NULL);
+		pc_policy_inspects(p, &req.dst, 80);
+		pc_engine_scratch_free(s);
+		pc_policy_free(p);
+	}
+	/* both outcomes occur: the damage is neither all fatal nor all ignored */
+	CU_ASSERT(accepted > 0);
+	CU_ASSERT(rejected > 0);
+	free(img);
+	free(orig);
+}
+
+static CU_TestInfo tests[] = {
+	PC_TEST(test_accepts_sample),
+	PC_TEST(test_checksum),
+	PC_TEST(test_length_magic_abi),
+	PC_TEST(test_header_and_sections),
+	PC_TEST(test_records),
+	PC_TEST(test_random_damage),
+	CU_TEST_INFO_NULL,
+};
+
+PC_TEST_MAIN("policy_image", tests)
