@@ -125,9 +125,9 @@ static int check_name(struct pc_compile *c, const char *name, const char *path, 
 {
 	if (name == NULL || name[0] == '\0')
 		return compile_error(c, -EINVAL, "%s[%u]: missing name", path, i);
-	if (strlen(name) >= PC_POLICY_MAX_NAME)
+	if (strlen(name) > PC_POLICY_MAX_NAME)
 		return compile_error(c, -EINVAL, "%s[%u]: name longer than %d bytes", path, i,
-				     PC_POLICY_MAX_NAME - 1);
+				     PC_POLICY_MAX_NAME);
 	return 0;
 }
 
@@ -267,9 +267,12 @@ static int add_host(struct pc_compile *c, const char *h, uint32_t i, uint32_t j)
 		name_len -= 2;
 	}
 	bool ok = name_len > 0 && name_len < 254 && name[0] != '.';
+	/* An IPv6 literal keeps its brackets, as the HTTP parser keeps them in
+	 * the Host it reports; only inside them is ':' allowed. */
+	bool v6 = ok && name == h && name[0] == '[' && name[name_len - 1] == ']';
 	for (size_t k = 0; ok && k < name_len; k++) {
 		unsigned char ch = (unsigned char)name[k];
-		if (ch == '*' || ch <= ' ' || ch >= 0x7f || ch == '/' || ch == ':')
+		if (ch == '*' || ch <= ' ' || ch >= 0x7f || ch == '/' || (ch == ':' && !v6))
 			ok = false;
 	}
 	if (!ok)

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <x86intrin.h>
 
 #include "pc_test.h"
 #include "util/addr.h"
@@ -879,20 +878,13 @@ static void test_epoch(void)
 	env_free(e);
 }
 
-static inline uint64_t tsc(void)
-{
-	unsigned aux;
-	return __rdtscp(&aux);
-}
-
 /* The shape of perf/gen_policy.py: 1000 rules over 100 identities, each
  * allowing GET on its own path. The request of agent 7's last rule walks all
- * ten of its candidates. The budget (2,000 cycles) is checked in release
- * builds only, and loosely, so a slow or shared machine does not fail the
- * suite; the figure is printed either way. */
-static void test_speed(void)
+ * ten of its candidates, past the 990 rules of the other identities. Speed
+ * is measured by perf/, not here. */
+static void test_large_policy(void)
 {
-	enum { N_IDS = 100, N_RULES = 1000, ROUNDS = 20000 };
+	enum { N_IDS = 100, N_RULES = 1000 };
 	struct tb *b = tb_new(DENY);
 	for (int i = 0; i < N_IDS; i++) {
 		char name[32], key[32];
@@ -913,22 +905,10 @@ static void test_speed(void)
 		 "GET /api/v1/res907/12 HTTP/1.1\nHost: svc.bench\nUser-Agent: bench/1\n"
 		 "Accept: */*\nX-Api-Key: bench-key-7\nX-Request-Id: 0123456789abcdef0123456789abcdef");
 	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "rule-907", "agent-7", PC_CRED_API_KEY);
-	struct pc_verdict v;
-	uint64_t best = UINT64_MAX;
-	for (int round = 0; round < 5; round++) {
-		uint64_t t0 = tsc();
-		for (int i = 0; i < ROUNDS; i++)
-			pc_decide(e->p, e->s, &e->t.req, &v);
-		uint64_t per = (tsc() - t0) / ROUNDS;
-		if (per < best)
-			best = per;
-	}
-	printf("\n    pc_decide: %llu cycles per decision (1000 rules, 100 identities) ",
-	       (unsigned long long)best);
-	CU_ASSERT_EQUAL(v.rule, 907);
-#if defined(NDEBUG) && !defined(__SANITIZE_ADDRESS__)
-	CU_ASSERT(best < 4000); /* twice the 2,000-cycle budget: noise, not a regression */
-#endif
+	/* Another identity's rule for the same path does not apply to agent 7. */
+	http_req(&e->t, "198.18.1.10", "198.18.0.2", 80,
+		 "GET /api/v1/res906 HTTP/1.1\nHost: svc.bench\nX-Api-Key: bench-key-7");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "agent-7", PC_CRED_API_KEY);
 	env_free(e);
 }
 
@@ -948,7 +928,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_paths_and_allowempty),
 	PC_TEST(test_malformed_no_policy_engine_error),
 	PC_TEST(test_epoch),
-	PC_TEST(test_speed),
+	PC_TEST(test_large_policy),
 	CU_TEST_INFO_NULL,
 };
 
