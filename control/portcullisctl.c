@@ -158,7 +158,9 @@ static ssize_t read_stdin(char *buf, size_t max)
 	return (ssize_t)n;
 }
 
-static int print_verdict(const struct pc_policy *p, const struct pc_verdict *v)
+/* path: what the rules saw, printed when it differs from what was sent. */
+static int print_verdict(const struct pc_policy *p, const struct pc_verdict *v,
+			 const struct pc_str *norm_path)
 {
 	json_t *o = json_object();
 	if (o == NULL)
@@ -178,6 +180,8 @@ static int print_verdict(const struct pc_policy *p, const struct pc_verdict *v)
 		json_object_set_new(cred, "fingerprint", json_string(pc_verdict_fp_hex(v, fp, sizeof(fp))));
 		json_object_set_new(o, "credential", cred);
 	}
+	if (norm_path != NULL)
+		json_object_set_new(o, "normalized_path", json_stringn(norm_path->p, norm_path->len));
 	char *text = json_dumps(o, JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (text == NULL)
@@ -260,14 +264,17 @@ static int cmd_explain(const struct pc_ctl_cmd *cmd, int argc, char **argv)
 		goto out;
 	}
 	struct pc_verdict v;
+	struct pc_str norm_path = { 0 };
+	bool path_changed = false;
 	enum pc_http_reason hr = pc_http_parse_head(buf, (size_t)n, http);
 	if (hr != PC_HTTP_OK) {
 		pc_verdict_malformed(&v, (uint8_t)hr);
 	} else {
 		req.http = http;
 		pc_decide(p, s, &req, &v);
+		norm_path = pc_engine_last_path(s, &path_changed);
 	}
-	if (print_verdict(p, &v) != 0) {
+	if (print_verdict(p, &v, path_changed ? &norm_path : NULL) != 0) {
 		fprintf(stderr, "%s: cannot write the verdict\n", prog);
 		goto out;
 	}

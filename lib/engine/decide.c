@@ -43,6 +43,14 @@
  * 4. No rule: the policy's default action, reason UNKNOWN_CALLER when the
  *    caller is unknown, else DEFAULT.
  *
+ * 0. Before any of this, an HTTP request's path is normalised the way a
+ *    backend will read it (RFC 3986 dot-segments, unreserved
+ *    percent-encodings decoded, slashes merged) and the rules see only the
+ *    normalised form; a path that backends may read in more than one way
+ *    (encoded slashes or dots, backslashes, bad escapes) is denied with
+ *    reason PATH_REJECTED after the identity is known, so the log names the
+ *    caller. The asterisk-form target "*" is left alone.
+ *
  * Cost. pc_decide never allocates. The path is scanned once, with one
  * Hyperscan block scan over the database of every rule's patterns, and only
  * when some candidate rule has paths; a match stamps its rule with the
@@ -64,6 +72,7 @@
 #include <string.h>
 
 #include "engine/decide.h"
+#include "http/path_norm.h"
 #include "pkt/pkt_parse.h"
 #include "policy/policy_image.h"
 #include "util/addr.h"
@@ -76,6 +85,9 @@ struct pc_engine_scratch {
 	uint32_t *rule_path_epoch; /* [cap_rules] epoch at which a path pattern of the rule matched */
 	uint32_t *dest_epoch;      /* [cap_dests] epoch at which dest_match was computed */
 	uint8_t *dest_match;       /* [cap_dests] */
+	uint32_t path_len;         /* normalised path of the last decision */
+	bool path_changed;
+	char path[PC_HTTP_MAX_LINE];
 };
 
 static const char *const reason_names[] = {
@@ -406,6 +418,38 @@ static bool rule_matches(const struct pc_policy *p, struct pc_engine_scratch *s,
 	return http == NULL || r->n_hdrs == 0 || headers_match(r, http);
 }
 
+/* Normalise the request path into s->path. False (v filled: deny,
+ * PATH_REJECTED) when the path is ambiguous. */
+static bool normalise_path(struct pc_engine_scratch *s, const struct pc_str *path,
+			   struct pc_verdict *v)
+{
+	if (path->len == 1 && path->p[0] == '*') {
+		s->path[0] = '*';
+		s->path_len = 1;
+		return true;
+	}
+	size_t out_len = 0;
+	bool changed = false;
+	enum pc_path_reason r = pc_path_norm_apply(path->p, path->len, s->path, sizeof(s->path),
+						   NULL, &out_len, &changed);
+	if (unlikely(r != PC_PATH_OK)) {
+		v->action = PC_ACTION_DENY;
+		v->reason = PC_REASON_PATH_REJECTED;
+		v->detail = (uint8_t)r;
+		return false;
+	}
+	s->path_len = (uint32_t)out_len;
+	s->path_changed = changed;
+	return true;
+}
+
+struct pc_str pc_engine_last_path(const struct pc_engine_scratch *s, bool *changed)
+{
+	if (changed != NULL)
+		*changed = s->path_changed;
+	return (struct pc_str){ .p = s->path, .len = s->path_len };
+}
+
 enum pc_action pc_decide(const struct pc_policy *p, struct pc_engine_scratch *s,
 			 const struct pc_request *req, struct pc_verdict *v)
 {
@@ -430,7 +474,11 @@ enum pc_action pc_decide(const struct pc_policy *p, struct pc_engine_scratch *s,
 		s->epoch = 1;
 	}
 
+	s->path_len = 0;
+	s->path_changed = false;
 	if (identify(p, req, v))
+		return PC_ACTION_DENY;
+	if (req->http != NULL && !normalise_path(s, &req->http->path, v))
 		return PC_ACTION_DENY;
 
 	const uint32_t *own = NULL;
@@ -450,8 +498,7 @@ enum pc_action pc_decide(const struct pc_policy *p, struct pc_engine_scratch *s,
 			.marks = s->rule_path_epoch,
 			.epoch = s->epoch,
 		};
-		const struct pc_str *path = &req->http->path;
-		if (unlikely(hs_scan(p->db, path->p, path->len, 0, s->hs, on_path_match, &ctx) !=
+		if (unlikely(hs_scan(p->db, s->path, s->path_len, 0, s->hs, on_path_match, &ctx) !=
 			     HS_SUCCESS)) {
 			v->reason = PC_REASON_ENGINE_ERROR;
 			return PC_ACTION_DENY;
@@ -490,6 +537,8 @@ const char *pc_verdict_reason_name(const struct pc_verdict *v)
 {
 	if (v->reason == PC_REASON_HTTP_MALFORMED)
 		return pc_http_reason_name((enum pc_http_reason)v->detail);
+	if (v->reason == PC_REASON_PATH_REJECTED)
+		return pc_path_norm_reason_name((enum pc_path_reason)v->detail);
 	return v->reason < PC_REASON_COUNT ? reason_names[v->reason] : "invalid_reason";
 }
 

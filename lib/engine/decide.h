@@ -4,6 +4,8 @@
  * The same code runs in the dataplane workers and offline in portcullisctl.
  *
  * Order of work for an HTTP request:
+ *   0. the path is normalised (dot-segments, unreserved percent-encodings,
+ *      merged slashes) or the request is denied when it is ambiguous;
  *   1. identity: API key headers (SHA-256 digest lookup), bound to the
  *      identity's sources when it lists any; else source-only identities by
  *      longest prefix;
@@ -28,6 +30,7 @@
 	X(API_KEY_UNKNOWN, "api_key_unknown")                              \
 	X(UNBOUND_SOURCE, "credential_from_unbound_source")                \
 	X(HTTP_MALFORMED, "http_malformed") /* detail: enum pc_http_reason */ \
+	X(PATH_REJECTED, "path_rejected")   /* detail: enum pc_path_reason */ \
 	X(HEAD_NOT_IN_SEGMENT, "http_head_not_in_first_segment")           \
 	X(NO_POLICY, "no_policy")                                          \
 	X(ENGINE_ERROR, "engine_error")
@@ -46,7 +49,8 @@ enum pc_cred_kind { PC_CRED_NONE = 0, PC_CRED_SOURCE = 1, PC_CRED_API_KEY = 2 };
 struct pc_verdict {
 	uint8_t action;        /* enum pc_action */
 	uint8_t reason;        /* enum pc_decision_reason */
-	uint8_t detail;        /* enum pc_http_reason when reason is HTTP_MALFORMED */
+	uint8_t detail;        /* enum pc_http_reason (HTTP_MALFORMED) or
+				* enum pc_path_reason (PATH_REJECTED) */
 	uint8_t cred_kind;     /* enum pc_cred_kind */
 	int32_t rule;          /* rule index, -1 when none decided */
 	int32_t identity;      /* identity index, -1 when unknown */
@@ -81,6 +85,13 @@ void pc_engine_scratch_free(struct pc_engine_scratch *s);
  * Worker threads and offline tools; fast path. */
 enum pc_action pc_decide(const struct pc_policy *p, struct pc_engine_scratch *s,
 			 const struct pc_request *req, struct pc_verdict *v);
+
+/* The path the rules were matched against in the last HTTP decision made
+ * with s: the request path after normalisation (lib/http/path_norm.h), and in
+ * *changed whether it differs from the path as received. Empty when the last
+ * decision had no HTTP path or rejected it. Valid until the next pc_decide()
+ * with s. The scratch's owner thread. */
+struct pc_str pc_engine_last_path(const struct pc_engine_scratch *s, bool *changed);
 
 /* Fill *v for a request that could not be parsed (deny, HTTP_MALFORMED). */
 void pc_verdict_malformed(struct pc_verdict *v, uint8_t http_reason);

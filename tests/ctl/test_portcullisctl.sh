@@ -129,6 +129,23 @@ req GET /healthz | explain "source-only identity" \
 req GET /api/v2/tickets/42 "$TA_KEY" | explain "no --src/--dst: binding and addresses not checked" \
 	"{\"action\": \"allow\", \"rule\": \"tickets-read\", \"identity\": \"ticket-agent\", \"reason\": \"rule_match\", $TA_CRED}"
 
+# Paths are normalised before rules see them; ambiguous ones are denied.
+req GET /admin/../api/v2/tickets/7 "$TA_KEY" | explain "dot-segments removed before matching" \
+	"{\"action\": \"allow\", \"rule\": \"tickets-read\", \"identity\": \"ticket-agent\", \"reason\": \"rule_match\", $TA_CRED, \"normalized_path\": \"/api/v2/tickets/7\"}" \
+	"${CLIENT[@]}"
+
+req GET /api/v2/../../%61dmin/users "$TA_KEY" | explain "escape to /admin is caught by block-admin" \
+	"{\"action\": \"deny\", \"rule\": \"block-admin\", \"identity\": \"ticket-agent\", \"reason\": \"rule_match\", $TA_CRED, \"normalized_path\": \"/admin/users\"}" \
+	"${CLIENT[@]}"
+
+req GET /api/v2/tickets/%2e%2e/%2e%2e/admin "$TA_KEY" | explain "encoded dot-segment denied" \
+	"{\"action\": \"deny\", \"rule\": null, \"identity\": \"ticket-agent\", \"reason\": \"path_encoded_dot_segment\", $TA_CRED}" \
+	"${CLIENT[@]}"
+
+req GET /api/v2/tickets/..%2fadmin "$TA_KEY" | explain "encoded slash denied" \
+	"{\"action\": \"deny\", \"rule\": null, \"identity\": \"ticket-agent\", \"reason\": \"path_encoded_slash\", $TA_CRED}" \
+	"${CLIENT[@]}"
+
 req GET /api/v2/tickets/42 "$TA_KEY" | explain "wrong destination port" \
 	"{\"action\": \"deny\", \"rule\": null, \"identity\": \"ticket-agent\", \"reason\": \"default_action\", $TA_CRED}" \
 	--src 198.18.1.10 --dst 198.18.0.2:8080

@@ -837,13 +837,14 @@ static void test_malformed_no_policy_engine_error(void)
 	/* names of every reason, and HEAD_NOT_IN_SEGMENT which the dataplane sets */
 	static const char *const names[] = {
 		"rule_match", "default_action", "unknown_caller", "api_key_unknown",
-		"credential_from_unbound_source", "http_malformed", "http_head_not_in_first_segment",
+		"credential_from_unbound_source", "http_malformed", "path_rejected",
+		"http_head_not_in_first_segment",
 		"no_policy", "engine_error",
 	};
 	CU_ASSERT_EQUAL(PC_ARRAY_SIZE(names), PC_REASON_COUNT);
 	for (unsigned r = 0; r < PC_REASON_COUNT; r++) {
-		if (r == PC_REASON_HTTP_MALFORMED)
-			continue;
+		if (r == PC_REASON_HTTP_MALFORMED || r == PC_REASON_PATH_REJECTED)
+			continue; /* named by their detail */
 		struct pc_verdict x = { .reason = (uint8_t)r };
 		CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&x), names[r]);
 	}
