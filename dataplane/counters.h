@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Dataplane counters, defined once. PC_DP_COUNTERS lists what the dataplane
+ * itself counts; the frame decoder's reasons (PC_PKT_REASONS) are appended so
+ * that every way a frame can be dropped has its own counter, named exactly as
+ * the reason is named in logs. The stdout dump, the --stats-json file and,
+ * later, the stats segment and Prometheus names all come from these lists.
+ *
+ * Each worker owns one cache-line-aligned struct pc_counters. Only that worker
+ * writes it (relaxed atomic stores, once per burst, from totals it keeps in
+ * locals); any thread may read it at any time with relaxed loads and will see
+ * a value that is at most one burst old. Nothing orders one counter against
+ * another: a reader summing them must not expect them to balance exactly
+ * while the workers run.
+ */
+#ifndef PC_DP_COUNTERS_H
+#define PC_DP_COUNTERS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <rte_common.h>
+
+#include "pkt/pkt_parse.h"
+
+/* X(name, "text"). Names ending in a reason are drop counts. */
+#define PC_DP_COUNTERS(X)                                                   \
+	X(RX, "rx")                               /* frames received, both ports */ \
+	X(TX, "tx")                               /* frames the PMDs accepted */ \
+	X(TX_FULL, "tx_full")                     /* tx queue full: freed */ \
+	X(BRIDGED_NON_IP, "bridged_non_ip")       /* ARP, LLDP, ... */ \
+	X(BRIDGED_ICMP, "bridged_icmp")           /* ICMP and ICMPv6 */ \
+	X(FLOWS_CREATED, "flows_created")                                   \
+	X(FLOWS_AGED, "flows_aged")                                         \
+	X(FLOW_TABLE_FULL, "flow_table_full")     /* new flow refused: dropped */ \
+	X(TCP_MIDSTREAM, "tcp_midstream")         /* inspected flow without SYN */ \
+	X(TCP_SYN_WITH_DATA, "tcp_syn_with_data") /* SYN carrying payload to an inspected port */ \
+	X(DECISIONS_ALLOWED, "decisions_allowed")                           \
+	X(DECISIONS_DENIED, "decisions_denied")                             \
+	X(DENIED_DROPPED, "denied_dropped")       /* frames of denied flows, the deciding one included */ \
+	X(RESETS_SENT, "resets_sent")                                       \
+	X(MBUF_ALLOC_FAILED, "mbuf_alloc_failed") /* a reset could not be built */ \
+	X(DECISION_LOG_LOST, "decision_log_lost") /* record ring full */ \
+	X(HANDOFF_ENQUEUED, "handoff_enqueued")   /* sent to the owning worker */ \
+	X(HANDOFF_DROPPED, "handoff_dropped")     /* owner's ring full: freed */ \
+	X(HANDOFF_RECEIVED, "handoff_received")   /* taken from this worker's ring */
+
+enum pc_ctr {
+#define PC_X(name, text) PC_CTR_##name,
+	PC_DP_COUNTERS(PC_X)
+#undef PC_X
+#define PC_X(name, text) PC_CTR_PKT_##name,
+	PC_PKT_REASONS(PC_X)
+#undef PC_X
+	PC_CTR_COUNT
+};
+
+/* Index of the drop counter for decoder reason r (r != PC_PKT_OK). */
+#define PC_CTR_PKT(r) (PC_CTR_PKT_OK + (unsigned)(r))
+
+struct pc_counters {
+	uint64_t v[PC_CTR_COUNT];
+} __rte_cache_aligned;
+
+/* Counter name for index i, or NULL for the slot of PC_PKT_OK (not a drop,
+ * never counted). Any thread. */
+const char *pc_counters_name(unsigned i);
+
+/* dst += src, reading src with relaxed loads. Any thread; control path. */
+void pc_counters_add(struct pc_counters *dst, const struct pc_counters *src);
+
+/* Write "name value" lines. Returns 0 or -errno. Control path. */
+int pc_counters_print(const struct pc_counters *c, FILE *out);
+
+/* Write the counters as one JSON object to path (replacing it). Returns 0 or
+ * -errno. Control path. */
+int pc_counters_write_json(const struct pc_counters *c, const char *path);
+
+/* Publish a worker's burst-local deltas: shared[i] += delta[i] for every
+ * non-zero delta, then zero delta. Only the owning worker may call it; fast
+ * path (once per burst). */
+static inline void pc_counters_publish(struct pc_counters *shared, uint64_t *delta)
+{
+	for (unsigned i = 0; i < PC_CTR_COUNT; i++) {
+		if (delta[i] == 0)
+			continue;
+		/* Single writer: a relaxed load of our own value and a relaxed
+		 * store are enough; readers only need untorn 64-bit values. */
+		uint64_t cur = __atomic_load_n(&shared->v[i], __ATOMIC_RELAXED);
+		__atomic_store_n(&shared->v[i], cur + delta[i], __ATOMIC_RELAXED);
+		delta[i] = 0;
+	}
+}
+
+#endif

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The dataplane as a whole: the state the main lcore sets up and the workers
+ * share, and the calls that build it, start the workers and stop them. Ports
+ * are set up separately (port.h), so a benchmark can drive workers with no
+ * ports at all, or with ports of its own.
+ *
+ * Sharing rules, field by field, are in the struct. In short: everything is
+ * written by the main lcore before the workers launch and only read after,
+ * except the active policy (swapped by the main lcore, read by workers under
+ * RCU) and the stop flag.
+ */
+#ifndef PC_DP_DATAPLANE_H
+#define PC_DP_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "counters.h"
+
+struct pc_policy;
+struct pc_worker;
+struct rte_mempool;
+struct rte_rcu_qsbr;
+struct rte_ring;
+
+#define PC_DP_MAX_WORKERS 64
+#define PC_DP_HANDOFF_RING 1024 /* packets; per worker */
+#define PC_DP_DLOG_RING 1024    /* decision records; per worker */
+
+#define PC_DP_DEFAULT_FLOWS 65536
+#define PC_DP_DEFAULT_IDLE_EST_S 300  /* established TCP */
+#define PC_DP_DEFAULT_IDLE_OTHER_S 30 /* unestablished TCP, UDP, other */
+
+struct pc_dp_config {
+	uint32_t flows;        /* flow capacity per worker and address family */
+	uint32_t idle_est_s;
+	uint32_t idle_other_s;
+	bool idle_busy;        /* never sleep when idle (production) */
+};
+
+/* What workers read through pc_dp.active: a policy and its generation,
+ * published together by one pointer store. */
+struct pc_dp_policy {
+	const struct pc_policy *policy;
+	uint32_t generation;
+};
+
+struct pc_dp {
+	/* Main lcore, before launch; read-only afterwards. */
+	uint16_t n_workers;
+	bool idle_busy;
+	uint64_t idle_est_tsc, idle_other_tsc;
+	struct rte_mempool *pool;
+	struct rte_rcu_qsbr *rcu;   /* one reader thread id per worker */
+	struct pc_worker *workers[PC_DP_MAX_WORKERS];
+	struct rte_ring *dlog_rings[PC_DP_MAX_WORKERS];
+
+	/* Main lcore stores with release after building the policy; workers
+	 * load with acquire once per loop, so everything the policy points
+	 * to is visible before the pointer is. The old one may be freed only
+	 * after an RCU grace period on rcu (each worker reports quiescent
+	 * every few loops, outside any use of the pointer). */
+	struct pc_dp_policy *active;
+
+	/* Main lcore stores 1 (release) to stop; workers load it (acquire)
+	 * once per loop. */
+	uint32_t stop;
+};
+
+/* Build the shared state and one worker per EAL worker lcore, running
+ * policy as generation 1 (policy must outlive the dataplane). Needs the EAL.
+ * Returns NULL with err filled. Main lcore; control path. */
+struct pc_dp *pc_dp_create(const struct pc_dp_config *cfg, const struct pc_policy *policy,
+			   char *err, size_t err_len);
+
+/* Launch every worker on its lcore. Returns 0 or -errno. Main lcore. */
+int pc_dp_launch(struct pc_dp *dp);
+
+/* Tell the workers to stop and wait until they have. Main lcore. */
+void pc_dp_stop(struct pc_dp *dp);
+
+/* Sum of every worker's counters into *sum (zeroed first). Any thread. */
+void pc_dp_counters(const struct pc_dp *dp, struct pc_counters *sum);
+
+/* Free packets still queued in hand-off rings. Main lcore, workers stopped. */
+void pc_dp_flush(struct pc_dp *dp);
+
+/* Free everything pc_dp_create made, the mbuf pool included: close the
+ * ports first. Main lcore, workers stopped. */
+void pc_dp_free(struct pc_dp *dp);
+
+#endif

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Decision records: one fixed-size record per decision, made by a worker and
+ * written out as one JSON object per line by the main lcore.
+ *
+ * Each worker has its own single-producer/single-consumer ring of records
+ * (rte_ring_create_elem: the records are copied into the ring's slots, so
+ * there is no allocation and nothing to free). The worker never waits: when
+ * its ring is full the record is dropped and counted (decision_log_lost).
+ * The main lcore drains every ring about once a millisecond, formats each
+ * record and flushes the file after each drain, so a reader of the log sees a
+ * decision within a few milliseconds of the packet.
+ *
+ * A record holds indexes (rule, identity), not names: names are resolved by
+ * the main lcore from the policy of the record's generation, which keeps the
+ * worker's cost to a few copies. Strings from the packet (method, Host, path)
+ * are copied up to a bound and flagged when cut.
+ */
+#ifndef PC_DP_DECISION_LOG_H
+#define PC_DP_DECISION_LOG_H
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "engine/decide.h"
+#include "pkt/pkt_parse.h"
+
+#define PC_DLOG_METHOD_MAX 16
+#define PC_DLOG_HOST_MAX 128
+#define PC_DLOG_PATH_MAX 280
+
+enum {
+	PC_DLOG_F_HTTP = 1u << 0,        /* method, host and path are set */
+	PC_DLOG_F_METHOD_TRUNC = 1u << 1,
+	PC_DLOG_F_HOST_TRUNC = 1u << 2,
+	PC_DLOG_F_PATH_TRUNC = 1u << 3,
+};
+
+struct pc_dlog_rec {
+	uint64_t time_ns;          /* CLOCK_REALTIME, ns since the epoch */
+	uint32_t generation;       /* policy generation of the verdict */
+	uint16_t worker;
+	uint8_t l4_proto;
+	uint8_t flags;             /* PC_DLOG_F_* */
+	struct pc_addr src, dst;   /* the caller is src */
+	uint16_t sport, dport;     /* host order */
+	struct pc_verdict verdict;
+	uint8_t method_len, host_len;
+	uint16_t path_len;
+	char method[PC_DLOG_METHOD_MAX]; /* raw bytes, not NUL-terminated */
+	char host[PC_DLOG_HOST_MAX];
+	char path[PC_DLOG_PATH_MAX];
+};
+static_assert(sizeof(struct pc_dlog_rec) == 512, "decision record is 512 bytes");
+
+/* Longest line pc_dlog_format() can produce (every string byte escaped to
+ * six characters), so a buffer this size never truncates. */
+#define PC_DLOG_LINE_MAX 4096
+
+/* A ring of count records (a power of two) for one producer and one
+ * consumer. NULL with rte_errno set. Control path. */
+struct rte_ring *pc_dlog_ring_create(const char *name, unsigned count, int socket);
+
+static inline uint32_t pc_dlog_copy(char *dst, size_t cap, struct pc_str s, uint8_t *flags,
+				    uint8_t trunc_flag)
+{
+	uint32_t n = s.len;
+	if (unlikely(n > cap)) {
+		n = (uint32_t)cap;
+		*flags |= trunc_flag;
+	}
+	if (n > 0) /* an empty view may have no pointer at all */
+		memcpy(dst, s.p, n);
+	return n;
+}
+
+/* Fill rec for a decision on the flow of m (m's source is the caller).
+ * http is the parsed head, or NULL for an L4 decision or a head that did not
+ * parse. Worker threads; fast path (once per decision). */
+static inline void pc_dlog_rec_fill(struct pc_dlog_rec *rec, uint16_t worker, uint32_t generation,
+				    const struct pc_pkt_meta *m, const struct pc_verdict *v,
+				    const struct pc_http_req *http)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rec->time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	rec->generation = generation;
+	rec->worker = worker;
+	rec->l4_proto = m->l4_proto;
+	rec->flags = 0;
+	rec->src = m->src;
+	rec->dst = m->dst;
+	rec->sport = m->sport;
+	rec->dport = m->dport;
+	rec->verdict = *v;
+	rec->method_len = rec->host_len = 0;
+	rec->path_len = 0;
+	if (http != NULL) {
+		rec->flags |= PC_DLOG_F_HTTP;
+		rec->method_len = (uint8_t)pc_dlog_copy(rec->method, sizeof(rec->method),
+							http->method_str, &rec->flags,
+							PC_DLOG_F_METHOD_TRUNC);
+		rec->host_len = (uint8_t)pc_dlog_copy(rec->host, sizeof(rec->host), http->host,
+						      &rec->flags, PC_DLOG_F_HOST_TRUNC);
+		rec->path_len = (uint16_t)pc_dlog_copy(rec->path, sizeof(rec->path), http->path,
+						       &rec->flags, PC_DLOG_F_PATH_TRUNC);
+	}
+}
+
+/* Queue rec. Returns false when the ring is full (the caller counts a lost
+ * record). The ring's only producer; fast path; never blocks. */
+static inline bool pc_dlog_push(struct rte_ring *r, const struct pc_dlog_rec *rec)
+{
+	/* The ring API takes a non-const pointer but only reads from it. */
+	return rte_ring_sp_enqueue_elem(r, (void *)(uintptr_t)rec, sizeof(*rec)) == 0;
+}
+
+/* Format rec as one JSON object and a newline into buf. Names of rules and
+ * identities come from p, the policy of rec->generation. Returns the length
+ * written (without the NUL), or -ENOSPC when len is too small. Any thread;
+ * control path. */
+int pc_dlog_format(const struct pc_dlog_rec *rec, const struct pc_policy *p, char *buf,
+		   size_t len);
+
+/* Take every record now in rings[0..n) and append them to out (when out is
+ * not NULL; otherwise discard them), then flush out. Returns the number of
+ * records taken, or -errno when writing failed (the records are lost).
+ * The rings' only consumer (the main lcore); control path. */
+int pc_dlog_drain(struct rte_ring *const *rings, unsigned n, const struct pc_policy *p,
+		  FILE *out);
+
+#endif

@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Unit suite for the dataplane's building blocks that can run without ports:
+ * TCP reset frames (parsed back with the real decoder), canonical flow keys,
+ * the flow table (capacity, bulk lookup, aging, slot reuse), the hand-off
+ * owner function, decision-record formatting and escaping, and the counter
+ * list. The flow table needs rte_hash memory, so main() starts a minimal EAL
+ * (no hugepages, no PCI, one lcore, nothing shared on disk) before the tests.
+ * Whole-dataplane behaviour is covered by the pcap suite (tests/pcap).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_hash.h>
+
+#include "../tests/unit/pc_test.h"
+#include "counters.h"
+#include "decision_log.h"
+#include "flow_table.h"
+#include "handoff.h"
+#include "tcp_reset.h"
+#include "util/addr.h"
+
+/* ---- frames ---- */
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+static const uint8_t mac_client[6] = { 2, 0, 0, 0, 1, 10 };
+static const uint8_t mac_server[6] = { 2, 0, 0, 0, 0, 2 };
+
+/* Ethernet [VLAN] IPv4 TCP segment client 198.18.1.10:sport -> 198.18.0.2:80
+ * with payload. Returns the frame length. */
+static uint16_t make_tcp4(uint8_t *f, uint16_t vlan, uint16_t sport, uint32_t seq, uint32_t ack,
+			  uint8_t flags, const char *payload)
+{
+	uint16_t plen = (uint16_t)strlen(payload);
+	uint16_t off = 12;
+	memcpy(f, mac_server, 6);
+	memcpy(f + 6, mac_client, 6);
+	if (vlan) {
+		put16(f + off, 0x8100);
+		put16(f + off + 2, vlan);
+		off += 4;
+	}
+	put16(f + off, 0x0800);
+	off += 2;
+	uint8_t *ip = f + off, *tcp = ip + 20;
+	memset(ip, 0, 40);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)(40 + plen));
+	ip[8] = 64;
+	ip[9] = 6;
+	put32(ip + 12, 0xc612010a);
+	put32(ip + 16, 0xc6120002);
+	uint16_t c = pc_csum_fold(pc_csum_partial(ip, 20, 0));
+	memcpy(ip + 10, &c, 2);
+	put16(tcp, sport);
+	put16(tcp + 2, 80);
+	put32(tcp + 4, seq);
+	put32(tcp + 8, ack);
+	tcp[12] = 5 << 4;
+	tcp[13] = flags;
+	put16(tcp + 14, 1000);
+	memcpy(tcp + 20, payload, plen);
+	struct pc_addr s = { .family = 4, .v4 = 0xc612010a }, d = { .family = 4, .v4 = 0xc6120002 };
+	c = pc_l4_csum(&s, &d, 6, tcp, (uint16_t)(20 + plen));
+	memcpy(tcp + 16, &c, 2);
+	return (uint16_t)(off + 40 + plen);
+}
+
+/* Parse a reset back and check what every reset must be. */
+static void parse_rst(const uint8_t *f, uint16_t len, struct pc_pkt_meta *m)
+{
+	CU_ASSERT_EQUAL_FATAL(pc_pkt_parse(f, len, true, m), PC_PKT_OK);
+	CU_ASSERT_EQUAL(m->l4_proto, PC_PROTO_TCP);
+	CU_ASSERT_EQUAL(m->payload_len, 0);
+	CU_ASSERT_EQUAL(m->ttl, 64);
+	/* A valid checksum sums, with itself, to all ones. */
+	CU_ASSERT_EQUAL(pc_l4_csum(&m->src, &m->dst, PC_PROTO_TCP, f + m->l4_off, 20), 0);
+}
+
+static void test_reset_reply_and_onward(void)
+{
+	uint8_t in[256], out[PC_TCP_RESET_MAX_FRAME];
+	struct pc_pkt_meta m, r;
+	const char *req = "GET /admin HTTP/1.1\r\nHost: x\r\n\r\n";
+	uint16_t len = make_tcp4(in, 100, 40002, 5000, 9000, PC_TCP_ACK | PC_TCP_PSH, req);
+	CU_ASSERT_EQUAL_FATAL(pc_pkt_parse(in, len, true, &m), PC_PKT_OK);
+
+	/* To the client: swapped, seq = its ACK, ack = its seq + payload. */
+	uint16_t n = pc_tcp_reset_frame(out, in, &m, true);
+	CU_ASSERT_EQUAL(n, 14 + 4 + 20 + 20);
+	parse_rst(out, n, &r);
+	CU_ASSERT_EQUAL(memcmp(out, mac_client, 6), 0);
+	CU_ASSERT_EQUAL(memcmp(out + 6, mac_server, 6), 0);
+	CU_ASSERT_EQUAL(r.vlan_count, 1);
+	CU_ASSERT_EQUAL(r.vlan_tci[0], 100);
+	CU_ASSERT_TRUE(pc_addr_eq(&r.src, &m.dst) && pc_addr_eq(&r.dst, &m.src));
+	CU_ASSERT_EQUAL(r.sport, 80);
+	CU_ASSERT_EQUAL(r.dport, 40002);
+	CU_ASSERT_EQUAL(r.tcp_seq, 9000);
+	CU_ASSERT_EQUAL(r.tcp_ack, 5000 + strlen(req));
+	CU_ASSERT_EQUAL(r.tcp_flags, PC_TCP_RST | PC_TCP_ACK);
+
+	/* To the server, in the client's name: its own seq and ack. */
+	n = pc_tcp_reset_frame(out, in, &m, false);
+	parse_rst(out, n, &r);
+	CU_ASSERT_EQUAL(memcmp(out, mac_server, 6), 0);
+	CU_ASSERT_EQUAL(memcmp(out + 6, mac_client, 6), 0);
+	CU_ASSERT_TRUE(pc_addr_eq(&r.src, &m.src) && pc_addr_eq(&r.dst, &m.dst));
+	CU_ASSERT_EQUAL(r.sport, 40002);
+	CU_ASSERT_EQUAL(r.dport, 80);
+	CU_ASSERT_EQUAL(r.tcp_seq, 5000);
+	CU_ASSERT_EQUAL(r.tcp_ack, 9000);
+	CU_ASSERT_EQUAL(r.tcp_flags, PC_TCP_RST | PC_TCP_ACK);
+}
+
+static void test_reset_answers_syn(void)
+{
+	uint8_t in[128], out[PC_TCP_RESET_MAX_FRAME];
+	struct pc_pkt_meta m, r;
+	uint16_t len = make_tcp4(in, 0, 40006, 0xfffffffe, 0, PC_TCP_SYN, "");
+	CU_ASSERT_EQUAL_FATAL(pc_pkt_parse(in, len, true, &m), PC_PKT_OK);
+	uint16_t n = pc_tcp_reset_frame(out, in, &m, true);
+	CU_ASSERT_EQUAL(n, 54);
+	parse_rst(out, n, &r);
+	/* RFC 9293 3.10.7.1: no ACK in the segment, so seq 0; the SYN counts
+	 * one, and the sequence space wraps. */
+	CU_ASSERT_EQUAL(r.tcp_seq, 0);
+	CU_ASSERT_EQUAL(r.tcp_ack, 0xffffffff);
+	CU_ASSERT_EQUAL(r.vlan_count, 0);
+	/* Onward without an ACK to echo: a bare RST. */
+	n = pc_tcp_reset_frame(out, in, &m, false);
+	parse_rst(out, n, &r);
+	CU_ASSERT_EQUAL(r.tcp_flags, PC_TCP_RST);
+	CU_ASSERT_EQUAL(r.tcp_ack, 0);
+}
+
+static void test_reset_ipv6(void)
+{
+	uint8_t f[128], out[PC_TCP_RESET_MAX_FRAME];
+	memset(f, 0, sizeof(f));
+	memcpy(f, mac_server, 6);
+	memcpy(f + 6, mac_client, 6);
+	put16(f + 12, 0x86dd);
+	uint8_t *ip = f + 14, *tcp = ip + 40;
+	ip[0] = 0x60;
+	put16(ip + 4, 20);
+	ip[6] = 6;
+	ip[7] = 64;
+	struct pc_addr s, d;
+	CU_ASSERT_EQUAL_FATAL(pc_addr_parse("2001:db8::10", &s), 0);
+	CU_ASSERT_EQUAL_FATAL(pc_addr_parse("2001:db8::2", &d), 0);
+	memcpy(ip + 8, s.v6, 16);
+	memcpy(ip + 24, d.v6, 16);
+	put16(tcp, 50000);
+	put16(tcp + 2, 80);
+	put32(tcp + 4, 77);
+	tcp[12] = 5 << 4;
+	tcp[13] = PC_TCP_SYN;
+	uint16_t c = pc_l4_csum(&s, &d, 6, tcp, 20);
+	memcpy(tcp + 16, &c, 2);
+	struct pc_pkt_meta m, r;
+	CU_ASSERT_EQUAL_FATAL(pc_pkt_parse(f, 74, true, &m), PC_PKT_OK);
+	uint16_t n = pc_tcp_reset_frame(out, f, &m, true);
+	CU_ASSERT_EQUAL(n, 74);
+	parse_rst(out, n, &r);
+	CU_ASSERT_EQUAL(r.l3, PC_L3_IPV6);
+	CU_ASSERT_TRUE(pc_addr_eq(&r.src, &d) && pc_addr_eq(&r.dst, &s));
+	CU_ASSERT_EQUAL(r.tcp_ack, 78);
+}
+
+/* ---- flow keys and table ---- */
+
+static struct pc_pkt_meta meta4(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
+{
+	struct pc_pkt_meta m;
+	memset(&m, 0, sizeof(m));
+	m.l3 = PC_L3_IPV4;
+	m.l4_proto = PC_PROTO_TCP;
+	m.src.family = m.dst.family = 4;
+	m.src.v4 = src;
+	m.dst.v4 = dst;
+	m.sport = sport;
+	m.dport = dport;
+	return m;
+}
+
+static void test_flow_key_symmetric(void)
+{
+	union pc_flow_key a, b, c;
+	uint8_t da, db, dc;
+	struct pc_pkt_meta fwd = meta4(0xc612010a, 40000, 0xc6120002, 80);
+	struct pc_pkt_meta rev = meta4(0xc6120002, 80, 0xc612010a, 40000);
+	memset(&a, 0xaa, sizeof(a));
+	memset(&b, 0x55, sizeof(b));
+	CU_ASSERT_EQUAL(pc_flow_key_make(&fwd, 7, &a, &da), PC_FLOW_V4);
+	CU_ASSERT_EQUAL(pc_flow_key_make(&rev, 7, &b, &db), PC_FLOW_V4);
+	CU_ASSERT_EQUAL(memcmp(&a.v4, &b.v4, sizeof(a.v4)), 0);
+	CU_ASSERT_NOT_EQUAL(da, db);
+	/* Another VLAN is another flow. */
+	pc_flow_key_make(&fwd, 8, &c, &dc);
+	CU_ASSERT_NOT_EQUAL(memcmp(&a.v4, &c.v4, sizeof(a.v4)), 0);
+	/* Same address both ends: the ports decide the order. */
+	struct pc_pkt_meta self1 = meta4(1, 5, 1, 9), self2 = meta4(1, 9, 1, 5);
+	pc_flow_key_make(&self1, 0, &a, &da);
+	pc_flow_key_make(&self2, 0, &b, &db);
+	CU_ASSERT_EQUAL(memcmp(&a.v4, &b.v4, sizeof(a.v4)), 0);
+	CU_ASSERT_NOT_EQUAL(da, db);
+
+	struct pc_pkt_meta v6a, v6b;
+	memset(&v6a, 0, sizeof(v6a));
+	v6a.l3 = PC_L3_IPV6;
+	v6a.l4_proto = PC_PROTO_UDP;
+	pc_addr_parse("2001:db8::10", &v6a.src);
+	pc_addr_parse("2001:db8::2", &v6a.dst);
+	v6a.sport = 5353;
+	v6a.dport = 53;
+	v6b = v6a;
+	v6b.src = v6a.dst;
+	v6b.dst = v6a.src;
+	v6b.sport = 53;
+	v6b.dport = 5353;
+	memset(&a, 0xaa, sizeof(a));
+	memset(&b, 0x55, sizeof(b));
+	CU_ASSERT_EQUAL(pc_flow_key_make(&v6a, 0, &a, &da), PC_FLOW_V6);
+	CU_ASSERT_EQUAL(pc_flow_key_make(&v6b, 0, &b, &db), PC_FLOW_V6);
+	CU_ASSERT_EQUAL(memcmp(&a.v6, &b.v6, sizeof(a.v6)), 0);
+	CU_ASSERT_NOT_EQUAL(da, db);
+}
+
+static int32_t add4(struct pc_flow_table *t, uint32_t src, uint16_t sport, union pc_flow_key *k)
+{
+	struct pc_pkt_meta m = meta4(src, sport, 0xc6120002, 80);
+	uint8_t dir;
+	pc_flow_key_make(&m, 0, k, &dir);
+	return pc_flow_table_add(t, PC_FLOW_V4, k, pc_flow_table_hash(t, PC_FLOW_V4, k));
+}
+
+static void test_flow_table_capacity_and_lookup(void)
+{
+	struct pc_flow_table *t = pc_flow_table_create("ut_cap", 4, SOCKET_ID_ANY);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	union pc_flow_key k[6];
+	int32_t pos[6];
+	for (int i = 0; i < 4; i++) {
+		pos[i] = add4(t, 0xc612010a, (uint16_t)(1000 + i), &k[i]);
+		CU_ASSERT_TRUE(pos[i] >= 0);
+	}
+	CU_ASSERT_EQUAL(pc_flow_table_count(t), 4);
+	/* Full at exactly the capacity, although rte_hash has room for 8. */
+	CU_ASSERT_EQUAL(add4(t, 0xc612010a, 2000, &k[4]), -ENOSPC);
+	/* The IPv6 family has its own capacity. */
+	CU_ASSERT_EQUAL(t->fam[PC_FLOW_V6].count, 0);
+
+	const void *keys[5];
+	hash_sig_t sigs[5];
+	int32_t got[5];
+	for (int i = 0; i < 5; i++) {
+		keys[i] = &k[i];
+		sigs[i] = pc_flow_table_hash(t, PC_FLOW_V4, &k[i]);
+	}
+	pc_flow_table_lookup_bulk(t, PC_FLOW_V4, keys, sigs, 5, got);
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(got[i], pos[i]);
+	CU_ASSERT_TRUE(got[4] < 0);
+	CU_ASSERT_EQUAL(pc_flow_table_lookup(t, PC_FLOW_V4, &k[2], sigs[2]), pos[2]);
+	pc_flow_table_free(t);
+}
+
+static void test_flow_table_aging(void)
+{
+	struct pc_flow_table *t = pc_flow_table_create("ut_age", 16, SOCKET_ID_ANY);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	union pc_flow_key k[3];
+	const uint64_t est = 300, other = 30;
+	for (int i = 0; i < 3; i++) {
+		int32_t p = add4(t, 0x0a000001, (uint16_t)(100 + i), &k[i]);
+		CU_ASSERT_TRUE_FATAL(p >= 0);
+		struct pc_flow *f = pc_flow_table_entry(t, PC_FLOW_V4, p);
+		f->state = PC_FLOW_FORWARD;
+		f->proto = PC_PROTO_TCP;
+		f->last_seen_tsc = 1000;
+		/* 0: established; 1: established but closing; 2: half open */
+		if (i < 2)
+			f->tcp = PC_FLOW_TCP_ACK_CLIENT | PC_FLOW_TCP_ACK_SERVER;
+		if (i == 1)
+			f->tcp |= PC_FLOW_TCP_FIN;
+	}
+	/* Not idle long enough for anyone. */
+	CU_ASSERT_EQUAL(pc_flow_table_age(t, 1000 + other, est, other, 1000), 0);
+	/* Past the short timeout: the closing and the half-open flow go. */
+	CU_ASSERT_EQUAL(pc_flow_table_age(t, 1000 + other + 1, est, other, 1000), 2);
+	CU_ASSERT_EQUAL(pc_flow_table_count(t), 1);
+	hash_sig_t s0 = pc_flow_table_hash(t, PC_FLOW_V4, &k[0]);
+	hash_sig_t s1 = pc_flow_table_hash(t, PC_FLOW_V4, &k[1]);
+	CU_ASSERT_TRUE(pc_flow_table_lookup(t, PC_FLOW_V4, &k[0], s0) >= 0);
+	CU_ASSERT_TRUE(pc_flow_table_lookup(t, PC_FLOW_V4, &k[1], s1) < 0);
+	/* The sweep is bounded: one slot per call finds the last flow only
+	 * after walking the slots before it, never more than asked. */
+	unsigned aged = 0, calls = 0;
+	while (aged == 0 && calls < 1000) {
+		aged += pc_flow_table_age(t, 1000 + est + 1, est, other, 1);
+		calls++;
+	}
+	CU_ASSERT_EQUAL(aged, 1);
+	CU_ASSERT_TRUE(calls > 1);
+	CU_ASSERT_EQUAL(pc_flow_table_count(t), 0);
+	/* Freed slots are reusable, and a new entry starts zeroed. */
+	int32_t p = add4(t, 0x0a000001, 100, &k[0]);
+	CU_ASSERT_TRUE_FATAL(p >= 0);
+	CU_ASSERT_EQUAL(pc_flow_table_entry(t, PC_FLOW_V4, p)->state, PC_FLOW_FREE);
+	CU_ASSERT_EQUAL(pc_flow_table_entry(t, PC_FLOW_V4, p)->tcp, 0);
+	pc_flow_table_free(t);
+}
+
+static void test_handoff_owner(void)
+{
+	unsigned hits[3] = { 0, 0, 0 };
+	uint32_t x = 12345;
+	for (unsigned i = 0; i < 30000; i++) {
+		x = x * 1103515245u + 12345u;
+		uint16_t o = pc_handoff_owner(x, 3);
+		CU_ASSERT_FATAL(o < 3);
+		hits[o]++;
+	}
+	for (unsigned i = 0; i < 3; i++)
+		CU_ASSERT_TRUE(hits[i] > 9000 && hits[i] < 11000);
+	/* Hashes that differ only in high bits (same rte_hash bucket) must
+	 * still spread over workers. */
+	unsigned w1 = 0;
+	for (uint32_t hi = 0; hi < 1024; hi++)
+		w1 += pc_handoff_owner((hi << 20) | 0x5, 2);
+	CU_ASSERT_TRUE(w1 > 400 && w1 < 624);
+	CU_ASSERT_EQUAL(pc_handoff_owner(0xdeadbeef, 1), 0);
+}
+
+/* ---- decision records ---- */
+
+static struct pc_dlog_rec sample_rec(void)
+{
+	struct pc_dlog_rec r;
+	memset(&r, 0, sizeof(r));
+	r.time_ns = 1795629845123456789ull; /* 2026-11-25T18:04:05.123456Z */
+	r.generation = 3;
+	r.worker = 1;
+	r.l4_proto = PC_PROTO_TCP;
+	pc_addr_parse("198.18.1.10", &r.src);
+	pc_addr_parse("198.18.0.2", &r.dst);
+	r.sport = 40312;
+	r.dport = 80;
+	r.verdict.action = PC_ACTION_DENY;
+	r.verdict.reason = PC_REASON_UNKNOWN_CALLER;
+	r.verdict.rule = -1;
+	r.verdict.identity = -1;
+	return r;
+}
+
+static void test_dlog_l4_record(void)
+{
+	struct pc_dlog_rec r = sample_rec();
+	char buf[PC_DLOG_LINE_MAX];
+	int n = pc_dlog_format(&r, NULL, buf, sizeof(buf));
+	CU_ASSERT_TRUE_FATAL(n > 0);
+	CU_ASSERT_EQUAL((size_t)n, strlen(buf));
+	CU_ASSERT_STRING_EQUAL(buf,
+		"{\"time\":\"2026-11-25T18:04:05.123456Z\",\"worker\":1,\"src\":\"198.18.1.10\","
+		"\"sport\":40312,\"dst\":\"198.18.0.2\",\"dport\":80,\"proto\":\"tcp\","
+		"\"identity\":null,\"credential\":null,\"rule\":null,\"action\":\"deny\","
+		"\"reason\":\"unknown_caller\",\"generation\":3}\n");
+	/* Too small a buffer is an error, not a cut line. */
+	CU_ASSERT_EQUAL(pc_dlog_format(&r, NULL, buf, 40), -ENOSPC);
+}
+
+static void test_dlog_escapes_and_truncation(void)
+{
+	struct pc_dlog_rec r = sample_rec();
+	struct pc_pkt_meta m = meta4(0xc612010a, 40312, 0xc6120002, 80);
+	struct pc_http_req http;
+	char path[600];
+	memset(&http, 0, sizeof(http));
+	memset(path, 'a', sizeof(path));
+	memcpy(path, "/q\"\\\x01\xc3\xa9", 7);
+	http.method_str = (struct pc_str){ "GET", 3 };
+	http.host = (struct pc_str){ "tickets.internal", 16 };
+	http.path = (struct pc_str){ path, sizeof(path) };
+	pc_dlog_rec_fill(&r, 0, 1, &m, &r.verdict, &http);
+	CU_ASSERT_EQUAL(r.path_len, PC_DLOG_PATH_MAX);
+	CU_ASSERT_TRUE(r.flags & PC_DLOG_F_PATH_TRUNC);
+	CU_ASSERT_FALSE(r.flags & PC_DLOG_F_HOST_TRUNC);
+	r.verdict.cred_kind = PC_CRED_API_KEY;
+	memcpy(r.verdict.cred_fp, "\xce\x6e\x71\x85\x98\x9b\x4c\x41", 8);
+
+	char buf[PC_DLOG_LINE_MAX];
+	int n = pc_dlog_format(&r, NULL, buf, sizeof(buf));
+	CU_ASSERT_TRUE_FATAL(n > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"method\":\"GET\",\"host\":\"tickets.internal\","));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"path\":\"/q\\\"\\\\\\u0001\\u00c3\\u00a9aaa"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "aaa\",\"path_truncated\":true,\"rule\":null"));
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(buf, "\"credential\":{\"kind\":\"api_key\",\"fingerprint\":\"ce6e7185989b4c41\"}"));
+	/* Plain ASCII out whatever came in, and one line. */
+	for (int i = 0; i < n - 1; i++)
+		CU_ASSERT_FATAL(buf[i] >= 0x20 && buf[i] < 0x7f);
+	CU_ASSERT_EQUAL(buf[n - 1], '\n');
+}
+
+static void test_dlog_names_from_policy(void)
+{
+	char err[512];
+	struct pc_policy *p = pc_policy_build_file("config/policy.sample.json", err, sizeof(err));
+	if (p == NULL)
+		p = pc_policy_build_file("../config/policy.sample.json", err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	struct pc_dlog_rec r = sample_rec();
+	r.verdict.action = PC_ACTION_ALLOW;
+	r.verdict.reason = PC_REASON_RULE;
+	r.verdict.identity = 0;
+	r.verdict.rule = 1;
+	char buf[PC_DLOG_LINE_MAX];
+	CU_ASSERT_TRUE_FATAL(pc_dlog_format(&r, p, buf, sizeof(buf)) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"identity\":\"ticket-agent\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"rule\":\"tickets-read\",\"action\":\"allow\","
+					   "\"reason\":\"rule_match\""));
+	/* An index the policy does not have prints null, never garbage. */
+	r.verdict.rule = 9999;
+	CU_ASSERT_TRUE_FATAL(pc_dlog_format(&r, p, buf, sizeof(buf)) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"rule\":null"));
+	pc_policy_free(p);
+}
+
+/* ---- counters ---- */
+
+static void test_counter_names(void)
+{
+	unsigned named = 0;
+	for (unsigned i = 0; i < PC_CTR_COUNT; i++) {
+		const char *a = pc_counters_name(i);
+		if (i == PC_CTR_PKT_OK) {
+			CU_ASSERT_PTR_NULL(a);
+			continue;
+		}
+		CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+		named++;
+		for (unsigned j = i + 1; j < PC_CTR_COUNT; j++)
+			if (pc_counters_name(j) != NULL)
+				CU_ASSERT(strcmp(a, pc_counters_name(j)) != 0);
+	}
+	CU_ASSERT_EQUAL(named, PC_CTR_COUNT - 1);
+	CU_ASSERT_STRING_EQUAL(pc_counters_name(PC_CTR_PKT(PC_PKT_IP_FRAGMENT)),
+			       pc_pkt_reason_name(PC_PKT_IP_FRAGMENT));
+	CU_ASSERT_STRING_EQUAL(pc_counters_name(PC_CTR_FLOW_TABLE_FULL), "flow_table_full");
+
+	struct pc_counters shared;
+	uint64_t delta[PC_CTR_COUNT];
+	memset(&shared, 0, sizeof(shared));
+	memset(delta, 0, sizeof(delta));
+	delta[PC_CTR_RX] = 5;
+	pc_counters_publish(&shared, delta);
+	delta[PC_CTR_RX] = 2;
+	pc_counters_publish(&shared, delta);
+	CU_ASSERT_EQUAL(shared.v[PC_CTR_RX], 7);
+	CU_ASSERT_EQUAL(delta[PC_CTR_RX], 0);
+}
+
+static CU_TestInfo tests[] = {
+	PC_TEST(test_reset_reply_and_onward),
+	PC_TEST(test_reset_answers_syn),
+	PC_TEST(test_reset_ipv6),
+	PC_TEST(test_flow_key_symmetric),
+	PC_TEST(test_flow_table_capacity_and_lookup),
+	PC_TEST(test_flow_table_aging),
+	PC_TEST(test_handoff_owner),
+	PC_TEST(test_dlog_l4_record),
+	PC_TEST(test_dlog_escapes_and_truncation),
+	PC_TEST(test_dlog_names_from_policy),
+	PC_TEST(test_counter_names),
+	CU_TEST_INFO_NULL,
+};
+
+int main(void)
+{
+	/* No shared config files, and a prefix of our own: nothing to collide
+	 * with a dataplane running beside the tests. The EAL still makes an
+	 * (empty) runtime directory, removed at the end. */
+	char prefix[64], rundir[PATH_MAX];
+	snprintf(prefix, sizeof(prefix), "--file-prefix=pc-ut-dp-%d", (int)getpid());
+	char *eal_argv[] = { "test_dataplane", "-l", "0", "--no-huge", "-m", "64", "--no-pci",
+			     "--no-shconf", "--no-telemetry", "--log-level=error", prefix, NULL };
+	if (rte_eal_init((int)PC_ARRAY_SIZE(eal_argv) - 1, eal_argv) < 0) {
+		fprintf(stderr, "test_dataplane: cannot start the EAL\n");
+		return 1;
+	}
+	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
+	int rc = pc_test_main("dataplane", tests);
+	rte_eal_cleanup();
+	if (rmdir(rundir) != 0)
+		perror(rundir);
+	return rc;
+}

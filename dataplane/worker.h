@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * A worker: one lcore running rx → decode → flow → decide → tx to
+ * completion on its own queues and its own flow table. The design note is at
+ * the top of worker.c.
+ */
+#ifndef PC_DP_WORKER_H
+#define PC_DP_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_hash.h>
+
+#include "counters.h"
+#include "dataplane.h"
+#include "decision_log.h"
+#include "engine/decide.h"
+#include "flow_table.h"
+#include "http/http_parse.h"
+#include "pkt/pkt_parse.h"
+
+struct rte_mbuf;
+
+#define PC_WORKER_BURST 32
+/* Each port gets at most one forward and one reset per packet of a burst
+ * before the arrays are flushed. */
+#define PC_WORKER_TX_MAX (2 * PC_WORKER_BURST)
+
+/* What stage 1 learned about one packet of a burst. */
+struct pc_pkt_ctx {
+	struct pc_pkt_meta meta;
+	union pc_flow_key key;
+	hash_sig_t sig;
+	int32_t pos;     /* flow slot from stage 2, or -ENOENT */
+	uint8_t kind;    /* enum pc_pkt_kind (worker.c) */
+	uint8_t fam;     /* PC_FLOW_V4 / PC_FLOW_V6 */
+	uint8_t dir;     /* 0: the source is the key's lo endpoint */
+};
+
+struct pc_worker {
+	/* Main lcore, before launch; read-only afterwards. */
+	struct pc_dp *dp;
+	uint16_t id;                 /* 0..n_workers-1; also its queue on both ports */
+	uint16_t n_workers;
+	unsigned lcore;
+	struct rte_mempool *pool;
+	struct pc_flow_table *flows;
+	struct pc_engine_scratch *scratch;
+	struct rte_ring *handoff;    /* this worker's hand-off ring (it is the consumer) */
+	struct rte_ring *dlog;       /* decision records (the main lcore consumes) */
+
+	/* This worker only. */
+	const struct pc_dp_policy *pol; /* loaded once per loop */
+	uint64_t now_tsc;               /* taken once per loop */
+	uint64_t loops;
+	uint32_t empty_polls;
+	uint32_t sleep_us;
+	uint32_t batch_created;         /* flows created in the current burst */
+	uint16_t n_tx[2];
+	uint16_t n_ho[PC_DP_MAX_WORKERS];
+	struct rte_mbuf *tx[2][PC_WORKER_TX_MAX];
+	struct rte_mbuf *ho[PC_DP_MAX_WORKERS][PC_WORKER_BURST];
+	struct pc_pkt_ctx ctx[PC_WORKER_BURST];
+	struct pc_http_req req;
+	struct pc_dlog_rec rec;
+	uint64_t ctr[PC_CTR_COUNT];     /* counts since the last publish */
+
+	/* Written by this worker once per burst; read by anyone (counters.h). */
+	struct pc_counters counters;
+} __rte_cache_aligned;
+
+/* The lcore function: poll until dp->stop, then flush and return 0.
+ * arg is the struct pc_worker. Launched by pc_dp_launch(). */
+int pc_worker_run(void *arg);
+
+/* One loop iteration without the housekeeping and idle handling: receive a
+ * burst from each port and from the hand-off ring, process, transmit,
+ * publish counters. Returns the packets taken in. The worker's own lcore
+ * only (benchmarks may call it in place of pc_worker_run); fast path. */
+unsigned pc_worker_poll(struct pc_worker *w);
+
+/* Process n (<= PC_WORKER_BURST) packets received on in_port (0 or 1) as if
+ * they came from the NIC, queueing what must go out; pc_worker_flush() sends
+ * it. Every packet is consumed (queued, handed off or freed). The worker's
+ * own lcore; fast path. */
+void pc_worker_process(struct pc_worker *w, struct rte_mbuf **pkts, uint16_t n, uint16_t in_port);
+
+/* Send the queued packets and publish counters. The worker's own
+ * lcore; fast path. */
+void pc_worker_flush(struct pc_worker *w);
+
+#endif
