@@ -165,6 +165,10 @@ int pc_dlog_format(const struct pc_dlog_rec *rec, const struct pc_policy *p, cha
 		sb_json_str(&b, rec->path, rec->path_len);
 		if (rec->flags & PC_DLOG_F_PATH_TRUNC)
 			sb_puts(&b, ",\"path_truncated\":true");
+		if (rec->norm_path_len > 0) {
+			sb_puts(&b, ",\"normalized_path\":");
+			sb_json_str(&b, rec->norm_path, rec->norm_path_len);
+		}
 		if (rec->flags & PC_DLOG_F_HOST_TRUNC)
 			sb_puts(&b, ",\"host_truncated\":true");
 		if (rec->flags & PC_DLOG_F_METHOD_TRUNC)

@@ -33,12 +33,14 @@
 #define PC_DLOG_METHOD_MAX 16
 #define PC_DLOG_HOST_MAX 128
 #define PC_DLOG_PATH_MAX 280
+#define PC_DLOG_NORM_PATH_MAX 254
 
 enum {
 	PC_DLOG_F_HTTP = 1u << 0,        /* method, host and path are set */
 	PC_DLOG_F_METHOD_TRUNC = 1u << 1,
 	PC_DLOG_F_HOST_TRUNC = 1u << 2,
 	PC_DLOG_F_PATH_TRUNC = 1u << 3,
+	PC_DLOG_F_NORM_PATH_TRUNC = 1u << 4,
 };
 
 struct pc_dlog_rec {
@@ -54,13 +56,15 @@ struct pc_dlog_rec {
 	uint16_t path_len;
 	char method[PC_DLOG_METHOD_MAX]; /* raw bytes, not NUL-terminated */
 	char host[PC_DLOG_HOST_MAX];
-	char path[PC_DLOG_PATH_MAX];
+	char path[PC_DLOG_PATH_MAX];       /* as received */
+	uint16_t norm_path_len;            /* 0: the rules saw path as received */
+	char norm_path[PC_DLOG_NORM_PATH_MAX];
 };
-static_assert(sizeof(struct pc_dlog_rec) == 512, "decision record is 512 bytes");
+static_assert(sizeof(struct pc_dlog_rec) == 768, "decision record is 768 bytes");
 
 /* Longest line pc_dlog_format() can produce (every string byte escaped to
  * six characters), so a buffer this size never truncates. */
-#define PC_DLOG_LINE_MAX 4096
+#define PC_DLOG_LINE_MAX 8192
 
 /* A ring of count records (a power of two) for one producer and one
  * consumer. NULL with rte_errno set. Control path. */
@@ -81,10 +85,11 @@ static inline uint32_t pc_dlog_copy(char *dst, size_t cap, struct pc_str s, uint
 
 /* Fill rec for a decision on the flow of m (m's source is the caller).
  * http is the parsed head, or NULL for an L4 decision or a head that did not
- * parse. Worker threads; fast path (once per decision). */
+ * parse; norm_path is the path the rules saw when it differs from the one
+ * received (len 0 otherwise). Worker threads; fast path (once per decision). */
 static inline void pc_dlog_rec_fill(struct pc_dlog_rec *rec, uint16_t worker, uint32_t generation,
 				    const struct pc_pkt_meta *m, const struct pc_verdict *v,
-				    const struct pc_http_req *http)
+				    const struct pc_http_req *http, struct pc_str norm_path)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -100,6 +105,7 @@ static inline void pc_dlog_rec_fill(struct pc_dlog_rec *rec, uint16_t worker, ui
 	rec->verdict = *v;
 	rec->method_len = rec->host_len = 0;
 	rec->path_len = 0;
+	rec->norm_path_len = 0;
 	if (http != NULL) {
 		rec->flags |= PC_DLOG_F_HTTP;
 		rec->method_len = (uint8_t)pc_dlog_copy(rec->method, sizeof(rec->method),
@@ -109,6 +115,9 @@ static inline void pc_dlog_rec_fill(struct pc_dlog_rec *rec, uint16_t worker, ui
 						      &rec->flags, PC_DLOG_F_HOST_TRUNC);
 		rec->path_len = (uint16_t)pc_dlog_copy(rec->path, sizeof(rec->path), http->path,
 						       &rec->flags, PC_DLOG_F_PATH_TRUNC);
+		rec->norm_path_len = (uint16_t)pc_dlog_copy(rec->norm_path, sizeof(rec->norm_path),
+							    norm_path, &rec->flags,
+							    PC_DLOG_F_NORM_PATH_TRUNC);
 	}
 }
 

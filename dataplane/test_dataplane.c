@@ -398,7 +398,7 @@ static void test_dlog_escapes_and_truncation(void)
 	http.method_str = (struct pc_str){ "GET", 3 };
 	http.host = (struct pc_str){ "tickets.internal", 16 };
 	http.path = (struct pc_str){ path, sizeof(path) };
-	pc_dlog_rec_fill(&r, 0, 1, &m, &r.verdict, &http);
+	pc_dlog_rec_fill(&r, 0, 1, &m, &r.verdict, &http, (struct pc_str){ 0 });
 	CU_ASSERT_EQUAL(r.path_len, PC_DLOG_PATH_MAX);
 	CU_ASSERT_TRUE(r.flags & PC_DLOG_F_PATH_TRUNC);
 	CU_ASSERT_FALSE(r.flags & PC_DLOG_F_HOST_TRUNC);

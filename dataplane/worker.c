@@ -113,7 +113,14 @@ static void record(struct pc_worker *w, const struct pc_pkt_meta *m, const struc
 		   const struct pc_http_req *http)
 {
 	w->ctr[v->action == PC_ACTION_ALLOW ? PC_CTR_DECISIONS_ALLOWED : PC_CTR_DECISIONS_DENIED]++;
-	pc_dlog_rec_fill(&w->rec, w->id, w->pol->generation, m, v, http);
+	struct pc_str norm_path = { 0 };
+	if (http != NULL) { /* the verdict came from pc_decide() on this head */
+		bool changed = false;
+		struct pc_str seen = pc_engine_last_path(w->scratch, &changed);
+		if (changed)
+			norm_path = seen;
+	}
+	pc_dlog_rec_fill(&w->rec, w->id, w->pol->generation, m, v, http, norm_path);
 	if (unlikely(!pc_dlog_push(w->dlog, &w->rec)))
 		w->ctr[PC_CTR_DECISION_LOG_LOST]++;
 }
