@@ -1,0 +1,629 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * JWS compact verification (RFC 7515 §5.2) and JWT claim validation
+ * (RFC 7519 §7.2). The three segments are decoded into the caller's
+ * per-thread scratch arena (header, then payload, then signature, then an
+ * unescaped "sub" when it has escapes: at most 1.5 times the token, hence the
+ * arena of twice the largest token), the header is scanned with json_scan
+ * into a fixed member array, and the key is chosen from the configured set
+ * only. The token's "alg" never decides how a key is used: the key's type
+ * must fit the algorithm family and a key's own "alg", when it has one, must
+ * match, which shuts out algorithm confusion (an RSA public key used as an
+ * HMAC secret, RFC 8725 §2.1 and §3.1). The claim set is scanned only after
+ * the signature verifies, except in pc_jwt_verify_any(), which reads "iss"
+ * first to pick the issuer (and so the keys), trusting nothing else.
+ */
+#include "jwt/jwt.h"
+
+#include <errno.h>
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
+#include "json/json_scan.h"
+#include "jwt/b64url.h"
+#include "jwt/jwks_priv.h"
+
+struct pc_jwt_scratch {
+	EVP_MD_CTX *md_ctx;   /* reused across verifies */
+	EVP_MAC *hmac;        /* fetched once */
+	/* One HMAC context per hash, its digest set once: setting the digest
+	 * parameter costs a fetch (about 2,000 cycles) on every init. */
+	EVP_MAC_CTX *mac_ctx[3];
+	unsigned n_hdr;
+	unsigned n_claims;
+	struct pc_json_member hdr[PC_JWT_MAX_HEADER_PARAMS];
+	struct pc_json_member claims[PC_JWT_MAX_CLAIMS];
+	uint8_t der[8 + 2 * (3 + 48)]; /* ECDSA-Sig-Value for P-384 at most */
+	alignas(64) uint8_t arena[2 * PC_JWT_MAX_TOKEN_LEN];
+};
+
+static const char *const reason_names[] = {
+#define PC_X(name, text) text,
+	PC_JWT_REASONS(PC_X)
+#undef PC_X
+};
+
+static const char *const alg_names[] = {
+#define PC_X(name, text) text,
+	PC_JWT_ALGS(PC_X)
+#undef PC_X
+};
+
+const char *pc_jwt_reason_name(enum pc_jwt_reason r)
+{
+	if ((unsigned)r >= PC_ARRAY_SIZE(reason_names))
+		return "jwt_unknown_reason";
+	return reason_names[r];
+}
+
+const char *pc_jwt_alg_name(enum pc_jwt_alg a)
+{
+	if ((unsigned)a >= PC_ARRAY_SIZE(alg_names))
+		return "unknown";
+	return alg_names[a];
+}
+
+int pc_jwt_alg_from_name(const char *name, size_t len)
+{
+	/* Case-sensitive (RFC 7515 §4.1.1): "none", "None" or "hs256" are
+	 * simply unknown, hence never allowed. */
+	for (unsigned i = 0; i < PC_ARRAY_SIZE(alg_names); i++)
+		if (strlen(alg_names[i]) == len && memcmp(alg_names[i], name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+void pc_jwt_issuer_init(struct pc_jwt_issuer *is)
+{
+	memset(is, 0, sizeof(*is));
+	is->leeway_s = 30;
+	is->max_lifetime_s = 3600;
+	is->max_token_len = PC_JWT_DEFAULT_TOKEN_LEN;
+	is->require_exp = true;
+}
+
+struct pc_jwt_scratch *pc_jwt_scratch_new(void)
+{
+	struct pc_jwt_scratch *s = aligned_alloc(64, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	memset(s, 0, offsetof(struct pc_jwt_scratch, arena));
+	_Static_assert(PC_JWT_ALG_HS384 == PC_JWT_ALG_HS256 + 1 &&
+		       PC_JWT_ALG_HS512 == PC_JWT_ALG_HS256 + 2, "mac_ctx is indexed by alg");
+	s->md_ctx = EVP_MD_CTX_new();
+	s->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (!s->md_ctx || !s->hmac)
+		goto fail;
+	static const char *const digests[3] = { "SHA256", "SHA384", "SHA512" };
+	for (int i = 0; i < 3; i++) {
+		OSSL_PARAM params[] = {
+			OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digests[i], 0),
+			OSSL_PARAM_construct_end(),
+		};
+		s->mac_ctx[i] = EVP_MAC_CTX_new(s->hmac);
+		if (!s->mac_ctx[i] || EVP_MAC_CTX_set_params(s->mac_ctx[i], params) != 1)
+			goto fail;
+	}
+	return s;
+fail:
+	ERR_clear_error();
+	pc_jwt_scratch_free(s);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void pc_jwt_scratch_free(struct pc_jwt_scratch *s)
+{
+	if (!s)
+		return;
+	EVP_MD_CTX_free(s->md_ctx);
+	for (int i = 0; i < 3; i++)
+		EVP_MAC_CTX_free(s->mac_ctx[i]);
+	EVP_MAC_free(s->hmac);
+	OPENSSL_cleanse(s->arena, sizeof(s->arena));
+	free(s);
+}
+
+/* ---- algorithms ---- */
+
+enum family { FAM_HMAC, FAM_RSA, FAM_PSS, FAM_ECDSA, FAM_EDDSA };
+
+static const struct {
+	uint8_t family;
+	uint16_t hash_bits; /* 0 for EdDSA: the scheme hashes internally */
+	uint8_t coord;      /* ECDSA: bytes per coordinate in r||s */
+} alg_info[PC_JWT_ALG_COUNT] = {
+	[PC_JWT_ALG_HS256] = { FAM_HMAC, 256, 0 },
+	[PC_JWT_ALG_HS384] = { FAM_HMAC, 384, 0 },
+	[PC_JWT_ALG_HS512] = { FAM_HMAC, 512, 0 },
+	[PC_JWT_ALG_RS256] = { FAM_RSA, 256, 0 },
+	[PC_JWT_ALG_RS384] = { FAM_RSA, 384, 0 },
+	[PC_JWT_ALG_RS512] = { FAM_RSA, 512, 0 },
+	[PC_JWT_ALG_PS256] = { FAM_PSS, 256, 0 },
+	[PC_JWT_ALG_PS384] = { FAM_PSS, 384, 0 },
+	[PC_JWT_ALG_PS512] = { FAM_PSS, 512, 0 },
+	[PC_JWT_ALG_ES256] = { FAM_ECDSA, 256, 32 },
+	[PC_JWT_ALG_ES384] = { FAM_ECDSA, 384, 48 },
+	[PC_JWT_ALG_EDDSA] = { FAM_EDDSA, 0, 0 },
+};
+
+static bool key_fits(const struct pc_jwk *k, int alg)
+{
+	if (!pc__jwk_alg_fits(alg, k->kty, k->crv))
+		return false;
+	/* RFC 7518 §3.2: an HMAC key shorter than the hash output MUST NOT be
+	 * used with that algorithm. */
+	if (k->kty == PC_JWK_KTY_OCT && k->secret_len * 8 < alg_info[alg].hash_bits)
+		return false;
+	return k->alg < 0 || k->alg == alg;
+}
+
+/* RFC 7515 §4.1.4: a "kid" picks the key; without one, the key must be the
+ * only one of the set that fits the algorithm. */
+static enum pc_jwt_reason select_key(const struct pc_jwks *ks, int alg,
+				     const struct pc_json_value *kid, const struct pc_jwk **out)
+{
+	const struct pc_jwk *found = NULL;
+	unsigned fits = 0;
+	bool kid_seen = false;
+
+	for (unsigned i = 0; i < ks->n; i++) {
+		const struct pc_jwk *k = &ks->keys[i];
+		if (kid) {
+			if (!k->has_kid || !pc_json_str_eq(kid, k->kid, k->kid_len))
+				continue;
+			kid_seen = true;
+		}
+		if (key_fits(k, alg)) {
+			found = k;
+			fits++;
+		}
+	}
+	if (kid && !kid_seen)
+		return PC_JWT_UNKNOWN_KID;
+	if (fits == 0)
+		return PC_JWT_ALG_NOT_ALLOWED;
+	if (fits > 1)
+		return PC_JWT_KID_REQUIRED; /* only possible without a kid */
+	*out = found;
+	return PC_JWT_OK;
+}
+
+static const EVP_MD *md_of(const struct pc_jwks *ks, unsigned bits)
+{
+	switch (bits) {
+	case 256: return ks->md_sha256;
+	case 384: return ks->md_sha384;
+	case 512: return ks->md_sha512;
+	default: return NULL;
+	}
+}
+
+/* One DER INTEGER (X.690 §8.3) from an unsigned big-endian value: minimal
+ * length, a 0x00 prefix when the top bit is set. */
+static size_t der_uint(uint8_t *o, const uint8_t *v, size_t n)
+{
+	while (n > 1 && v[0] == 0)
+		v++, n--;
+	size_t pad = v[0] & 0x80 ? 1 : 0;
+	o[0] = 0x02;
+	o[1] = (uint8_t)(n + pad);
+	o[2] = 0;
+	memcpy(o + 2 + pad, v, n);
+	return 2 + pad + n;
+}
+
+/* JWS carries ECDSA signatures as raw r||s (RFC 7518 §3.4); OpenSSL wants
+ * the DER Ecdsa-Sig-Value SEQUENCE { r INTEGER, s INTEGER }. */
+static size_t ecdsa_raw_to_der(uint8_t *der, const uint8_t *sig, size_t coord)
+{
+	size_t n = 2;
+	n += der_uint(der + n, sig, coord);
+	n += der_uint(der + n, sig + coord, coord);
+	der[0] = 0x30;
+	der[1] = (uint8_t)(n - 2); /* at most 102 for P-384: short form */
+	return n;
+}
+
+static enum pc_jwt_reason verify_hmac(struct pc_jwt_scratch *s, const struct pc_jwk *k, int alg,
+				      const char *input, size_t input_len, const uint8_t *sig,
+				      size_t sig_len)
+{
+	uint8_t mac[EVP_MAX_MD_SIZE];
+	size_t mac_len = 0;
+	EVP_MAC_CTX *ctx = s->mac_ctx[alg - PC_JWT_ALG_HS256];
+
+	if (EVP_MAC_init(ctx, k->secret, k->secret_len, NULL) != 1 ||
+	    EVP_MAC_update(ctx, (const unsigned char *)input, input_len) != 1 ||
+	    EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac)) != 1) {
+		ERR_clear_error();
+		return PC_JWT_INTERNAL;
+	}
+	/* The length is public; the bytes are compared in constant time so
+	 * the time taken says nothing about how much of a forgery matched. */
+	bool ok = sig_len == mac_len && CRYPTO_memcmp(mac, sig, mac_len) == 0;
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return ok ? PC_JWT_OK : PC_JWT_BAD_SIGNATURE;
+}
+
+static enum pc_jwt_reason verify_sig(struct pc_jwt_scratch *s, const struct pc_jwks *ks,
+				     const struct pc_jwk *k, int alg, const char *input,
+				     size_t input_len, const uint8_t *sig, size_t sig_len)
+{
+	EVP_PKEY_CTX *pctx = NULL;
+	const EVP_MD *md = NULL;
+	int fam = alg_info[alg].family;
+
+	if (fam == FAM_HMAC)
+		return verify_hmac(s, k, alg, input, input_len, sig, sig_len);
+	if (fam == FAM_ECDSA) {
+		size_t coord = alg_info[alg].coord;
+		if (sig_len != 2 * coord)
+			return PC_JWT_BAD_SIGNATURE;
+		sig_len = ecdsa_raw_to_der(s->der, sig, coord);
+		sig = s->der;
+	}
+	if (fam != FAM_EDDSA)
+		md = md_of(ks, alg_info[alg].hash_bits);
+
+	enum pc_jwt_reason r = PC_JWT_BAD_SIGNATURE;
+	if (EVP_DigestVerifyInit(s->md_ctx, &pctx, md, NULL, k->pkey) != 1) {
+		r = PC_JWT_INTERNAL;
+		goto out;
+	}
+	/* RFC 7518 §3.5: MGF1 with the same hash, salt as long as the hash */
+	if (fam == FAM_PSS &&
+	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1)) {
+		r = PC_JWT_INTERNAL;
+		goto out;
+	}
+	if (EVP_DigestVerify(s->md_ctx, sig, sig_len, (const unsigned char *)input, input_len) == 1)
+		r = PC_JWT_OK;
+out:
+	/* A failed verification leaves errors queued; a worker must not
+	 * accumulate them. */
+	ERR_clear_error();
+	EVP_MD_CTX_reset(s->md_ctx);
+	return r;
+}
+
+/* ---- token structure ---- */
+
+struct token {
+	const char *input;      /* header.payload: what was signed */
+	size_t input_len;
+	const char *header;     /* decoded, in the arena */
+	size_t header_len;
+	const char *payload;
+	size_t payload_len;
+	const uint8_t *sig;
+	size_t sig_len;
+	size_t used;            /* arena bytes in use */
+};
+
+static int decode_into(struct pc_jwt_scratch *s, struct token *t, const char *in, size_t len,
+		       const uint8_t **out, size_t *out_len)
+{
+	uint8_t *dst = s->arena + t->used;
+	int r = pc_b64url_decode(in, len, dst, sizeof(s->arena) - t->used, out_len);
+	if (r < 0)
+		return r;
+	*out = dst;
+	t->used += *out_len;
+	return 0;
+}
+
+/* RFC 7515 §7.1: BASE64URL(header) '.' BASE64URL(payload) '.'
+ * BASE64URL(signature), each strict base64url (§2, Appendix C). */
+static enum pc_jwt_reason split_decode(struct pc_jwt_scratch *s, const char *tok, size_t len,
+				       struct token *t)
+{
+	const char *end = tok + len;
+	const char *d1 = memchr(tok, '.', len);
+	const char *d2 = d1 ? memchr(d1 + 1, '.', (size_t)(end - d1 - 1)) : NULL;
+	const uint8_t *h, *p;
+
+	if (unlikely(!d2 || memchr(d2 + 1, '.', (size_t)(end - d2 - 1))))
+		return PC_JWT_MALFORMED;
+	t->used = 0;
+	t->input = tok;
+	t->input_len = (size_t)(d2 - tok);
+	if (decode_into(s, t, tok, (size_t)(d1 - tok), &h, &t->header_len) < 0 ||
+	    decode_into(s, t, d1 + 1, (size_t)(d2 - d1 - 1), &p, &t->payload_len) < 0 ||
+	    decode_into(s, t, d2 + 1, (size_t)(end - d2 - 1), &t->sig, &t->sig_len) < 0)
+		return PC_JWT_MALFORMED;
+	t->header = (const char *)h;
+	t->payload = (const char *)p;
+	return PC_JWT_OK;
+}
+
+static enum pc_jwt_reason scan_claims(struct pc_jwt_scratch *s, const struct token *t)
+{
+	if (pc_json_scan_object(t->payload, t->payload_len, s->claims, PC_JWT_MAX_CLAIMS,
+				&s->n_claims) != PC_JSON_OK)
+		return PC_JWT_MALFORMED;
+	return PC_JWT_OK;
+}
+
+#define FIND(members, n, lit) pc_json_find((members), (n), (lit), sizeof(lit) - 1)
+
+/* Header: RFC 7515 §4.1 and §5.2 steps 3 to 5. */
+static enum pc_jwt_reason check_header(struct pc_jwt_scratch *s, const struct pc_jwt_issuer *is,
+				       const struct token *t, int *alg_out,
+				       const struct pc_jwk **key)
+{
+	const struct pc_json_member *m;
+	char name[8];
+	size_t name_len;
+	enum pc_jwt_reason r;
+
+	if (pc_json_scan_object(t->header, t->header_len, s->hdr, PC_JWT_MAX_HEADER_PARAMS,
+				&s->n_hdr) != PC_JSON_OK)
+		return PC_JWT_MALFORMED;
+	m = FIND(s->hdr, s->n_hdr, "alg");
+	if (!m || m->value.kind != PC_JSON_STRING)
+		return PC_JWT_MALFORMED;
+	/* "none" (RFC 7518 §3.6) is not in our table, so it is never
+	 * allowed, whatever the issuer's set says. */
+	if (pc_json_unescape(&m->value, name, sizeof(name), &name_len) != PC_JSON_OK)
+		return PC_JWT_ALG_NOT_ALLOWED;
+	int alg = pc_jwt_alg_from_name(name, name_len);
+	if (alg < 0 || !(is->algs & PC_JWT_ALG_BIT(alg)))
+		return PC_JWT_ALG_NOT_ALLOWED;
+
+	const struct pc_json_member *kid = FIND(s->hdr, s->n_hdr, "kid");
+	if (kid && kid->value.kind != PC_JSON_STRING)
+		return PC_JWT_MALFORMED;
+	if (unlikely(!is->keys))
+		return PC_JWT_ALG_NOT_ALLOWED;
+	r = select_key(is->keys, alg, kid ? &kid->value : NULL, key);
+	if (r != PC_JWT_OK)
+		return r;
+	/* §4.1.11: a recipient that does not understand every listed
+	 * extension MUST reject; we understand none, so any "crit" is out. */
+	if (FIND(s->hdr, s->n_hdr, "crit"))
+		return PC_JWT_CRIT_UNSUPPORTED;
+	*alg_out = alg;
+	return PC_JWT_OK;
+}
+
+static enum pc_jwt_reason numeric_date(const struct pc_json_member *m, enum pc_json_round mode,
+				       int64_t *out)
+{
+	/* RFC 7519 §2: NumericDate is a JSON number, fractions allowed */
+	if (m->value.kind != PC_JSON_NUMBER || pc_json_int(&m->value, mode, out) != PC_JSON_OK)
+		return PC_JWT_MALFORMED;
+	return PC_JWT_OK;
+}
+
+static bool audience_ok(const struct pc_jwt_issuer *is, const struct pc_json_value *v)
+{
+	if (v->kind == PC_JSON_STRING) {
+		for (unsigned i = 0; i < is->n_audiences; i++)
+			if (pc_json_str_eq(v, is->audiences[i].p, is->audiences[i].len))
+				return true;
+		return false;
+	}
+	struct pc_json_iter it;
+	struct pc_json_value e;
+	int k;
+	if (pc_json_array_begin(&it, v) != PC_JSON_OK)
+		return false;
+	while ((k = pc_json_array_next_string(&it, &e)) != 0) {
+		if (k < 0)
+			return false; /* §4.1.3: an array of strings, nothing else */
+		for (unsigned i = 0; i < is->n_audiences; i++)
+			if (pc_json_str_eq(&e, is->audiences[i].p, is->audiences[i].len))
+				return true;
+	}
+	return false;
+}
+
+static inline int64_t sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+	return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
+/* Claims: RFC 7519 §4.1 and §7.2 step 10. */
+static enum pc_jwt_reason check_claims(struct pc_jwt_scratch *s, const struct pc_jwt_issuer *is,
+				       struct token *t, int64_t now, struct pc_jwt_claims *out)
+{
+	const struct pc_json_member *m, *cl = s->claims;
+	unsigned n = s->n_claims;
+	const int64_t leeway = is->leeway_s;
+	enum pc_jwt_reason r;
+
+	m = FIND(cl, n, "iss");
+	if (!m || !pc_json_str_eq(&m->value, is->issuer.p, is->issuer.len))
+		return PC_JWT_BAD_ISSUER;
+
+	/* §4.1.3: with "aud" present we must find ourselves in it; when the
+	 * issuer names audiences, a token without "aud" is not for us. */
+	m = FIND(cl, n, "aud");
+	if (m ? !audience_ok(is, &m->value) : is->n_audiences > 0)
+		return PC_JWT_BAD_AUDIENCE;
+
+	out->exp = INT64_MAX;
+	out->nbf = INT64_MIN;
+	out->iat = INT64_MIN;
+	/* Fractions round toward the stricter side: exp down, nbf up, iat down
+	 * (which lengthens the measured lifetime). */
+	if ((m = FIND(cl, n, "exp")) && (r = numeric_date(m, PC_JSON_ROUND_DOWN, &out->exp)))
+		return r;
+	if ((m = FIND(cl, n, "nbf")) && (r = numeric_date(m, PC_JSON_ROUND_UP, &out->nbf)))
+		return r;
+	if ((m = FIND(cl, n, "iat")) && (r = numeric_date(m, PC_JSON_ROUND_DOWN, &out->iat)))
+		return r;
+
+	bool has_exp = FIND(cl, n, "exp") != NULL;
+	if (!has_exp && is->require_exp)
+		return PC_JWT_MISSING_EXP;
+	/* §4.1.4: now must be before exp (plus the leeway) */
+	if (has_exp && sat_add(now, -leeway) >= out->exp)
+		return PC_JWT_EXPIRED;
+	/* §4.1.5: now must be at or after nbf (less the leeway) */
+	if (out->nbf != INT64_MIN && out->nbf > sat_add(now, leeway))
+		return PC_JWT_NOT_YET_VALID;
+	/* A token issued in the future is not valid yet either; otherwise
+	 * the lifetime cap could be dodged by a far-away iat. */
+	if (out->iat != INT64_MIN && out->iat > sat_add(now, leeway))
+		return PC_JWT_NOT_YET_VALID;
+	if (has_exp && is->max_lifetime_s) {
+		int64_t start = out->iat != INT64_MIN ? out->iat :
+				out->nbf != INT64_MIN ? out->nbf : now;
+		int64_t life;
+		if (__builtin_sub_overflow(out->exp, start, &life) || life > (int64_t)is->max_lifetime_s)
+			return PC_JWT_LIFETIME_TOO_LONG;
+	}
+
+	out->sub.p = NULL;
+	out->sub.len = 0;
+	m = FIND(cl, n, "sub");
+	if (m) {
+		if (m->value.kind != PC_JSON_STRING)
+			return PC_JWT_MALFORMED;
+		if (!m->value.escaped) {
+			out->sub = m->value.raw;
+		} else {
+			char *dst = (char *)s->arena + t->used;
+			size_t sub_len;
+			if (pc_json_unescape(&m->value, dst, sizeof(s->arena) - t->used, &sub_len) !=
+			    PC_JSON_OK)
+				return PC_JWT_INTERNAL;
+			t->used += sub_len;
+			out->sub.p = dst;
+			out->sub.len = (uint32_t)sub_len;
+		}
+	}
+	out->iss = is->issuer;
+	out->payload.p = t->payload;
+	out->payload.len = (uint32_t)t->payload_len;
+	return PC_JWT_OK;
+}
+
+static enum pc_jwt_reason verify_parsed(const struct pc_jwt_issuer *is, struct token *t,
+					bool claims_scanned, int64_t now,
+					struct pc_jwt_scratch *s, struct pc_jwt_claims *out)
+{
+	const struct pc_jwk *key = NULL;
+	int alg = -1;
+	enum pc_jwt_reason r;
+
+	r = check_header(s, is, t, &alg, &key);
+	if (r != PC_JWT_OK)
+		return r;
+	r = verify_sig(s, is->keys, key, alg, t->input, t->input_len, t->sig, t->sig_len);
+	if (r != PC_JWT_OK)
+		return r;
+	/* RFC 7519 §7.2 step 10: only now is the claim set looked at */
+	if (!claims_scanned && (r = scan_claims(s, t)) != PC_JWT_OK)
+		return r;
+	r = check_claims(s, is, t, now, out);
+	if (r != PC_JWT_OK)
+		return r;
+	out->alg = (uint8_t)alg;
+	out->verified = 1;
+	return PC_JWT_OK;
+}
+
+enum pc_jwt_reason pc_jwt_verify(const struct pc_jwt_issuer *is, const char *token, size_t len,
+				 int64_t now_s, struct pc_jwt_scratch *s,
+				 struct pc_jwt_claims *out)
+{
+	struct token t;
+	enum pc_jwt_reason r;
+
+	out->verified = 0;
+	out->issuer_index = 0;
+	if (unlikely(len > is->max_token_len || len > PC_JWT_MAX_TOKEN_LEN))
+		return PC_JWT_TOO_LARGE;
+	r = split_decode(s, token, len, &t);
+	if (r != PC_JWT_OK)
+		return r;
+	return verify_parsed(is, &t, false, now_s, s, out);
+}
+
+enum pc_jwt_reason pc_jwt_verify_any(const struct pc_jwt_issuer *const *issuers, unsigned n,
+				     const char *token, size_t len, int64_t now_s,
+				     struct pc_jwt_scratch *s, struct pc_jwt_claims *out)
+{
+	const struct pc_json_member *iss;
+	struct token t;
+	enum pc_jwt_reason r;
+
+	out->verified = 0;
+	out->issuer_index = 0;
+	if (unlikely(len > PC_JWT_MAX_TOKEN_LEN))
+		return PC_JWT_TOO_LARGE;
+	r = split_decode(s, token, len, &t);
+	if (r != PC_JWT_OK)
+		return r;
+	r = scan_claims(s, &t);
+	if (r != PC_JWT_OK)
+		return r;
+	iss = FIND(s->claims, s->n_claims, "iss");
+	if (!iss || iss->value.kind != PC_JSON_STRING)
+		return PC_JWT_BAD_ISSUER;
+	for (unsigned i = 0; i < n && i < PC_JWT_MAX_ISSUERS; i++) {
+		const struct pc_jwt_issuer *is = issuers[i];
+		if (!pc_json_str_eq(&iss->value, is->issuer.p, is->issuer.len))
+			continue;
+		if (unlikely(len > is->max_token_len))
+			return PC_JWT_TOO_LARGE;
+		r = verify_parsed(is, &t, true, now_s, s, out);
+		if (r == PC_JWT_OK)
+			out->issuer_index = (uint16_t)i;
+		return r;
+	}
+	return PC_JWT_BAD_ISSUER;
+}
+
+bool pc_jwt_claim_has(const struct pc_jwt_claims *c, struct pc_str name, struct pc_str value)
+{
+	struct pc_json_member m[PC_JWT_MAX_CLAIMS];
+	unsigned n;
+
+	if (!c->verified || !c->payload.p)
+		return false;
+	if (pc_json_scan_object(c->payload.p, c->payload.len, m, PC_JWT_MAX_CLAIMS, &n) !=
+	    PC_JSON_OK)
+		return false;
+	const struct pc_json_member *cl = pc_json_find(m, n, name.p, name.len);
+	if (!cl)
+		return false;
+	const struct pc_json_value *v = &cl->value;
+	struct pc_json_iter it;
+	struct pc_json_value e;
+
+	switch (v->kind) {
+	case PC_JSON_STRING:
+		if (pc_json_str_eq(v, value.p, value.len))
+			return true;
+		if (pc_str_eq(name, "scope", 5) || pc_str_eq(name, "scp", 3))
+			return pc_json_str_has_word(v, value.p, value.len);
+		return false;
+	case PC_JSON_ARRAY:
+		if (pc_json_array_begin(&it, v) != PC_JSON_OK)
+			return false;
+		while (pc_json_array_next(&it, &e))
+			if (e.kind == PC_JSON_STRING && pc_json_str_eq(&e, value.p, value.len))
+				return true;
+		return false;
+	case PC_JSON_NUMBER:
+	case PC_JSON_TRUE:
+	case PC_JSON_FALSE:
+		return v->raw.len == value.len && memcmp(v->raw.p, value.p, value.len) == 0;
+	default:
+		return false;
+	}
+}

@@ -1,0 +1,452 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * json_scan: valid documents, one test per rejection reason, duplicates,
+ * escapes and surrogates, the depth bound, number conversion, and the
+ * truncation property (every strict prefix is json_truncated) checked with
+ * each prefix in its own exact-size heap block, so an ASan build catches any
+ * read past the end.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json/json_scan.h"
+#include "pc_test.h"
+
+/* GCC 12's -fsanitize=nonnull-attribute (in the developer build's
+ * -fsanitize=undefined) tests sprintf's destination for NULL, then warns
+ * about the NULL path its own check created ("null destination pointer").
+ * Allocations here abort on failure; the warning is noise. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wformat-overflow"
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
+
+/* Allocation for test fixtures: a failure ends the run. */
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		abort();
+	return p;
+}
+
+#define MAXM 64
+
+static struct pc_json_member m[MAXM];
+static unsigned n;
+
+/* Scan a copy of s[0..len) in an exact-size block (ASan sees over-reads). */
+static enum pc_json_reason scan_n(const char *s, size_t len)
+{
+	char *copy = xmalloc(len ? len : 1);
+	CU_ASSERT_FATAL(copy != NULL);
+	memcpy(copy, s, len);
+	enum pc_json_reason r = pc_json_scan_object(copy, len, m, MAXM, &n);
+	free(copy);
+	return r;
+}
+
+static enum pc_json_reason scan(const char *s)
+{
+	return scan_n(s, strlen(s));
+}
+
+/* Scan without copying, so the views stay valid for the test to inspect. */
+static enum pc_json_reason scan_keep(const char *s)
+{
+	return pc_json_scan_object(s, strlen(s), m, MAXM, &n);
+}
+
+static void test_valid_members(void)
+{
+	static const char doc[] =
+		" {\"s\":\"abc\", \"n\":-12.5e+3,\"o\":{\"x\":[1,{}]},\"a\":[\"p\",\"q\"],"
+		"\"t\":true,\"f\":false,\"z\":null, \"e\":\"\" }\r\n";
+	CU_ASSERT_EQUAL(scan_keep(doc), PC_JSON_OK);
+	CU_ASSERT_EQUAL(n, 8);
+	CU_ASSERT(pc_str_eq(m[0].key.raw, "s", 1));
+	CU_ASSERT_EQUAL(m[0].value.kind, PC_JSON_STRING);
+	CU_ASSERT(pc_str_eq(m[0].value.raw, "abc", 3));
+	CU_ASSERT_EQUAL(m[1].value.kind, PC_JSON_NUMBER);
+	CU_ASSERT(pc_str_eq(m[1].value.raw, "-12.5e+3", 8));
+	CU_ASSERT_EQUAL(m[2].value.kind, PC_JSON_OBJECT);
+	CU_ASSERT(pc_str_eq(m[2].value.raw, "{\"x\":[1,{}]}", 12));
+	CU_ASSERT_EQUAL(m[3].value.kind, PC_JSON_ARRAY);
+	CU_ASSERT(pc_str_eq(m[3].value.raw, "[\"p\",\"q\"]", 9));
+	CU_ASSERT_EQUAL(m[4].value.kind, PC_JSON_TRUE);
+	CU_ASSERT_EQUAL(m[5].value.kind, PC_JSON_FALSE);
+	CU_ASSERT_EQUAL(m[6].value.kind, PC_JSON_NULL);
+	CU_ASSERT(pc_str_eq(m[6].value.raw, "null", 4));
+	CU_ASSERT_EQUAL(m[7].value.kind, PC_JSON_STRING);
+	CU_ASSERT_EQUAL(m[7].value.raw.len, 0);
+
+	CU_ASSERT_EQUAL(scan("{}"), PC_JSON_OK);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(scan(" \t{ \n}\n"), PC_JSON_OK);
+	/* a long string crosses the 16-byte SIMD path and its scalar tail */
+	CU_ASSERT_EQUAL(scan("{\"k\":\"0123456789abcdef0123456789abcdefXYZ\",\"\":0}"), PC_JSON_OK);
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_EQUAL(scan("{\"u\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}"), PC_JSON_OK);
+}
+
+static void test_escapes_and_surrogates(void)
+{
+	char buf[64];
+	size_t len;
+
+	CU_ASSERT_EQUAL(scan_keep("{\"k\\n\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u00e9\\uD83D\\uDE00\"}"),
+			PC_JSON_OK);
+	CU_ASSERT_EQUAL(m[0].key.escaped, 1);
+	CU_ASSERT_EQUAL(m[0].value.escaped, 1);
+	CU_ASSERT_EQUAL(pc_json_unescape(&m[0].value, buf, sizeof(buf), &len), PC_JSON_OK);
+	static const char want[] = "a\"b\\c/d\b\f\n\r\t\xc3\xa9\xf0\x9f\x98\x80";
+	CU_ASSERT_EQUAL(len, sizeof(want) - 1);
+	CU_ASSERT(memcmp(buf, want, len) == 0);
+	CU_ASSERT(pc_json_str_eq(&m[0].value, want, sizeof(want) - 1));
+	CU_ASSERT_FALSE(pc_json_str_eq(&m[0].value, want, sizeof(want) - 2));
+	CU_ASSERT(pc_json_find(m, n, "k\n", 2) == &m[0]);
+	CU_ASSERT(pc_json_find(m, n, "k", 1) == NULL);
+	/* the output never exceeds the raw length, and a short buffer says so */
+	CU_ASSERT(len <= m[0].value.raw.len);
+	CU_ASSERT_EQUAL(pc_json_unescape(&m[0].value, buf, 3, &len), PC_JSON_NO_SPACE);
+	CU_ASSERT_EQUAL(pc_json_unescape(&m[0].key, buf, 1, &len), PC_JSON_NO_SPACE);
+
+	/* \u0000 unescapes to a NUL byte inside the length */
+	CU_ASSERT_EQUAL(scan_keep("{\"z\":\"a\\u0000b\"}"), PC_JSON_OK);
+	CU_ASSERT_EQUAL(pc_json_unescape(&m[0].value, buf, sizeof(buf), &len), PC_JSON_OK);
+	CU_ASSERT_EQUAL(len, 3);
+	CU_ASSERT(memcmp(buf, "a\0b", 3) == 0);
+	/* unescape of a non-string */
+	CU_ASSERT_EQUAL(scan_keep("{\"n\":1}"), PC_JSON_OK);
+	CU_ASSERT_EQUAL(pc_json_unescape(&m[0].value, buf, sizeof(buf), &len), PC_JSON_WRONG_TYPE);
+	CU_ASSERT_FALSE(pc_json_str_eq(&m[0].value, "1", 1));
+}
+
+static void test_duplicates(void)
+{
+	CU_ASSERT_EQUAL(scan("{\"a\":1,\"a\":2}"), PC_JSON_DUPLICATE_KEY);
+	CU_ASSERT_EQUAL(scan("{\"alg\":\"HS256\",\"typ\":\"JWT\",\"alg\":\"none\"}"),
+			PC_JSON_DUPLICATE_KEY);
+	/* equal after unescaping, either side or both */
+	CU_ASSERT_EQUAL(scan("{\"a\":1,\"\\u0061\":2}"), PC_JSON_DUPLICATE_KEY);
+	CU_ASSERT_EQUAL(scan("{\"\\u0061lg\":1,\"alg\":2}"), PC_JSON_DUPLICATE_KEY);
+	CU_ASSERT_EQUAL(scan("{\"\\u00e9\":1,\"\xc3\xa9\":2}"), PC_JSON_DUPLICATE_KEY);
+	CU_ASSERT_EQUAL(scan("{\"\\/\":1,\"/\":2}"), PC_JSON_DUPLICATE_KEY);
+	/* different, though related */
+	CU_ASSERT_EQUAL(scan("{\"a\":1,\"A\":2,\"ab\":3,\"\\u0062\":4,\"\":5}"), PC_JSON_OK);
+	CU_ASSERT_EQUAL(n, 5);
+	/* nested duplicates are not a top-level concern */
+	CU_ASSERT_EQUAL(scan("{\"o\":{\"a\":1,\"a\":2}}"), PC_JSON_OK);
+}
+
+struct bad_case {
+	const char *doc;
+	enum pc_json_reason want;
+};
+
+static void check_cases(const struct bad_case *c, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		enum pc_json_reason r = scan(c[i].doc);
+		if (r != c[i].want)
+			fprintf(stderr, "\n  %s: got %s, want %s\n", c[i].doc, pc_json_reason_name(r),
+				pc_json_reason_name(c[i].want));
+		CU_ASSERT_EQUAL(r, c[i].want);
+	}
+}
+
+static void test_every_reason(void)
+{
+	static const struct bad_case cases[] = {
+		{ "", PC_JSON_EMPTY },
+		{ " \r\n\t", PC_JSON_EMPTY },
+		{ "[1]", PC_JSON_NOT_OBJECT },
+		{ "\"s\"", PC_JSON_NOT_OBJECT },
+		{ "1", PC_JSON_NOT_OBJECT },
+		{ "{", PC_JSON_TRUNCATED },
+		{ "{\"a\":1", PC_JSON_TRUNCATED },
+		{ "{\"a\":[1,2", PC_JSON_TRUNCATED },
+		{ "{\"a", PC_JSON_TRUNCATED },
+		{ "{a:1}", PC_JSON_UNEXPECTED_CHAR },
+		{ "{\"a\" 1}", PC_JSON_UNEXPECTED_CHAR },
+		{ "{\"a\":1,}", PC_JSON_UNEXPECTED_CHAR },
+		{ "{\"a\":1 \"b\":2}", PC_JSON_UNEXPECTED_CHAR },
+		{ "{\"a\":tru}", PC_JSON_UNEXPECTED_CHAR },
+		{ "{\"a\":True}", PC_JSON_UNEXPECTED_CHAR },
+		{ "{\"a\":nul1}", PC_JSON_UNEXPECTED_CHAR },
+		{ "{\"a\":[1,]}", PC_JSON_UNEXPECTED_CHAR },
+		{ "{\"a\":[1}", PC_JSON_UNEXPECTED_CHAR },
+		{ "{\"a\":{\"b\"]}", PC_JSON_UNEXPECTED_CHAR },
+		{ "{\"a\":{1:2}}", PC_JSON_UNEXPECTED_CHAR },
+		{ "{\"a\":'x'}", PC_JSON_UNEXPECTED_CHAR },
+		{ "{\"a\":1\x0b}", PC_JSON_UNEXPECTED_CHAR },          /* VT is not ws */
+		{ "{\"a\":\"x\ny\"}", PC_JSON_CONTROL_CHAR },
+		{ "{\"a\":\"x\ty\"}", PC_JSON_CONTROL_CHAR },
+		{ "{\"a\x01\":1}", PC_JSON_CONTROL_CHAR },
+		{ "{\"a\":\"\\x\"}", PC_JSON_BAD_ESCAPE },
+		{ "{\"a\":\"\\U0041\"}", PC_JSON_BAD_ESCAPE },
+		{ "{\"a\":\"\\u00G1\"}", PC_JSON_BAD_ESCAPE },
+		{ "{\"a\":\"\\'\"}", PC_JSON_BAD_ESCAPE },
+		{ "{\"a\":\"\\uD800\"}", PC_JSON_LONE_SURROGATE },
+		{ "{\"a\":\"\\uDC00\\uD800\"}", PC_JSON_LONE_SURROGATE },
+		{ "{\"a\":\"\\uD800\\u0041\"}", PC_JSON_LONE_SURROGATE },
+		{ "{\"a\":\"\\uD800\\n\"}", PC_JSON_LONE_SURROGATE },
+		{ "{\"a\":\"\\uD800x\"}", PC_JSON_LONE_SURROGATE },
+		{ "{\"a\":\"\\uD800\\uD800\"}", PC_JSON_LONE_SURROGATE },
+		{ "{\"a\":\"\xc0\x80\"}", PC_JSON_BAD_UTF8 },           /* overlong NUL */
+		{ "{\"a\":\"\xc1\xbf\"}", PC_JSON_BAD_UTF8 },           /* overlong */
+		{ "{\"a\":\"\xe0\x80\xaf\"}", PC_JSON_BAD_UTF8 },       /* overlong '/' */
+		{ "{\"a\":\"\xed\xa0\x80\"}", PC_JSON_BAD_UTF8 },       /* encoded surrogate */
+		{ "{\"a\":\"\xf4\x90\x80\x80\"}", PC_JSON_BAD_UTF8 },   /* > U+10FFFF */
+		{ "{\"a\":\"\xf5\x80\x80\x80\"}", PC_JSON_BAD_UTF8 },
+		{ "{\"a\":\"\x80\"}", PC_JSON_BAD_UTF8 },               /* stray continuation */
+		{ "{\"a\":\"\xc3x\"}", PC_JSON_BAD_UTF8 },
+		{ "{\"a\":\"\xff\"}", PC_JSON_BAD_UTF8 },
+		{ "{\"a\":01}", PC_JSON_BAD_NUMBER },
+		{ "{\"a\":-01}", PC_JSON_BAD_NUMBER },
+		{ "{\"a\":1.}", PC_JSON_BAD_NUMBER },
+		{ "{\"a\":.5}", PC_JSON_BAD_NUMBER },
+		{ "{\"a\":+1}", PC_JSON_BAD_NUMBER },
+		{ "{\"a\":-}", PC_JSON_BAD_NUMBER },
+		{ "{\"a\":1e}", PC_JSON_BAD_NUMBER },
+		{ "{\"a\":1e+}", PC_JSON_BAD_NUMBER },
+		{ "{\"a\":[01]}", PC_JSON_BAD_NUMBER },
+		{ "{} x", PC_JSON_TRAILING_DATA },
+		{ "{}{}", PC_JSON_TRAILING_DATA },
+		{ "{\"a\":1}}", PC_JSON_TRAILING_DATA },
+	};
+	check_cases(cases, PC_ARRAY_SIZE(cases));
+
+	/* too many members for the caller's array */
+	struct pc_json_member two[2];
+	unsigned k;
+	CU_ASSERT_EQUAL(pc_json_scan_object("{\"a\":1,\"b\":2}", 13, two, 2, &k), PC_JSON_OK);
+	CU_ASSERT_EQUAL(pc_json_scan_object("{\"a\":1,\"b\":2,\"c\":3}", 19, two, 2, &k),
+			PC_JSON_TOO_MANY_MEMBERS);
+
+	/* a length the 32-bit views cannot carry is refused before any read */
+	static const char tiny[] = "{}";
+	CU_ASSERT_EQUAL(pc_json_scan_object(tiny, (size_t)UINT32_MAX + 1, two, 2, &k),
+			PC_JSON_TOO_LARGE);
+
+	/* every reason has a distinct, stable name */
+	for (int i = 0; i < PC_JSON_REASON_COUNT; i++)
+		for (int j = i + 1; j < PC_JSON_REASON_COUNT; j++)
+			CU_ASSERT(strcmp(pc_json_reason_name(i), pc_json_reason_name(j)) != 0);
+	CU_ASSERT_STRING_EQUAL(pc_json_reason_name(PC_JSON_DUPLICATE_KEY), "json_duplicate_key");
+}
+
+/* {"a": + depth-1 nested containers around 1 + closers + }: depth levels */
+static char *nest(unsigned depth, bool objects)
+{
+	char *s = xmalloc(8 * (size_t)depth + 16);
+	size_t o = (size_t)sprintf(s, "{\"a\":");
+	for (unsigned i = 1; i < depth; i++)
+		o += (size_t)sprintf(s + o, objects ? "{\"k\":" : "[");
+	s[o++] = '1';
+	for (unsigned i = 1; i < depth; i++)
+		s[o++] = objects ? '}' : ']';
+	s[o++] = '}';
+	s[o] = '\0';
+	return s;
+}
+
+static void test_depth_bound(void)
+{
+	char *s;
+
+	s = nest(PC_JSON_MAX_DEPTH, false);
+	CU_ASSERT_EQUAL(scan(s), PC_JSON_OK);
+	free(s);
+	s = nest(PC_JSON_MAX_DEPTH + 1, false);
+	CU_ASSERT_EQUAL(scan(s), PC_JSON_TOO_DEEP);
+	free(s);
+	s = nest(PC_JSON_MAX_DEPTH, true);
+	CU_ASSERT_EQUAL(scan(s), PC_JSON_OK);
+	free(s);
+	s = nest(PC_JSON_MAX_DEPTH + 1, true);
+	CU_ASSERT_EQUAL(scan(s), PC_JSON_TOO_DEEP);
+	free(s);
+	/* far deeper than the bit stack: still a clean refusal */
+	s = nest(5000, false);
+	CU_ASSERT_EQUAL(scan(s), PC_JSON_TOO_DEEP);
+	free(s);
+	/* the bound counts open containers, not containers seen */
+	CU_ASSERT_EQUAL(scan("{\"a\":[[1],[2],[3],{\"b\":[[],[]]}],\"c\":{}}"), PC_JSON_OK);
+}
+
+static const char *const valid_docs[] = {
+	"{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}",
+	("{\"s\":\"a\\\"\\u00e9\\uD83D\\uDE00\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\",\"n\":-0.5e-10,"
+	 "\"o\":{\"x\":[1,{\"y\":null}],\"z\":false},\"t\":true, \"e\":[] }"),
+	"{\"long\":\"0123456789abcdef0123456789abcdef0123456789\",\"num\":12345678901234567890}",
+};
+
+static void test_truncation_every_byte(void)
+{
+	for (size_t d = 0; d < PC_ARRAY_SIZE(valid_docs); d++) {
+		const char *doc = valid_docs[d];
+		size_t len = strlen(doc);
+		CU_ASSERT_EQUAL(scan_n(doc, len), PC_JSON_OK);
+		for (size_t cut = 1; cut < len; cut++) {
+			enum pc_json_reason r = scan_n(doc, cut);
+			if (r != PC_JSON_TRUNCATED)
+				fprintf(stderr, "\n  doc %zu cut at %zu: %s\n", d, cut,
+					pc_json_reason_name(r));
+			CU_ASSERT_EQUAL(r, PC_JSON_TRUNCATED);
+		}
+		CU_ASSERT_EQUAL(scan_n(doc, 0), PC_JSON_EMPTY);
+	}
+}
+
+/* Flip every byte of the valid documents to a set of troublesome values:
+ * whatever the reason, the scanner must stay inside the block (ASan) and a
+ * success must still describe members inside it. */
+static void test_mutations_stay_in_bounds(void)
+{
+	static const unsigned char subst[] = { 0, '"', '\\', '{', '}', '[', ']', ',', ':',
+					       'u', '0', 0x80, 0xc3, 0xed, 0xf4, 0xff, ' ' };
+	for (size_t d = 0; d < PC_ARRAY_SIZE(valid_docs); d++) {
+		size_t len = strlen(valid_docs[d]);
+		char *buf = xmalloc(len);
+		for (size_t i = 0; i < len; i++) {
+			for (size_t j = 0; j < sizeof(subst); j++) {
+				memcpy(buf, valid_docs[d], len);
+				buf[i] = (char)subst[j];
+				enum pc_json_reason r = pc_json_scan_object(buf, len, m, MAXM, &n);
+				CU_ASSERT((unsigned)r < PC_JSON_REASON_COUNT);
+				for (unsigned k = 0; r == PC_JSON_OK && k < n; k++) {
+					CU_ASSERT(m[k].value.raw.p >= buf);
+					CU_ASSERT(m[k].value.raw.p + m[k].value.raw.len <= buf + len);
+				}
+			}
+		}
+		free(buf);
+	}
+}
+
+static void check_int(const char *num, enum pc_json_round mode, enum pc_json_reason want_r,
+		      int64_t want)
+{
+	char doc[128];
+	int64_t v = 12345;
+	snprintf(doc, sizeof(doc), "{\"n\":%s}", num);
+	CU_ASSERT_EQUAL_FATAL(scan_keep(doc), PC_JSON_OK);
+	enum pc_json_reason r = pc_json_int(&m[0].value, mode, &v);
+	if (r != want_r || (r == PC_JSON_OK && v != want))
+		fprintf(stderr, "\n  %s: got %s %lld\n", num, pc_json_reason_name(r), (long long)v);
+	CU_ASSERT_EQUAL(r, want_r);
+	if (want_r == PC_JSON_OK)
+		CU_ASSERT_EQUAL(v, want);
+}
+
+static void test_integers(void)
+{
+	const enum pc_json_round D = PC_JSON_ROUND_DOWN, U = PC_JSON_ROUND_UP;
+	check_int("1300819380", D, PC_JSON_OK, 1300819380);
+	check_int("0", D, PC_JSON_OK, 0);
+	check_int("-0", U, PC_JSON_OK, 0);
+	check_int("1.5", D, PC_JSON_OK, 1);
+	check_int("1.5", U, PC_JSON_OK, 2);
+	check_int("-1.5", D, PC_JSON_OK, -2);
+	check_int("-1.5", U, PC_JSON_OK, -1);
+	check_int("1300819380.000", U, PC_JSON_OK, 1300819380); /* zero fraction is exact */
+	check_int("1.3e9", D, PC_JSON_OK, 1300000000);
+	check_int("1.3E+9", U, PC_JSON_OK, 1300000000);
+	check_int("13000000000e-1", D, PC_JSON_OK, 1300000000);
+	check_int("13000000001e-1", D, PC_JSON_OK, 1300000000);
+	check_int("13000000001e-1", U, PC_JSON_OK, 1300000001);
+	check_int("1e-1", D, PC_JSON_OK, 0);
+	check_int("1e-1", U, PC_JSON_OK, 1);
+	check_int("1e-999999999999", U, PC_JSON_OK, 1);
+	check_int("0e999999999999", D, PC_JSON_OK, 0);
+	check_int("0.0000e5", D, PC_JSON_OK, 0);
+	check_int("1E2", D, PC_JSON_OK, 100);
+	check_int("0.00123e4", D, PC_JSON_OK, 12);
+	check_int("9223372036854775807", D, PC_JSON_OK, INT64_MAX);
+	check_int("-9223372036854775807", D, PC_JSON_OK, -INT64_MAX);
+	check_int("9223372036854775807.5", D, PC_JSON_OK, INT64_MAX);
+	check_int("9223372036854775807.5", U, PC_JSON_OUT_OF_RANGE, 0);
+	check_int("9223372036854775808", D, PC_JSON_OUT_OF_RANGE, 0);
+	check_int("1e19", D, PC_JSON_OUT_OF_RANGE, 0);
+	check_int("1e999999999999", D, PC_JSON_OUT_OF_RANGE, 0);
+	check_int("\"1\"", D, PC_JSON_WRONG_TYPE, 0);
+	check_int("true", D, PC_JSON_WRONG_TYPE, 0);
+}
+
+static void test_arrays(void)
+{
+	struct pc_json_iter it;
+	struct pc_json_value e;
+
+	CU_ASSERT_EQUAL(scan_keep("{\"a\":[ \"x\" , 1.5e3,{\"k\":[1,\"]\"]}, \"b\\\"c\",true,null,"
+				  "false,[[]],\"\"], \"s\":\"x\"}"), PC_JSON_OK);
+	CU_ASSERT_EQUAL(pc_json_array_begin(&it, &m[0].value), PC_JSON_OK);
+	CU_ASSERT_FATAL(pc_json_array_next(&it, &e));
+	CU_ASSERT(e.kind == PC_JSON_STRING && pc_str_eq(e.raw, "x", 1));
+	CU_ASSERT_FATAL(pc_json_array_next(&it, &e));
+	CU_ASSERT(e.kind == PC_JSON_NUMBER && pc_str_eq(e.raw, "1.5e3", 5));
+	CU_ASSERT_FATAL(pc_json_array_next(&it, &e));
+	CU_ASSERT(e.kind == PC_JSON_OBJECT && pc_str_eq(e.raw, "{\"k\":[1,\"]\"]}", 13));
+	CU_ASSERT_FATAL(pc_json_array_next(&it, &e));
+	CU_ASSERT(e.kind == PC_JSON_STRING && e.escaped && pc_json_str_eq(&e, "b\"c", 3));
+	CU_ASSERT_FATAL(pc_json_array_next(&it, &e));
+	CU_ASSERT_EQUAL(e.kind, PC_JSON_TRUE);
+	CU_ASSERT_FATAL(pc_json_array_next(&it, &e));
+	CU_ASSERT_EQUAL(e.kind, PC_JSON_NULL);
+	CU_ASSERT_FATAL(pc_json_array_next(&it, &e));
+	CU_ASSERT_EQUAL(e.kind, PC_JSON_FALSE);
+	CU_ASSERT_FATAL(pc_json_array_next(&it, &e));
+	CU_ASSERT(e.kind == PC_JSON_ARRAY && pc_str_eq(e.raw, "[[]]", 4));
+	CU_ASSERT_FATAL(pc_json_array_next(&it, &e));
+	CU_ASSERT(e.kind == PC_JSON_STRING && e.raw.len == 0);
+	CU_ASSERT_FALSE(pc_json_array_next(&it, &e));
+	CU_ASSERT_FALSE(pc_json_array_next(&it, &e));
+
+	/* strings only */
+	CU_ASSERT_EQUAL(scan_keep("{\"aud\":[\"api\",\"web\",7]}"), PC_JSON_OK);
+	CU_ASSERT_EQUAL(pc_json_array_begin(&it, &m[0].value), PC_JSON_OK);
+	CU_ASSERT_EQUAL(pc_json_array_next_string(&it, &e), 1);
+	CU_ASSERT(pc_json_str_eq(&e, "api", 3));
+	CU_ASSERT_EQUAL(pc_json_array_next_string(&it, &e), 1);
+	CU_ASSERT(pc_json_str_eq(&e, "web", 3));
+	CU_ASSERT_EQUAL(pc_json_array_next_string(&it, &e), -1);
+	CU_ASSERT_EQUAL(pc_json_array_next_string(&it, &e), 0);
+
+	CU_ASSERT_EQUAL(scan_keep("{\"e\":[],\"s\":\"x\"}"), PC_JSON_OK);
+	CU_ASSERT_EQUAL(pc_json_array_begin(&it, &m[0].value), PC_JSON_OK);
+	CU_ASSERT_FALSE(pc_json_array_next(&it, &e));
+	CU_ASSERT_EQUAL(pc_json_array_begin(&it, &m[1].value), PC_JSON_WRONG_TYPE);
+}
+
+static void test_words(void)
+{
+	CU_ASSERT_EQUAL(scan_keep("{\"scope\":\"read:a write:b  admin\",\"esc\":\"x\\u0020y\"}"),
+			PC_JSON_OK);
+	CU_ASSERT(pc_json_str_has_word(&m[0].value, "read:a", 6));
+	CU_ASSERT(pc_json_str_has_word(&m[0].value, "write:b", 7));
+	CU_ASSERT(pc_json_str_has_word(&m[0].value, "admin", 5));
+	CU_ASSERT_FALSE(pc_json_str_has_word(&m[0].value, "read", 4));
+	CU_ASSERT_FALSE(pc_json_str_has_word(&m[0].value, "adm", 3));
+	CU_ASSERT_FALSE(pc_json_str_has_word(&m[0].value, "", 0));
+	CU_ASSERT_FALSE(pc_json_str_has_word(&m[0].value, "read:a write:b", 14));
+	/* words are split after unescaping */
+	CU_ASSERT(pc_json_str_has_word(&m[1].value, "y", 1));
+}
+
+static CU_TestInfo tests[] = {
+	PC_TEST(test_valid_members),
+	PC_TEST(test_escapes_and_surrogates),
+	PC_TEST(test_duplicates),
+	PC_TEST(test_every_reason),
+	PC_TEST(test_depth_bound),
+	PC_TEST(test_truncation_every_byte),
+	PC_TEST(test_mutations_stay_in_bounds),
+	PC_TEST(test_integers),
+	PC_TEST(test_arrays),
+	PC_TEST(test_words),
+	CU_TEST_INFO_NULL,
+};
+
+PC_TEST_MAIN("json_scan", tests)
