@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/decide.h"
@@ -47,7 +48,7 @@ static int cmd_explain(const struct pc_ctl_cmd *cmd, int argc, char **argv);
 static int cmd_policy_validate(const struct pc_ctl_cmd *cmd, int argc, char **argv);
 
 static const struct pc_ctl_cmd commands[] = {
-	{ "explain", NULL, cmd_explain, "--policy FILE [--src IP[:PORT]] [--dst IP:PORT] < REQUEST",
+	{ "explain", NULL, cmd_explain, "--policy FILE [--src IP[:PORT]] [--dst IP:PORT] [--now UNIX_SECONDS] < REQUEST",
 	  "decide one raw HTTP request read from stdin and print the verdict as JSON" },
 	{ "policy", "validate", cmd_policy_validate, "FILE",
 	  "load and compile a policy file; print \"ok\" or the error" },
@@ -83,7 +84,7 @@ static int cmd_bad_usage(const struct pc_ctl_cmd *c, const char *fmt, const char
 /* Long options return values past any character, so that optopt tells a
  * short option (its character) from a long one (whose text is the argument
  * getopt_long just stepped over). */
-enum { PC_CTL_OPT_POLICY = 256, PC_CTL_OPT_SRC, PC_CTL_OPT_DST };
+enum { PC_CTL_OPT_POLICY = 256, PC_CTL_OPT_SRC, PC_CTL_OPT_DST, PC_CTL_OPT_NOW };
 
 /* The option getopt_long just refused, for the message. */
 static const char *refused_option(char **argv, char *buf, size_t len)
@@ -158,9 +159,25 @@ static ssize_t read_stdin(char *buf, size_t max)
 	return (ssize_t)n;
 }
 
-/* path: what the rules saw, printed when it differs from what was sent. */
+static const char *cred_kind_name(uint8_t kind)
+{
+	switch (kind) {
+	case PC_CRED_SOURCE:
+		return "source";
+	case PC_CRED_API_KEY:
+		return "api_key";
+	case PC_CRED_JWT:
+		return "jwt";
+	default:
+		return "none";
+	}
+}
+
+/* path: what the rules saw, printed when it differs from what was sent.
+ * iss, sub: of the verified token that named the identity, or NULL. */
 static int print_verdict(const struct pc_policy *p, const struct pc_verdict *v,
-			 const struct pc_str *norm_path)
+			 const struct pc_str *norm_path, const struct pc_str *iss,
+			 const struct pc_str *sub)
 {
 	json_t *o = json_object();
 	if (o == NULL)
@@ -175,10 +192,13 @@ static int print_verdict(const struct pc_policy *p, const struct pc_verdict *v,
 	if (v->cred_kind != PC_CRED_NONE) {
 		char fp[2 * PC_CRED_FP_LEN + 1];
 		json_t *cred = json_object();
-		json_object_set_new(cred, "kind",
-				    json_string(v->cred_kind == PC_CRED_API_KEY ? "api_key" : "source"));
+		json_object_set_new(cred, "kind", json_string(cred_kind_name(v->cred_kind)));
 		json_object_set_new(cred, "fingerprint", json_string(pc_verdict_fp_hex(v, fp, sizeof(fp))));
 		json_object_set_new(o, "credential", cred);
+	}
+	if (iss != NULL && sub != NULL) {
+		json_object_set_new(o, "subject", json_stringn(sub->p, sub->len));
+		json_object_set_new(o, "issuer", json_stringn(iss->p, iss->len));
 	}
 	if (norm_path != NULL)
 		json_object_set_new(o, "normalized_path", json_stringn(norm_path->p, norm_path->len));
@@ -197,11 +217,12 @@ static int cmd_explain(const struct pc_ctl_cmd *cmd, int argc, char **argv)
 		{ "policy", required_argument, NULL, PC_CTL_OPT_POLICY },
 		{ "src", required_argument, NULL, PC_CTL_OPT_SRC },
 		{ "dst", required_argument, NULL, PC_CTL_OPT_DST },
+		{ "now", required_argument, NULL, PC_CTL_OPT_NOW },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *policy_path = NULL;
-	struct pc_request req = { .l4_proto = PC_PROTO_TCP };
+	struct pc_request req = { .l4_proto = PC_PROTO_TCP, .now_s = (int64_t)time(NULL) };
 	char optbuf[64];
 	bool has_port;
 	int c;
@@ -223,6 +244,18 @@ static int cmd_explain(const struct pc_ctl_cmd *cmd, int argc, char **argv)
 				return cmd_bad_usage(cmd, "--dst: expected IP:PORT or [IPv6]:PORT, got \"%s\"",
 						     optarg);
 			break;
+		case PC_CTL_OPT_NOW: {
+			/* Token times are checked against this, so a test can
+			 * explain a token minted for any moment. */
+			char *end;
+			errno = 0;
+			long long t = strtoll(optarg, &end, 10);
+			if (errno || end == optarg || *end != '\0' || t < 0)
+				return cmd_bad_usage(cmd, "--now: expected seconds since the epoch, got \"%s\"",
+						     optarg);
+			req.now_s = (int64_t)t;
+			break;
+		}
 		case 'h':
 			cmd_usage(cmd, stdout);
 			return PC_CTL_EXIT_OK;
@@ -264,8 +297,8 @@ static int cmd_explain(const struct pc_ctl_cmd *cmd, int argc, char **argv)
 		goto out;
 	}
 	struct pc_verdict v;
-	struct pc_str norm_path = { 0 };
-	bool path_changed = false;
+	struct pc_str norm_path = { 0 }, iss = { 0 }, sub = { 0 };
+	bool path_changed = false, named_by_jwt = false;
 	enum pc_http_reason hr = pc_http_parse_head(buf, (size_t)n, http);
 	if (hr != PC_HTTP_OK) {
 		pc_verdict_malformed(&v, (uint8_t)hr);
@@ -273,8 +306,11 @@ static int cmd_explain(const struct pc_ctl_cmd *cmd, int argc, char **argv)
 		req.http = http;
 		pc_decide(p, s, &req, &v);
 		norm_path = pc_engine_last_path(s, &path_changed);
+		named_by_jwt = v.cred_kind == PC_CRED_JWT && v.identity >= 0 &&
+			       pc_engine_last_jwt(s, &iss, &sub);
 	}
-	if (print_verdict(p, &v, path_changed ? &norm_path : NULL) != 0) {
+	if (print_verdict(p, &v, path_changed ? &norm_path : NULL, named_by_jwt ? &iss : NULL,
+			  named_by_jwt ? &sub : NULL) != 0) {
 		fprintf(stderr, "%s: cannot write the verdict\n", prog);
 		goto out;
 	}

@@ -7,7 +7,25 @@
  *
  * Semantics, in order:
  *
- * 1. Identity. For each distinct API-key header name of the policy, in policy
+ * 1a. JWT. When the policy has JWT issuers, each distinct token header of
+ *    theirs is looked at, in issuer order (for "authorization": "Bearer",
+ *    spaces, then the token). A value that looks like a JWS compact token
+ *    (exactly two '.', nothing outside the base64url alphabet) is one; any
+ *    other value falls through to 1b, so an opaque Bearer API key still
+ *    works. The token is looked up in the scratch's cache of verified tokens
+ *    (one per worker, flushed whenever the scratch is fitted to a policy);
+ *    on a miss it is verified with pc_jwt_verify_any() over the policy's
+ *    issuers at req->now_s and cached on success only. A token that fails
+ *    is denied, reason JWT_INVALID with the JWT reason as detail (its name,
+ *    "jwt_expired" etc., is the verdict's reason name). A valid one names
+ *    the first identity, in policy order, bound to its issuer whose subject
+ *    glob matches "sub", or whose claim glob matches that claim; none:
+ *    deny, JWT_UNKNOWN_SUBJECT. A named identity that lists sources must
+ *    see the request come from one of them, else deny UNBOUND_SOURCE, as
+ *    for keys. Credential kind JWT; the fingerprint is the first bytes of
+ *    SHA-256 of the token's signature segment, never the token.
+ *
+ * 1b. API keys. For each distinct API-key header name of the policy, in policy
  *    order, the request's first header of that name is looked at; for
  *    "authorization" the value must be "Bearer" (any case), one or more
  *    spaces, and the key, or the header is ignored; an empty key is ignored
@@ -37,8 +55,11 @@
  *    decides, reason RULE. Conditions: any listed destination matches; the
  *    method's bit is in the method set; one of the rule's path patterns
  *    matches the path; every header condition's header is present (first
- *    occurrence) with one of its values, exactly. An L4 decision skips rules
- *    with methods, paths or headers.
+ *    occurrence) with one of its values, exactly; every claim condition's
+ *    claim holds one of its values (pc_jwt_claim_has(): arrays contain,
+ *    "scope"/"scp" words, strings equal), which only a caller identified by
+ *    a verified JWT can satisfy. An L4 decision skips rules with methods,
+ *    paths, headers or claims.
  *
  * 4. No rule: the policy's default action, reason UNKNOWN_CALLER when the
  *    caller is unknown, else DEFAULT.
@@ -51,7 +72,9 @@
  *    reason PATH_REJECTED after the identity is known, so the log names the
  *    caller. The asterisk-form target "*" is left alone.
  *
- * Cost. pc_decide never allocates. The path is scanned once, with one
+ * Cost. pc_decide never allocates, except inside OpenSSL when a token is
+ * not in the cache and its signature must be verified (a cache hit is one
+ * hash and one compare of the token). The path is scanned once, with one
  * Hyperscan block scan over the database of every rule's patterns, and only
  * when some candidate rule has paths; a match stamps its rule with the
  * request's epoch, and destination results are memoised the same way, so no
@@ -73,9 +96,19 @@
 
 #include "engine/decide.h"
 #include "http/path_norm.h"
+#include "json/json_scan.h"
+#include "jwt/jwt_cache.h"
 #include "pkt/pkt_parse.h"
 #include "policy/policy_image.h"
 #include "util/addr.h"
+
+/* Tokens the per-worker cache keeps: enough for the callers of a busy
+ * gateway (a miss costs one signature check), small enough (about 4 MiB with
+ * 2 KiB tokens) to have one per worker. */
+#define PC_ENGINE_JWT_CACHE_ENTRIES 1024
+#define PC_ENGINE_JWT_CACHE_TOKEN_LEN 2048
+/* A claim value longer than this never matches a glob binding. */
+#define PC_ENGINE_CLAIM_BUF 1024
 
 struct pc_engine_scratch {
 	hs_scratch_t *hs;
@@ -88,6 +121,13 @@ struct pc_engine_scratch {
 	uint32_t path_len;         /* normalised path of the last decision */
 	bool path_changed;
 	char path[PC_HTTP_MAX_LINE];
+	/* JWT: created by pc_engine_scratch_fit() for a policy with issuers. */
+	struct pc_jwt_scratch *jwt;
+	struct pc_jwt_cache *jwt_cache;
+	const struct pc_policy *jwt_policy; /* the policy the cache was filled under */
+	struct pc_jwt_claims claims;        /* of the last decision's token */
+	bool have_claims;
+	char claim_buf[PC_ENGINE_CLAIM_BUF]; /* one unescaped claim value, for globs */
 };
 
 static const char *const reason_names[] = {
@@ -142,6 +182,22 @@ int pc_engine_scratch_fit(struct pc_engine_scratch *s, const struct pc_policy *p
 			return -ENOMEM;
 		s->cap_dests = p->n_destinations;
 	}
+	if (p->n_issuers > 0 && s->jwt == NULL) {
+		s->jwt = pc_jwt_scratch_new();
+		if (s->jwt == NULL)
+			return -ENOMEM;
+	}
+	if (p->n_issuers > 0 && s->jwt_cache == NULL) {
+		s->jwt_cache = pc_jwt_cache_new(PC_ENGINE_JWT_CACHE_ENTRIES,
+						PC_ENGINE_JWT_CACHE_TOKEN_LEN);
+		if (s->jwt_cache == NULL)
+			return -ENOMEM;
+	}
+	/* Entries were verified against the previous issuers and key sets: a
+	 * key removed from the set must stop its tokens at once. */
+	if (s->jwt_cache != NULL)
+		pc_jwt_cache_flush(s->jwt_cache);
+	s->jwt_policy = p;
 	return 0;
 }
 
@@ -164,6 +220,8 @@ void pc_engine_scratch_free(struct pc_engine_scratch *s)
 	if (s == NULL)
 		return;
 	hs_free_scratch(s->hs);
+	pc_jwt_cache_free(s->jwt_cache);
+	pc_jwt_scratch_free(s->jwt);
 	free(s->rule_path_epoch);
 	free(s->dest_epoch);
 	free(s->dest_match);
@@ -242,10 +300,185 @@ static void addr_fingerprint(const struct pc_addr *a, uint8_t *fp)
 	memcpy(fp, digest, PC_CRED_FP_LEN);
 }
 
+/* ---- JWT ---- */
+
+/* RFC 7515 §7.1: BASE64URL(header) '.' BASE64URL(payload) '.'
+ * BASE64URL(signature), base64url without padding (RFC 7515 §2). Only the
+ * shape: anything else is an opaque key for the API-key path. */
+static bool looks_like_jws(struct pc_str t)
+{
+	uint32_t dots = 0;
+	for (uint32_t i = 0; i < t.len; i++) {
+		uint8_t ch = (uint8_t)t.p[i];
+		if (ch == '.') {
+			dots++;
+			continue;
+		}
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		      ch == '-' || ch == '_'))
+			return false;
+	}
+	return dots == 2;
+}
+
+/* '*' matches any run of bytes, '?' one byte; everything else itself. The
+ * classic two-pointer walk: on a mismatch, retry from just after the last
+ * '*' with one more byte swallowed by it, so it is O(len * pattern) at worst
+ * and never recursive. */
+static bool glob_match(struct pc_str pat, const char *s, uint32_t len)
+{
+	uint32_t pi = 0, si = 0, star = UINT32_MAX, mark = 0;
+	while (si < len) {
+		if (pi < pat.len && (pat.p[pi] == '?' || pat.p[pi] == s[si])) {
+			pi++;
+			si++;
+		} else if (pi < pat.len && pat.p[pi] == '*') {
+			star = pi++;
+			mark = si;
+		} else if (star != UINT32_MAX) {
+			pi = star + 1;
+			si = ++mark;
+		} else {
+			return false;
+		}
+	}
+	while (pi < pat.len && pat.p[pi] == '*')
+		pi++;
+	return pi == pat.len;
+}
+
+static bool value_matches(const struct pc_rt_identity *id, const char *s, uint32_t len)
+{
+	if (id->jwt_glob)
+		return glob_match(id->jwt_value, s, len);
+	return id->jwt_value.len == len && memcmp(id->jwt_value.p, s, len) == 0;
+}
+
+/* A glob over a JSON value: strings are unescaped first; numbers and
+ * booleans are matched as written. */
+static bool json_value_glob(struct pc_engine_scratch *s, const struct pc_rt_identity *id,
+			    const struct pc_json_value *v)
+{
+	size_t n;
+	switch (v->kind) {
+	case PC_JSON_STRING:
+		if (pc_json_unescape(v, s->claim_buf, sizeof(s->claim_buf), &n) != PC_JSON_OK)
+			return false;
+		return value_matches(id, s->claim_buf, (uint32_t)n);
+	case PC_JSON_NUMBER:
+	case PC_JSON_TRUE:
+	case PC_JSON_FALSE:
+		return value_matches(id, v->raw.p, v->raw.len);
+	default:
+		return false;
+	}
+}
+
+static bool jwt_binding_matches(struct pc_engine_scratch *s, const struct pc_rt_identity *id,
+				const struct pc_jwt_claims *cl)
+{
+	if (id->jwt_claim.len == 0)
+		return cl->sub.p != NULL && value_matches(id, cl->sub.p, cl->sub.len);
+	if (!id->jwt_glob)
+		return pc_jwt_claim_has(cl, id->jwt_claim, id->jwt_value);
+	struct pc_json_member m[PC_JWT_MAX_CLAIMS];
+	unsigned n;
+	if (pc_json_scan_object(cl->payload.p, cl->payload.len, m, PC_JWT_MAX_CLAIMS, &n) !=
+	    PC_JSON_OK)
+		return false;
+	const struct pc_json_member *c = pc_json_find(m, n, id->jwt_claim.p, id->jwt_claim.len);
+	if (c == NULL)
+		return false;
+	if (c->value.kind != PC_JSON_ARRAY)
+		return json_value_glob(s, id, &c->value);
+	struct pc_json_iter it;
+	struct pc_json_value e;
+	if (pc_json_array_begin(&it, &c->value) != PC_JSON_OK)
+		return false;
+	while (pc_json_array_next(&it, &e))
+		if (json_value_glob(s, id, &e))
+			return true;
+	return false;
+}
+
+/* Step 1a for token t. Returns true when it decided (a deny). */
+static bool identify_jwt(const struct pc_policy *p, struct pc_engine_scratch *s,
+			 const struct pc_request *req, struct pc_str t, struct pc_verdict *v)
+{
+	uint8_t digest[SHA256_DIGEST_LENGTH];
+	/* looks_like_jws() saw exactly two dots */
+	const char *end = t.p + t.len;
+	const char *d1 = memchr(t.p, '.', t.len);
+	const char *sig = (const char *)memchr(d1 + 1, '.', (size_t)(end - d1 - 1)) + 1;
+	sha256(sig, (size_t)(end - sig), digest);
+	v->cred_kind = PC_CRED_JWT;
+	memcpy(v->cred_fp, digest, PC_CRED_FP_LEN);
+
+	if (unlikely(s->jwt == NULL || s->jwt_cache == NULL)) {
+		v->reason = PC_REASON_ENGINE_ERROR;
+		return true;
+	}
+	if (unlikely(s->jwt_policy != p)) {
+		/* Handed a policy without a fit: never trust entries verified
+		 * under another one. */
+		pc_jwt_cache_flush(s->jwt_cache);
+		s->jwt_policy = p;
+	}
+	enum pc_jwt_reason r = pc_jwt_cache_verify(s->jwt_cache, p->issuer_list, p->n_issuers, t.p,
+						   t.len, req->now_s, s->jwt, &s->claims);
+	if (r != PC_JWT_OK) {
+		v->reason = PC_REASON_JWT_INVALID;
+		v->detail = (uint8_t)r;
+		return true;
+	}
+	s->have_claims = true;
+	for (uint32_t k = 0; k < p->n_jwt_identities; k++) {
+		uint32_t ident = p->jwt_identities[k];
+		const struct pc_rt_identity *id = &p->identities[ident];
+		if (id->jwt_issuer != s->claims.issuer_index || !jwt_binding_matches(s, id, &s->claims))
+			continue;
+		v->identity = (int32_t)ident;
+		if (id->n_sources > 0 && req->src.family != 0 &&
+		    !in_prefixes(id->sources, id->n_sources, &req->src)) {
+			v->reason = PC_REASON_UNBOUND_SOURCE;
+			return true;
+		}
+		return false;
+	}
+	v->reason = PC_REASON_JWT_UNKNOWN_SUBJECT;
+	return true;
+}
+
+bool pc_engine_last_jwt(const struct pc_engine_scratch *s, struct pc_str *issuer,
+			struct pc_str *subject)
+{
+	if (!s->have_claims)
+		return false;
+	if (issuer != NULL)
+		*issuer = s->claims.iss;
+	if (subject != NULL)
+		*subject = s->claims.sub.p != NULL ? s->claims.sub : (struct pc_str){ "", 0 };
+	return true;
+}
+
 /* Step 1. Returns true when the identity step already decided (a deny). */
-static bool identify(const struct pc_policy *p, const struct pc_request *req, struct pc_verdict *v)
+static bool identify(const struct pc_policy *p, struct pc_engine_scratch *s,
+		     const struct pc_request *req, struct pc_verdict *v)
 {
 	const struct pc_http_req *http = req->http;
+	if (http != NULL && p->n_issuers > 0) {
+		for (uint32_t k = 0; k < p->n_token_headers; k++) {
+			const struct pc_rt_token_header *th = &p->token_headers[k];
+			const struct pc_http_header *h = pc_http_header_find(http, th->name.p, th->name.len);
+			if (h == NULL)
+				continue;
+			struct pc_str t = h->value;
+			if (th->bearer && !bearer_token(&t))
+				continue;
+			if (looks_like_jws(t))
+				return identify_jwt(p, s, req, t, v);
+		}
+	}
 	if (http != NULL) {
 		for (uint32_t k = 0; k < p->n_key_headers; k++) {
 			const struct pc_rt_key_header *kh = &p->key_headers[k];
@@ -394,6 +627,22 @@ static bool headers_match(const struct pc_rt_rule *r, const struct pc_http_req *
 	return true;
 }
 
+/* Every claim condition holds on the verified token; no token, no match. */
+static bool claims_match(const struct pc_rt_rule *r, const struct pc_engine_scratch *s)
+{
+	if (!s->have_claims)
+		return false;
+	for (uint32_t i = 0; i < r->n_claims; i++) {
+		const struct pc_rt_claim_cond *cc = &r->claims[i];
+		bool ok = false;
+		for (uint32_t j = 0; j < cc->n_values && !ok; j++)
+			ok = pc_jwt_claim_has(&s->claims, cc->name, cc->values[j]);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
 static bool rule_matches(const struct pc_policy *p, struct pc_engine_scratch *s, uint32_t ri,
 			 const struct pc_request *req)
 {
@@ -415,7 +664,9 @@ static bool rule_matches(const struct pc_policy *p, struct pc_engine_scratch *s,
 		if (!ok)
 			return false;
 	}
-	return http == NULL || r->n_hdrs == 0 || headers_match(r, http);
+	if (http != NULL && r->n_hdrs != 0 && !headers_match(r, http))
+		return false;
+	return r->n_claims == 0 || claims_match(r, s);
 }
 
 /* Normalise the request path into s->path. False (v filled: deny,
@@ -476,7 +727,8 @@ enum pc_action pc_decide(const struct pc_policy *p, struct pc_engine_scratch *s,
 
 	s->path_len = 0;
 	s->path_changed = false;
-	if (identify(p, req, v))
+	s->have_claims = false;
+	if (identify(p, s, req, v))
 		return PC_ACTION_DENY;
 	if (req->http != NULL && !normalise_path(s, &req->http->path, v))
 		return PC_ACTION_DENY;
@@ -539,6 +791,8 @@ const char *pc_verdict_reason_name(const struct pc_verdict *v)
 		return pc_http_reason_name((enum pc_http_reason)v->detail);
 	if (v->reason == PC_REASON_PATH_REJECTED)
 		return pc_path_norm_reason_name((enum pc_path_reason)v->detail);
+	if (v->reason == PC_REASON_JWT_INVALID)
+		return pc_jwt_reason_name((enum pc_jwt_reason)v->detail);
 	return v->reason < PC_REASON_COUNT ? reason_names[v->reason] : "invalid_reason";
 }
 

@@ -6,9 +6,11 @@
  * Order of work for an HTTP request:
  *   0. the path is normalised (dot-segments, unreserved percent-encodings,
  *      merged slashes) or the request is denied when it is ambiguous;
- *   1. identity: API key headers (SHA-256 digest lookup), bound to the
- *      identity's sources when it lists any; else source-only identities by
- *      longest prefix;
+ *   1. identity: a JWT in a token header (verified, or found in the
+ *      per-worker cache of verified tokens) names the first identity whose
+ *      binding matches its issuer and subject or claim; else API key headers
+ *      (SHA-256 digest lookup); either bound to the identity's sources when
+ *      it lists any; else source-only identities by longest prefix;
  *   2. destinations that match address, port and Host;
  *   3. the rules that apply to this identity, in policy order: the first whose
  *      every given condition holds decides; path regexes are matched in one
@@ -33,7 +35,9 @@
 	X(PATH_REJECTED, "path_rejected")   /* detail: enum pc_path_reason */ \
 	X(HEAD_NOT_IN_SEGMENT, "http_head_not_in_first_segment")           \
 	X(NO_POLICY, "no_policy")                                          \
-	X(ENGINE_ERROR, "engine_error")
+	X(ENGINE_ERROR, "engine_error")                                    \
+	X(JWT_INVALID, "jwt_invalid")       /* detail: enum pc_jwt_reason */  \
+	X(JWT_UNKNOWN_SUBJECT, "jwt_unknown_subject")
 
 enum pc_decision_reason {
 #define PC_X(name, text) PC_REASON_##name,
@@ -42,15 +46,16 @@ enum pc_decision_reason {
 	PC_REASON_COUNT
 };
 
-enum pc_cred_kind { PC_CRED_NONE = 0, PC_CRED_SOURCE = 1, PC_CRED_API_KEY = 2 };
+enum pc_cred_kind { PC_CRED_NONE = 0, PC_CRED_SOURCE = 1, PC_CRED_API_KEY = 2, PC_CRED_JWT = 3 };
 
 #define PC_CRED_FP_LEN 8 /* bytes of the credential fingerprint (hex: 16 chars) */
 
 struct pc_verdict {
 	uint8_t action;        /* enum pc_action */
 	uint8_t reason;        /* enum pc_decision_reason */
-	uint8_t detail;        /* enum pc_http_reason (HTTP_MALFORMED) or
-				* enum pc_path_reason (PATH_REJECTED) */
+	uint8_t detail;        /* enum pc_http_reason (HTTP_MALFORMED),
+				* enum pc_path_reason (PATH_REJECTED) or
+				* enum pc_jwt_reason (JWT_INVALID) */
 	uint8_t cred_kind;     /* enum pc_cred_kind */
 	int32_t rule;          /* rule index, -1 when none decided */
 	int32_t identity;      /* identity index, -1 when unknown */
@@ -64,18 +69,24 @@ struct pc_request {
 	uint16_t sport, dport;
 	uint8_t l4_proto;                  /* PC_PROTO_TCP, PC_PROTO_UDP, ... */
 	const struct pc_http_req *http;    /* NULL: an L4 decision */
+	int64_t now_s;                     /* wall-clock seconds since the epoch, for
+					    * token exp/nbf/iat; set once per burst */
 };
 
-/* Per-thread working memory (Hyperscan scratch, match lists). One per worker;
+/* Per-thread working memory (Hyperscan scratch, match lists, the JWT
+ * verification scratch and the cache of verified tokens). One per worker;
  * never shared. */
 struct pc_engine_scratch;
 
 /* Allocate scratch able to run p. NULL with errno on failure. Control path. */
 struct pc_engine_scratch *pc_engine_scratch_new(const struct pc_policy *p);
 
-/* Make s able to run p as well (grows Hyperscan scratch when needed), so a
- * worker can be handed a new policy. Returns 0 or -errno. Control path: call
- * before the new policy is published to the scratch's owner. */
+/* Make s able to run p as well (grows Hyperscan scratch when needed, creates
+ * the JWT scratch and cache when p has issuers), so a worker can be handed a
+ * new policy. Empties the verified-token cache: its entries were verified
+ * against the old issuers and key sets. Returns 0 or -errno. Control path:
+ * call before the new policy is published to the scratch's owner, while the
+ * owner is not inside pc_decide() with s. */
 int pc_engine_scratch_fit(struct pc_engine_scratch *s, const struct pc_policy *p);
 
 void pc_engine_scratch_free(struct pc_engine_scratch *s);
@@ -93,10 +104,18 @@ enum pc_action pc_decide(const struct pc_policy *p, struct pc_engine_scratch *s,
  * with s. The scratch's owner thread. */
 struct pc_str pc_engine_last_path(const struct pc_engine_scratch *s, bool *changed);
 
+/* When the last decision made with s verified a JWT (or found it in the
+ * cache): true, with the issuer's name and the token's subject ("sub",
+ * unescaped; empty when absent). Views valid until the next pc_decide() with
+ * s. The scratch's owner thread. */
+bool pc_engine_last_jwt(const struct pc_engine_scratch *s, struct pc_str *issuer,
+			struct pc_str *subject);
+
 /* Fill *v for a request that could not be parsed (deny, HTTP_MALFORMED). */
 void pc_verdict_malformed(struct pc_verdict *v, uint8_t http_reason);
 
-/* "rule_match", or the HTTP reason name for malformed requests. */
+/* "rule_match", or the HTTP, path or JWT reason name for requests denied
+ * for one of those ("http_bare_lf", "path_encoded_slash", "jwt_expired"). */
 const char *pc_verdict_reason_name(const struct pc_verdict *v);
 const char *pc_action_name(enum pc_action a);
 

@@ -37,6 +37,9 @@ enum pc_dest_proto { PC_DEST_HTTP = 0, PC_DEST_TCP = 1, PC_DEST_UDP = 2, PC_DEST
 #define PC_API_KEY_DIGEST_LEN 32 /* SHA-256 */
 #define PC_POLICY_MAX_NAME 128
 #define PC_POLICY_MAX_ITEMS 65535 /* identities, destinations or rules */
+#define PC_POLICY_MAX_ISSUERS 256  /* JWT issuers (PC_JWT_MAX_ISSUERS) */
+#define PC_POLICY_MAX_GLOB 256     /* bytes of a subject or claim-value glob */
+#define PC_POLICY_DEFAULT_TOKEN_HEADER "authorization"
 
 /* ---- builder: what the JSON says, validated, with names resolved ---- */
 
@@ -47,6 +50,34 @@ struct pc_src_identity {
 	uint8_t (*api_key_digests)[PC_API_KEY_DIGEST_LEN];
 	uint32_t n_api_keys;
 	char *api_key_header; /* lowercased; "x-api-key" when not given */
+	/* JWT binding: a verified token of issuer jwt_issuer whose claim
+	 * (jwt_claim, or "sub" when NULL) matches the glob jwt_value ('*' any
+	 * bytes, '?' one byte) names this identity. */
+	bool has_jwt;
+	uint32_t jwt_issuer;   /* index into src->jwt_issuers */
+	char *jwt_claim;       /* NULL: the subject ("sub") */
+	char *jwt_value;
+};
+
+/* A trusted JWT issuer (RFC 7519 §4.1.1) and what its tokens must satisfy. */
+struct pc_src_jwt_issuer {
+	char *issuer;          /* exact "iss" */
+	char **audiences;      /* a token's "aud" must hold one; none: no "aud" allowed */
+	uint32_t n_audiences;
+	uint32_t algs;         /* PC_JWT_ALG_BIT() set (jwt/jwt.h), never empty */
+	char *jwks;            /* the key set as canonical JSON text (RFC 7517 §5) */
+	uint32_t leeway_s;
+	uint32_t max_lifetime_s; /* 0: no cap */
+	bool require_exp;
+	char *token_header;    /* lowercased; "authorization" means "Bearer <jwt>" */
+};
+
+/* A rule condition on a verified token's claim (pc_jwt_claim_has()
+ * semantics): the claim holds one of values. */
+struct pc_src_claim_cond {
+	char *name;
+	char **values;
+	uint32_t n_values;
 };
 
 struct pc_src_destination {
@@ -77,6 +108,8 @@ struct pc_src_rule {
 	uint32_t n_paths;
 	struct pc_src_header_cond *headers;
 	uint32_t n_headers;
+	struct pc_src_claim_cond *claims; /* every one must hold; JWT callers only */
+	uint32_t n_claims;
 	uint8_t action;        /* enum pc_action */
 };
 
@@ -90,6 +123,8 @@ struct pc_policy_src {
 	uint32_t n_destinations;
 	struct pc_src_rule *rules;
 	uint32_t n_rules;
+	struct pc_src_jwt_issuer *jwt_issuers;
+	uint32_t n_jwt_issuers;
 };
 
 /* Read and validate a policy file. Returns the builder, or NULL with errno set

@@ -15,6 +15,10 @@
  * pattern is first checked alone with hs_expression_info(), so a rejected
  * pattern is reported with its rule and position, and so HS_FLAG_ALLOWEMPTY is
  * set only on the patterns that can match an empty path.
+ *
+ * JWT issuers go in as data, key sets included, as the JSON text the loader
+ * validated: the image stays self-contained (no file the dataplane would
+ * have to read) and its loader parses the keys again, trusting nothing.
  */
 #include <errno.h>
 #include <hs/hs.h>
@@ -193,6 +197,21 @@ static int emit_identities(struct pc_compile *c)
 						     i, h);
 			key_header = str_add(c, h, strlen(h), true);
 		}
+		uint32_t jwt_issuer = PC_IMG_NO_JWT, jwt_claim = PC_IMG_NO_STRING;
+		uint32_t jwt_value = PC_IMG_NO_STRING;
+		if (id->has_jwt) {
+			if (id->jwt_issuer >= src->n_jwt_issuers || id->jwt_value == NULL ||
+			    id->jwt_value[0] == '\0' || strlen(id->jwt_value) > PC_POLICY_MAX_GLOB)
+				return compile_error(c, -EINVAL, "$.identities[%u].jwt: bad binding", i);
+			jwt_issuer = id->jwt_issuer;
+			jwt_value = str_add(c, id->jwt_value, strlen(id->jwt_value), false);
+			if (id->jwt_claim != NULL) {
+				if (id->jwt_claim[0] == '\0')
+					return compile_error(c, -EINVAL,
+							     "$.identities[%u].jwt.claim: empty", i);
+				jwt_claim = str_add(c, id->jwt_claim, strlen(id->jwt_claim), false);
+			}
+		}
 		uint32_t name = str_add(c, id->name, strlen(id->name), false);
 		uint32_t sources_start = sec_count(c, PC_IMG_SEC_SOURCES);
 		for (uint32_t j = 0; j < id->n_sources; j++) {
@@ -208,6 +227,9 @@ static int emit_identities(struct pc_compile *c)
 		ii->sources_start = sources_start;
 		ii->n_sources = id->n_sources;
 		ii->n_api_keys = id->n_api_keys;
+		ii->jwt_issuer = jwt_issuer;
+		ii->jwt_claim = jwt_claim;
+		ii->jwt_value = jwt_value;
 	}
 	return 0;
 }
@@ -367,6 +389,84 @@ static int emit_rule_headers(struct pc_compile *c, const struct pc_src_rule *r, 
 	return 0;
 }
 
+static int emit_rule_claims(struct pc_compile *c, const struct pc_src_rule *r, uint32_t i)
+{
+	for (uint32_t j = 0; j < r->n_claims; j++) {
+		const struct pc_src_claim_cond *cc = &r->claims[j];
+		if (cc->name == NULL || cc->name[0] == '\0')
+			return compile_error(c, -EINVAL, "$.rules[%u].claims: empty claim name", i);
+		if (cc->n_values == 0 || cc->values == NULL || cc->n_values > PC_POLICY_IMAGE_MAX_ARRAY)
+			return compile_error(c, -EINVAL,
+					     "$.rules[%u].claims.%s: expected a list of values", i,
+					     cc->name);
+		uint32_t name = str_add(c, cc->name, strlen(cc->name), false);
+		uint32_t values_start = sec_count(c, PC_IMG_SEC_CLAIM_VALUES);
+		for (uint32_t k = 0; k < cc->n_values; k++) {
+			if (cc->values[k] == NULL)
+				return compile_error(c, -EINVAL, "$.rules[%u].claims.%s[%u]: missing",
+						     i, cc->name, k);
+			uint32_t v = str_add(c, cc->values[k], strlen(cc->values[k]), false);
+			if (!sec_add_u32(c, PC_IMG_SEC_CLAIM_VALUES, v))
+				return -ENOMEM;
+		}
+		struct pc_img_claim_cond *ic = sec_add(c, PC_IMG_SEC_CLAIM_CONDS);
+		if (ic == NULL)
+			return -ENOMEM;
+		ic->name = name;
+		ic->values_start = values_start;
+		ic->n_values = cc->n_values;
+	}
+	return 0;
+}
+
+static int emit_issuers(struct pc_compile *c)
+{
+	const struct pc_policy_src *src = c->src;
+	for (uint32_t i = 0; i < src->n_jwt_issuers; i++) {
+		const struct pc_src_jwt_issuer *is = &src->jwt_issuers[i];
+		if (is->issuer == NULL || is->issuer[0] == '\0')
+			return compile_error(c, -EINVAL, "$.jwt_issuers[%u]: missing issuer", i);
+		if (is->jwks == NULL || is->jwks[0] == '\0')
+			return compile_error(c, -EINVAL, "$.jwt_issuers[%u]: missing key set", i);
+		if (is->algs == 0 || (is->algs >> PC_JWT_ALG_COUNT) != 0)
+			return compile_error(c, -EINVAL, "$.jwt_issuers[%u].algorithms: bad set 0x%x",
+					     i, is->algs);
+		if ((is->n_audiences && is->audiences == NULL) ||
+		    is->n_audiences > PC_POLICY_IMAGE_MAX_ARRAY)
+			return compile_error(c, -EINVAL, "$.jwt_issuers[%u].audiences: bad list", i);
+		const char *th = is->token_header ? is->token_header : PC_POLICY_DEFAULT_TOKEN_HEADER;
+		if (!is_token(th))
+			return compile_error(c, -EINVAL,
+					     "$.jwt_issuers[%u].token_header: \"%s\" is not a header name",
+					     i, th);
+		uint32_t auds_start = sec_count(c, PC_IMG_SEC_AUDIENCES);
+		for (uint32_t k = 0; k < is->n_audiences; k++) {
+			if (is->audiences[k] == NULL)
+				return compile_error(c, -EINVAL, "$.jwt_issuers[%u].audiences[%u]: missing",
+						     i, k);
+			uint32_t a = str_add(c, is->audiences[k], strlen(is->audiences[k]), false);
+			if (!sec_add_u32(c, PC_IMG_SEC_AUDIENCES, a))
+				return -ENOMEM;
+		}
+		struct pc_img_issuer ii = {
+			.issuer = str_add(c, is->issuer, strlen(is->issuer), false),
+			.jwks = str_add(c, is->jwks, strlen(is->jwks), false),
+			.token_header = str_add(c, th, strlen(th), true),
+			.auds_start = auds_start,
+			.n_auds = is->n_audiences,
+			.algs = is->algs,
+			.leeway_s = is->leeway_s,
+			.max_lifetime_s = is->max_lifetime_s,
+			.require_exp = is->require_exp ? 1 : 0,
+		};
+		struct pc_img_issuer *at = sec_add(c, PC_IMG_SEC_ISSUERS);
+		if (at == NULL)
+			return -ENOMEM;
+		*at = ii;
+	}
+	return 0;
+}
+
 /* Checks one path pattern alone, so an error names exactly it, and picks its
  * flags: HS_FLAG_ALLOWEMPTY only where the pattern can match nothing at all,
  * since Hyperscan refuses such patterns otherwise. */
@@ -417,11 +517,11 @@ static int emit_rules(struct pc_compile *c)
 					     r->action);
 		if ((r->n_identities && r->identities == NULL) ||
 		    (r->n_destinations && r->destinations == NULL) || (r->n_paths && r->paths == NULL) ||
-		    (r->n_headers && r->headers == NULL))
+		    (r->n_headers && r->headers == NULL) || (r->n_claims && r->claims == NULL))
 			return compile_error(c, -EINVAL, "$.rules[%u]: missing list", i);
 		if (r->n_identities > PC_POLICY_IMAGE_MAX_ARRAY ||
 		    r->n_destinations > PC_POLICY_IMAGE_MAX_ARRAY ||
-		    r->n_headers > PC_POLICY_IMAGE_MAX_ARRAY)
+		    r->n_headers > PC_POLICY_IMAGE_MAX_ARRAY || r->n_claims > PC_POLICY_IMAGE_MAX_ARRAY)
 			return compile_error(c, -E2BIG, "$.rules[%u]: list too long", i);
 		uint32_t id = str_add(c, r->id, strlen(r->id), false);
 
@@ -445,6 +545,10 @@ static int emit_rules(struct pc_compile *c)
 		}
 		uint32_t hdrs_start = sec_count(c, PC_IMG_SEC_HDR_CONDS);
 		rc = emit_rule_headers(c, r, i);
+		if (rc)
+			return rc;
+		uint32_t claims_start = sec_count(c, PC_IMG_SEC_CLAIM_CONDS);
+		rc = emit_rule_claims(c, r, i);
 		if (rc)
 			return rc;
 
@@ -481,6 +585,8 @@ static int emit_rules(struct pc_compile *c)
 		ir->n_hdrs = r->n_headers;
 		ir->paths_start = paths_start;
 		ir->n_paths = r->n_paths;
+		ir->claims_start = claims_start;
+		ir->n_claims = r->n_claims;
 	}
 	return 0;
 }
@@ -554,6 +660,7 @@ static int assemble(struct pc_compile *c, void **image, size_t *image_len)
 	h->n_rules = c->src->n_rules;
 	h->n_api_keys = sec_count(c, PC_IMG_SEC_KEYS);
 	h->n_paths = sec_count(c, PC_IMG_SEC_PATHS);
+	h->n_issuers = sec_count(c, PC_IMG_SEC_ISSUERS);
 	h->n_sections = PC_IMG_SEC_COUNT;
 	for (unsigned s = 0; s < PC_IMG_SEC_COUNT; s++) {
 		h->sections[s].off = off[s];
@@ -590,6 +697,11 @@ int pc_policy_compile(const struct pc_policy_src *src, void **image, size_t *ima
 		rc = compile_error(&c, -EINVAL, "$.default_action: bad value %u", src->default_action);
 		goto out;
 	}
+	if (src->n_jwt_issuers > PC_POLICY_MAX_ISSUERS) {
+		rc = compile_error(&c, -E2BIG, "$.jwt_issuers: more than %u issuers (%u)",
+				   PC_POLICY_MAX_ISSUERS, src->n_jwt_issuers);
+		goto out;
+	}
 	if (src->n_identities > PC_POLICY_MAX_ITEMS || src->n_destinations > PC_POLICY_MAX_ITEMS ||
 	    src->n_rules > PC_POLICY_MAX_ITEMS) {
 		rc = compile_error(&c, -E2BIG,
@@ -599,13 +711,14 @@ int pc_policy_compile(const struct pc_policy_src *src, void **image, size_t *ima
 		goto out;
 	}
 	if ((src->n_identities && src->identities == NULL) ||
-	    (src->n_destinations && src->destinations == NULL) || (src->n_rules && src->rules == NULL)) {
+	    (src->n_destinations && src->destinations == NULL) || (src->n_rules && src->rules == NULL) ||
+	    (src->n_jwt_issuers && src->jwt_issuers == NULL)) {
 		rc = compile_error(&c, -EINVAL, "builder lists are missing");
 		goto out;
 	}
 	/* Offset 0 is the empty string, so a zeroed field is a valid string. */
 	str_add(&c, "", 0, false);
-	if ((rc = emit_identities(&c)) != 0 || (rc = emit_keys(&c)) != 0 ||
+	if ((rc = emit_issuers(&c)) != 0 || (rc = emit_identities(&c)) != 0 || (rc = emit_keys(&c)) != 0 ||
 	    (rc = emit_destinations(&c)) != 0 || (rc = emit_rules(&c)) != 0 ||
 	    (rc = emit_hsdb(&c)) != 0)
 		goto out;

@@ -12,8 +12,11 @@
  * its count, each range inside its section. Only then is the Hyperscan
  * database deserialized and the runtime indexes built (struct pc_policy in
  * policy_image.h): per-identity rule lists, the distinct API-key header
- * names, the source-only prefixes longest first. Each failure names what was
- * wrong and where, for the operator reading the dataplane's acknowledgement.
+ * names, the source-only prefixes longest first, and each JWT issuer with its
+ * key set, parsed from the image's JSON text by pc_jwks_load() exactly as
+ * the policy loader did (so bad key material is refused here too, whoever
+ * wrote the image). Each failure names what was wrong and where, for the
+ * operator reading the dataplane's acknowledgement.
  */
 #include <errno.h>
 #include <hs/hs.h>
@@ -23,6 +26,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "jwt/jwks.h"
 #include "policy/json_locate.h"
 #include "policy/policy_image.h"
 #include "util/addr.h"
@@ -184,9 +188,10 @@ static int check_header(struct pc_img_chk *c)
 		{ PC_IMG_SEC_RULES, "rules", PC_POLICY_MAX_ITEMS },
 		{ PC_IMG_SEC_KEYS, "api keys", PC_POLICY_IMAGE_MAX_ARRAY },
 		{ PC_IMG_SEC_PATHS, "path patterns", PC_POLICY_IMAGE_MAX_ARRAY },
+		{ PC_IMG_SEC_ISSUERS, "jwt issuers", PC_POLICY_MAX_ISSUERS },
 	};
 	const uint32_t stated[] = { h->n_identities, h->n_destinations, h->n_rules, h->n_api_keys,
-				    h->n_paths };
+				    h->n_paths, h->n_issuers };
 	for (unsigned i = 0; i < PC_ARRAY_SIZE(counts); i++) {
 		if (unlikely(stated[i] > counts[i].max))
 			return img_error(c, "%u %s (at most %u)", stated[i], counts[i].what,
@@ -245,7 +250,54 @@ static int check_identities(struct pc_img_chk *c)
 		}
 		CHECK_RANGE(c, id->sources_start, id->n_sources, PC_IMG_SEC_SOURCES,
 			    "identity %u sources", i);
+		if (id->jwt_issuer == PC_IMG_NO_JWT) {
+			if (unlikely(id->jwt_claim != PC_IMG_NO_STRING ||
+				     id->jwt_value != PC_IMG_NO_STRING))
+				return img_error(c, "identity %u has a JWT claim or value but no issuer", i);
+			continue;
+		}
+		if (unlikely(id->jwt_issuer >= c->count[PC_IMG_SEC_ISSUERS]))
+			return img_error(c, "identity %u jwt issuer index %u out of range (%u issuers)",
+					 i, id->jwt_issuer, c->count[PC_IMG_SEC_ISSUERS]);
+		CHECK_STR(c, id->jwt_value, "identity %u jwt value", i);
+		if (unlikely(str_at(c, id->jwt_value)[0] == '\0'))
+			return img_error(c, "identity %u has an empty jwt value", i);
+		if (id->jwt_claim != PC_IMG_NO_STRING) {
+			CHECK_STR(c, id->jwt_claim, "identity %u jwt claim", i);
+			if (unlikely(str_at(c, id->jwt_claim)[0] == '\0'))
+				return img_error(c, "identity %u has an empty jwt claim name", i);
+		}
 	}
+	return 0;
+}
+
+static int check_issuers(struct pc_img_chk *c)
+{
+	const struct pc_img_issuer *is = sec_base(c, PC_IMG_SEC_ISSUERS);
+	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_ISSUERS]; i++, is++) {
+		CHECK_STR(c, is->issuer, "jwt issuer %u name", i);
+		CHECK_STR(c, is->jwks, "jwt issuer %u key set", i);
+		CHECK_STR(c, is->token_header, "jwt issuer %u token header", i);
+		if (unlikely(str_at(c, is->issuer)[0] == '\0' || str_at(c, is->jwks)[0] == '\0' ||
+			     str_at(c, is->token_header)[0] == '\0'))
+			return img_error(c, "jwt issuer %u has an empty name, key set or header", i);
+		CHECK_RANGE(c, is->auds_start, is->n_auds, PC_IMG_SEC_AUDIENCES,
+			    "jwt issuer %u audiences", i);
+		if (unlikely(is->algs == 0 || (is->algs >> PC_JWT_ALG_COUNT) != 0))
+			return img_error(c, "jwt issuer %u algorithm set 0x%x is empty or unknown", i,
+					 is->algs);
+		if (unlikely(is->require_exp > 1))
+			return img_error(c, "jwt issuer %u require_exp %u is not 0 or 1", i,
+					 is->require_exp);
+		for (uint32_t j = 0; j < i; j++)
+			if (unlikely(strcmp(str_at(c, is->issuer),
+					    str_at(c, ((const struct pc_img_issuer *)sec_base(
+							  c, PC_IMG_SEC_ISSUERS))[j].issuer)) == 0))
+				return img_error(c, "jwt issuer %u repeats issuer %u", i, j);
+	}
+	const uint32_t *auds = sec_base(c, PC_IMG_SEC_AUDIENCES);
+	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_AUDIENCES]; i++)
+		CHECK_STR(c, auds[i], "jwt audience %u", i);
 	return 0;
 }
 
@@ -330,6 +382,8 @@ static int check_rules(struct pc_img_chk *c)
 			    "rule %u destinations", i);
 		CHECK_RANGE(c, r->hdrs_start, r->n_hdrs, PC_IMG_SEC_HDR_CONDS, "rule %u headers", i);
 		CHECK_RANGE(c, r->paths_start, r->n_paths, PC_IMG_SEC_PATHS, "rule %u paths", i);
+		CHECK_RANGE(c, r->claims_start, r->n_claims, PC_IMG_SEC_CLAIM_CONDS,
+			    "rule %u claims", i);
 		for (uint32_t j = 0; j < r->n_ids; j++)
 			if (unlikely(refs[r->ids_start + j] >= n_ids))
 				return img_error(c, "rule %u identity index %u out of range (%u identities)",
@@ -351,6 +405,18 @@ static int check_rules(struct pc_img_chk *c)
 	}
 	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_HDR_VALUES]; i++)
 		CHECK_STR(c, values[i], "header value %u", i);
+
+	const struct pc_img_claim_cond *cc = sec_base(c, PC_IMG_SEC_CLAIM_CONDS);
+	const uint32_t *cvals = sec_base(c, PC_IMG_SEC_CLAIM_VALUES);
+	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_CLAIM_CONDS]; i++, cc++) {
+		CHECK_STR(c, cc->name, "claim condition %u name", i);
+		if (unlikely(str_at(c, cc->name)[0] == '\0'))
+			return img_error(c, "claim condition %u has an empty name", i);
+		CHECK_RANGE(c, cc->values_start, cc->n_values, PC_IMG_SEC_CLAIM_VALUES,
+			    "claim condition %u values", i);
+	}
+	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_CLAIM_VALUES]; i++)
+		CHECK_STR(c, cvals[i], "claim value %u", i);
 
 	/* Pattern id k reports rule paths[k].rule: that rule must own k. */
 	const struct pc_img_path *p = sec_base(c, PC_IMG_SEC_PATHS);
@@ -417,8 +483,13 @@ static int build_runtime(struct pc_policy *p, struct pc_img_chk *c)
 	p->hdr_conds = calloc((size_t)c->count[PC_IMG_SEC_HDR_CONDS] + 1, sizeof(*p->hdr_conds));
 	p->hdr_values = calloc((size_t)c->count[PC_IMG_SEC_HDR_VALUES] + 1, sizeof(*p->hdr_values));
 	p->http_dests = calloc((size_t)p->n_destinations + 1, sizeof(*p->http_dests));
+	p->claim_conds = calloc((size_t)c->count[PC_IMG_SEC_CLAIM_CONDS] + 1, sizeof(*p->claim_conds));
+	p->claim_values = calloc((size_t)c->count[PC_IMG_SEC_CLAIM_VALUES] + 1,
+				 sizeof(*p->claim_values));
+	p->jwt_identities = calloc((size_t)p->n_identities + 1, sizeof(*p->jwt_identities));
 	if (!p->prefixes || !p->identities || !p->destinations || !p->rules || !p->key_headers ||
-	    !p->source_only || !p->hosts || !p->hdr_conds || !p->hdr_values || !p->http_dests)
+	    !p->source_only || !p->hosts || !p->hdr_conds || !p->hdr_values || !p->http_dests ||
+	    !p->claim_conds || !p->claim_values || !p->jwt_identities)
 		return -ENOMEM;
 
 	const struct pc_img_prefix *ip = sec_base(c, PC_IMG_SEC_SOURCES);
@@ -435,6 +506,17 @@ static int build_runtime(struct pc_policy *p, struct pc_img_chk *c)
 		id->sources = &p->prefixes[iid[i].sources_start];
 		id->n_sources = iid[i].n_sources;
 		id->n_api_keys = iid[i].n_api_keys;
+		id->jwt_issuer = iid[i].jwt_issuer;
+		if (iid[i].jwt_issuer != PC_IMG_NO_JWT) {
+			const char *jv = str_at(c, iid[i].jwt_value);
+			id->jwt_value = (struct pc_str){ jv, (uint32_t)strlen(jv) };
+			id->jwt_glob = strpbrk(jv, "*?") != NULL;
+			if (iid[i].jwt_claim != PC_IMG_NO_STRING) {
+				const char *jc = str_at(c, iid[i].jwt_claim);
+				id->jwt_claim = (struct pc_str){ jc, (uint32_t)strlen(jc) };
+			}
+			p->jwt_identities[p->n_jwt_identities++] = i;
+		}
 		if (id->n_api_keys > 0) {
 			const char *hn = str_at(c, iid[i].key_header);
 			size_t len = strlen(hn);
@@ -446,7 +528,9 @@ static int build_runtime(struct pc_policy *p, struct pc_img_chk *c)
 				kh->name = (struct pc_str){ hn, (uint32_t)len };
 				kh->bearer = strcmp(hn, "authorization") == 0;
 			}
-		} else if (id->n_sources > 0) {
+		} else if (id->n_sources > 0 && iid[i].jwt_issuer == PC_IMG_NO_JWT) {
+			/* Sources of a key or token identity bind its credential;
+			 * only an identity with nothing else is named by them. */
 			for (uint32_t j = 0; j < id->n_sources; j++) {
 				struct pc_rt_source *s = &p->source_only[p->n_source_only++];
 				s->prefix = id->sources[j];
@@ -486,6 +570,18 @@ static int build_runtime(struct pc_policy *p, struct pc_img_chk *c)
 	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_HDR_VALUES]; i++) {
 		const char *s = str_at(c, val_offs[i]);
 		p->hdr_values[i] = (struct pc_str){ s, (uint32_t)strlen(s) };
+	}
+	const uint32_t *cv_offs = sec_base(c, PC_IMG_SEC_CLAIM_VALUES);
+	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_CLAIM_VALUES]; i++) {
+		const char *s = str_at(c, cv_offs[i]);
+		p->claim_values[i] = (struct pc_str){ s, (uint32_t)strlen(s) };
+	}
+	const struct pc_img_claim_cond *icc = sec_base(c, PC_IMG_SEC_CLAIM_CONDS);
+	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_CLAIM_CONDS]; i++) {
+		const char *s = str_at(c, icc[i].name);
+		p->claim_conds[i].name = (struct pc_str){ s, (uint32_t)strlen(s) };
+		p->claim_conds[i].values = &p->claim_values[icc[i].values_start];
+		p->claim_conds[i].n_values = icc[i].n_values;
 	}
 	const struct pc_img_hdr_cond *ihc = sec_base(c, PC_IMG_SEC_HDR_CONDS);
 	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_HDR_CONDS]; i++) {
@@ -529,9 +625,13 @@ static int build_runtime(struct pc_policy *p, struct pc_img_chk *c)
 		r->n_dests = ir[i].n_dests;
 		r->hdrs = &p->hdr_conds[ir[i].hdrs_start];
 		r->n_hdrs = ir[i].n_hdrs;
+		r->claims = &p->claim_conds[ir[i].claims_start];
+		r->n_claims = ir[i].n_claims;
 		if (ir[i].n_paths)
 			r->flags |= PC_RT_RULE_PATHS;
-		if (r->methods || ir[i].n_paths || r->n_hdrs)
+		if (r->n_claims)
+			r->flags |= PC_RT_RULE_CLAIMS;
+		if (r->methods || ir[i].n_paths || r->n_hdrs || r->n_claims)
 			r->flags |= PC_RT_RULE_L7;
 		bool paths = ir[i].n_paths > 0;
 		if (ir[i].n_ids == 0) {
@@ -549,6 +649,63 @@ static int build_runtime(struct pc_policy *p, struct pc_img_chk *c)
 	}
 	for (uint32_t i = 0; i < p->n_identities; i++)
 		p->identities[i].has_paths |= p->anyone_has_paths;
+	return 0;
+}
+
+/* The issuers, their key sets parsed from the image's text, and the
+ * distinct token headers. Returns 0, -ENOMEM, or -EINVAL with the error
+ * naming the issuer. */
+static int build_issuers(struct pc_policy *p, struct pc_img_chk *c)
+{
+	uint32_t n = c->count[PC_IMG_SEC_ISSUERS];
+	const struct pc_img_issuer *ii = sec_base(c, PC_IMG_SEC_ISSUERS);
+	const uint32_t *aud_offs = sec_base(c, PC_IMG_SEC_AUDIENCES);
+
+	p->audiences = calloc((size_t)c->count[PC_IMG_SEC_AUDIENCES] + 1, sizeof(*p->audiences));
+	p->issuers = calloc((size_t)n + 1, sizeof(*p->issuers));
+	p->issuer_list = calloc((size_t)n + 1, sizeof(*p->issuer_list));
+	p->token_headers = calloc((size_t)n + 1, sizeof(*p->token_headers));
+	if (!p->audiences || !p->issuers || !p->issuer_list || !p->token_headers)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_AUDIENCES]; i++) {
+		const char *s = str_at(c, aud_offs[i]);
+		p->audiences[i] = (struct pc_str){ s, (uint32_t)strlen(s) };
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct pc_jwt_issuer *is = &p->issuers[i];
+		char kerr[256];
+		const char *name = str_at(c, ii[i].issuer);
+		const char *jwks = str_at(c, ii[i].jwks);
+
+		pc_jwt_issuer_init(is);
+		is->issuer = (struct pc_str){ name, (uint32_t)strlen(name) };
+		is->audiences = &p->audiences[ii[i].auds_start];
+		is->n_audiences = ii[i].n_auds;
+		is->algs = ii[i].algs;
+		is->leeway_s = ii[i].leeway_s;
+		is->max_lifetime_s = ii[i].max_lifetime_s;
+		is->require_exp = ii[i].require_exp != 0;
+		is->keys = pc_jwks_load(jwks, strlen(jwks), kerr, sizeof(kerr));
+		if (is->keys == NULL) {
+			if (errno == ENOMEM)
+				return -ENOMEM;
+			return img_error(c, "jwt issuer %u (\"%s\") key set rejected: %s", i, name,
+					 kerr);
+		}
+		p->issuer_list[i] = is;
+		p->n_issuers = i + 1; /* from here on pc_policy_free() frees its keys */
+
+		const char *hn = str_at(c, ii[i].token_header);
+		size_t len = strlen(hn);
+		bool known = false;
+		for (uint32_t k = 0; k < p->n_token_headers && !known; k++)
+			known = pc_str_eq(p->token_headers[k].name, hn, len);
+		if (!known) {
+			struct pc_rt_token_header *th = &p->token_headers[p->n_token_headers++];
+			th->name = (struct pc_str){ hn, (uint32_t)len };
+			th->bearer = strcmp(hn, "authorization") == 0;
+		}
+	}
 	return 0;
 }
 
@@ -612,7 +769,8 @@ struct pc_policy *pc_policy_from_image(const void *image, size_t image_len, char
 	if ((rc = check_header(&c)) != 0 || (rc = check_prefixes(&c, PC_IMG_SEC_SOURCES)) != 0 ||
 	    (rc = check_prefixes(&c, PC_IMG_SEC_DEST_PREFIXES)) != 0 ||
 	    (rc = check_identities(&c)) != 0 || (rc = check_keys(&c)) != 0 ||
-	    (rc = check_destinations(&c)) != 0 || (rc = check_rules(&c)) != 0)
+	    (rc = check_destinations(&c)) != 0 || (rc = check_rules(&c)) != 0 ||
+	    (rc = check_issuers(&c)) != 0)
 		goto fail;
 
 	uint32_t db_len = c.h->sections[PC_IMG_SEC_HSDB].len;
@@ -633,6 +791,8 @@ struct pc_policy *pc_policy_from_image(const void *image, size_t image_len, char
 		p->db = db;
 	}
 	rc = build_runtime(p, &c);
+	if (rc == 0)
+		rc = build_issuers(p, &c);
 	if (rc)
 		goto fail;
 	return p;
@@ -661,6 +821,15 @@ void pc_policy_free(struct pc_policy *p)
 	free(p->hdr_values);
 	free(p->http_dests);
 	free(p->rule_lists);
+	free(p->claim_conds);
+	free(p->claim_values);
+	free(p->jwt_identities);
+	for (uint32_t i = 0; i < p->n_issuers; i++)
+		pc_jwks_free((struct pc_jwks *)p->issuers[i].keys);
+	free(p->issuers);
+	free(p->issuer_list);
+	free(p->token_headers);
+	free(p->audiences);
 	free(p->image);
 	free(p);
 }

@@ -21,6 +21,10 @@
  *   IDENTITIES .. PATHS   fixed-size records, see below
  *   HSDB     hs_serialize_database() of one block-mode database holding every
  *            rule's path patterns; pattern id = index into PATHS
+ *   ISSUERS .. CLAIM_VALUES   JWT issuers (each key set as its JSON text,
+ *            which the loader parses again with pc_jwks_load(): key material
+ *            is validated the same way whatever wrote the image), and the
+ *            rules' claim conditions
  *
  * Private to lib/policy: the compiler and the image loader share it; nothing
  * else should need it.
@@ -32,12 +36,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jwt/jwt.h"
 #include "policy/policy.h"
 
 struct hs_database;
 
 #define PC_POLICY_IMAGE_MAGIC 0x49504350u /* "PCPI" as bytes on little-endian */
-#define PC_POLICY_IMAGE_ABI 1
+#define PC_POLICY_IMAGE_ABI 2 /* 2: JWT issuers, identity bindings, claim conditions */
 #define PC_POLICY_IMAGE_ALIGN 8 /* every section starts on this boundary */
 /* Flat arrays (keys, prefixes, references, path patterns) hold at most this
  * many entries: far beyond any real policy, small enough that index sums
@@ -63,7 +68,11 @@ struct hs_database;
 	X(HDR_CONDS, "header conditions", sizeof(struct pc_img_hdr_cond))    \
 	X(HDR_VALUES, "header values", sizeof(uint32_t))                     \
 	X(PATHS, "path patterns", sizeof(struct pc_img_path))                \
-	X(HSDB, "hyperscan database", 1)
+	X(HSDB, "hyperscan database", 1)                                     \
+	X(ISSUERS, "jwt issuers", sizeof(struct pc_img_issuer))              \
+	X(AUDIENCES, "jwt audiences", sizeof(uint32_t))                      \
+	X(CLAIM_CONDS, "claim conditions", sizeof(struct pc_img_claim_cond)) \
+	X(CLAIM_VALUES, "claim values", sizeof(uint32_t))
 
 enum pc_img_section_id {
 #define PC_X(name, text, size) PC_IMG_SEC_##name,
@@ -93,12 +102,14 @@ struct pc_img_header {
 	uint32_t n_rules;
 	uint32_t n_api_keys;
 	uint32_t n_paths;
+	uint32_t n_issuers;
+	uint32_t pad1;
 	uint32_t n_sections;     /* PC_IMG_SEC_COUNT */
 	struct pc_img_section sections[PC_IMG_SEC_COUNT];
 };
 static_assert(offsetof(struct pc_img_header, crc32) + 4 == PC_POLICY_IMAGE_CRC_START,
 	      "crc covers everything after its own field");
-static_assert(sizeof(struct pc_img_header) == 48 + 8 * PC_IMG_SEC_COUNT,
+static_assert(sizeof(struct pc_img_header) == 56 + 8 * PC_IMG_SEC_COUNT,
 	      "policy image header layout changed: bump PC_POLICY_IMAGE_ABI");
 static_assert(sizeof(struct pc_img_header) % PC_POLICY_IMAGE_ALIGN == 0,
 	      "first section starts aligned right after the header");
@@ -120,9 +131,13 @@ struct pc_img_identity {
 	uint32_t sources_start; /* into SOURCES */
 	uint32_t n_sources;
 	uint32_t n_api_keys;    /* how many KEYS entries name this identity */
+	uint32_t jwt_issuer;    /* into ISSUERS; PC_IMG_NO_JWT without a JWT binding */
+	uint32_t jwt_claim;     /* string: claim name; PC_IMG_NO_STRING for the subject */
+	uint32_t jwt_value;     /* string: exact value or glob; PC_IMG_NO_STRING without binding */
 	uint32_t pad;
 };
-static_assert(sizeof(struct pc_img_identity) == 24, "pc_img_identity layout");
+static_assert(sizeof(struct pc_img_identity) == 36, "pc_img_identity layout");
+#define PC_IMG_NO_JWT UINT32_MAX
 
 /* Sorted by digest (memcmp order, strictly increasing) for binary search. */
 struct pc_img_key {
@@ -158,8 +173,10 @@ struct pc_img_rule {
 	uint32_t n_hdrs;
 	uint32_t paths_start;   /* into PATHS; a rule's patterns are contiguous */
 	uint32_t n_paths;
+	uint32_t claims_start;  /* into CLAIM_CONDS */
+	uint32_t n_claims;
 };
-static_assert(sizeof(struct pc_img_rule) == 40, "pc_img_rule layout");
+static_assert(sizeof(struct pc_img_rule) == 48, "pc_img_rule layout");
 
 struct pc_img_hdr_cond {
 	uint32_t name;         /* string, lowercase */
@@ -168,6 +185,28 @@ struct pc_img_hdr_cond {
 	uint32_t pad;
 };
 static_assert(sizeof(struct pc_img_hdr_cond) == 16, "pc_img_hdr_cond layout");
+
+struct pc_img_issuer {
+	uint32_t issuer;         /* string: exact "iss" */
+	uint32_t jwks;           /* string: the JWK Set as JSON text */
+	uint32_t token_header;   /* string: lowercase header name */
+	uint32_t auds_start;     /* into AUDIENCES: string offsets */
+	uint32_t n_auds;
+	uint32_t algs;           /* PC_JWT_ALG_BIT() set, non-empty */
+	uint32_t leeway_s;
+	uint32_t max_lifetime_s;
+	uint8_t require_exp;     /* 0 or 1 */
+	uint8_t pad[7];
+};
+static_assert(sizeof(struct pc_img_issuer) == 40, "pc_img_issuer layout");
+
+struct pc_img_claim_cond {
+	uint32_t name;           /* string */
+	uint32_t values_start;   /* into CLAIM_VALUES: string offsets */
+	uint32_t n_values;
+	uint32_t pad;
+};
+static_assert(sizeof(struct pc_img_claim_cond) == 16, "pc_img_claim_cond layout");
 
 struct pc_img_path {
 	uint32_t pattern; /* string: the regex as written */
@@ -208,6 +247,13 @@ struct pc_rt_hdr_cond {
 /* Rule flags. A rule with an L7 condition never matches an L4 decision. */
 #define PC_RT_RULE_L7 0x1
 #define PC_RT_RULE_PATHS 0x2
+#define PC_RT_RULE_CLAIMS 0x4 /* only callers identified by a verified JWT */
+
+struct pc_rt_claim_cond {
+	struct pc_str name;
+	const struct pc_str *values;
+	uint32_t n_values;
+};
 
 struct pc_rt_rule {
 	uint16_t methods;             /* 0 = any */
@@ -217,6 +263,8 @@ struct pc_rt_rule {
 	const uint32_t *dests;
 	const struct pc_rt_hdr_cond *hdrs;
 	uint32_t n_hdrs;
+	const struct pc_rt_claim_cond *claims;
+	uint32_t n_claims;
 	const char *id;
 };
 
@@ -231,6 +279,17 @@ struct pc_rt_identity {
 	uint32_t *rules;
 	uint32_t n_rules;
 	bool has_paths;               /* some candidate (own or anyone) has paths */
+	/* JWT binding: jwt_issuer < n_issuers when the identity has one. */
+	uint32_t jwt_issuer;
+	struct pc_str jwt_claim;      /* len 0: the subject */
+	struct pc_str jwt_value;
+	bool jwt_glob;                /* jwt_value holds '*' or '?' */
+};
+
+/* A distinct JWT token header, in issuer order. */
+struct pc_rt_token_header {
+	struct pc_str name;           /* lowercase */
+	bool bearer;                  /* "authorization": the token follows "Bearer " */
 };
 
 /* A distinct API-key header name, in policy order. */
@@ -270,12 +329,24 @@ struct pc_policy {
 	struct hs_database *db;       /* NULL when no rule has paths */
 	uint32_t *http_dests;         /* destinations with proto HTTP */
 	uint32_t n_http_dests;
+	/* JWT: issuers as lib/jwt wants them (a pointer array for
+	 * pc_jwt_verify_any), each with its key set built from the image. */
+	struct pc_jwt_issuer *issuers;
+	const struct pc_jwt_issuer **issuer_list;
+	uint32_t n_issuers;
+	struct pc_rt_token_header *token_headers;
+	uint32_t n_token_headers;
+	uint32_t *jwt_identities;     /* identities with a JWT binding, policy order */
+	uint32_t n_jwt_identities;
 	/* backing storage of the arrays above */
 	struct pc_prefix *prefixes;
 	struct pc_rt_host *hosts;
 	struct pc_rt_hdr_cond *hdr_conds;
 	struct pc_str *hdr_values;
 	uint32_t *rule_lists;
+	struct pc_str *audiences;
+	struct pc_rt_claim_cond *claim_conds;
+	struct pc_str *claim_values;
 };
 
 /* Name of a section for messages ("destinations"). */

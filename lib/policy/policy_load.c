@@ -21,6 +21,12 @@
  * digests across the whole policy) is checked with small open-addressing
  * hash sets so that a policy with 65535 rules loads in linear time.
  *
+ * JWT issuers are loaded first, so identities can name them. Each issuer's
+ * key set (inline "jwks", or "jwks_file" relative to the policy file's
+ * directory) is parsed here with pc_jwks_load(), the loader the runtime uses
+ * too, so a key set problem is reported against the issuer's JSON path
+ * rather than at the dataplane; the builder keeps it as canonical JSON text.
+ *
  * Ownership: every array and string in the builder is malloc'ed and owned by
  * it. An array is allocated zeroed at its full size and its count is set as
  * soon as the allocation succeeds, before any element is filled in, so
@@ -39,6 +45,8 @@
 #include <jansson.h>
 
 #include "http/http_parse.h"
+#include "jwt/jwks.h"
+#include "jwt/jwt.h"
 #include "policy/json_locate.h"
 #include "policy/policy.h"
 #include "util/addr.h"
@@ -85,6 +93,7 @@ struct load_ctx {
 	struct name_set destinations;
 	struct name_set rules;
 	struct name_set digests;
+	struct name_set issuers;
 	/* Rule index + 1 of the last rule that named each identity or
 	 * destination, to find a name listed twice in one rule in O(1). */
 	uint32_t *id_stamp;
@@ -92,16 +101,24 @@ struct load_ctx {
 };
 
 static const char *const top_keys[] = {
-	"version", "default_action", "identities", "destinations", "rules", "description", NULL,
+	"version", "default_action", "jwt_issuers", "identities", "destinations", "rules",
+	"description", NULL,
+};
+static const char *const issuer_keys[] = {
+	"issuer", "audiences", "algorithms", "jwks", "jwks_file", "leeway_s", "max_lifetime_s",
+	"require_exp", "token_header", "description", NULL,
 };
 static const char *const identity_keys[] = {
-	"name", "sources", "api_keys_sha256", "api_key_header", "description", NULL,
+	"name", "sources", "api_keys_sha256", "api_key_header", "jwt", "description", NULL,
+};
+static const char *const jwt_binding_keys[] = {
+	"issuer", "subject", "claim", "value", "description", NULL,
 };
 static const char *const destination_keys[] = {
 	"name", "hosts", "addresses", "ports", "protocol", "description", NULL,
 };
 static const char *const rule_keys[] = {
-	"id", "identities", "destinations", "methods", "paths", "headers", "action",
+	"id", "identities", "destinations", "methods", "paths", "headers", "claims", "action",
 	"description", NULL,
 };
 
@@ -584,6 +601,379 @@ static int load_prefixes(struct load_ctx *c, const json_t *v, struct pc_prefix *
 	return 0;
 }
 
+/* ---- JWT issuers ---- */
+
+#define PC_POLICY_MAX_ISSUER_LEN 1024
+#define PC_POLICY_MAX_LEEWAY_S 3600
+#define PC_POLICY_MAX_LIFETIME_S (366u * 86400u)
+#define ALG_LIST "HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, " \
+		 "ES384, EdDSA"
+#define GLOB_WHAT "an exact value or a glob ('*' any characters, '?' one) of 1..256 " \
+		  "printable characters, no backslash"
+
+/* A printable string without NUL of 1..max bytes. */
+static bool valid_text(const json_t *v, size_t max)
+{
+	if (!json_is_string(v))
+		return false;
+	const char *s = json_string_value(v);
+	size_t len = json_string_length(v);
+	if (len == 0 || len > max || strlen(s) != len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* Globs have no escape character, so a backslash would read as one to a
+ * person and as a literal to the engine: refused. */
+static bool valid_glob(const json_t *v)
+{
+	return valid_text(v, PC_POLICY_MAX_GLOB) && strchr(json_string_value(v), '\\') == NULL;
+}
+
+static int load_string_list(struct load_ctx *c, const json_t *v, const char *what, size_t max,
+			    char ***out, uint32_t *n)
+{
+	char exp[160];
+	int rc = check_array(c, v, what, false);
+
+	if (rc)
+		return rc;
+	*out = calloc(json_array_size(v), sizeof(**out));
+	if (*out == NULL)
+		return fail_nomem(c);
+	*n = (uint32_t)json_array_size(v);
+	for (uint32_t k = 0; k < *n; k++) {
+		const json_t *e = json_array_get(v, k);
+		size_t saved = path_push_index(c, k);
+		if (!valid_text(e, max)) {
+			snprintf(exp, sizeof(exp), "a string of 1..%zu printable characters", max);
+			return fail_expected(c, e, exp);
+		}
+		for (uint32_t j = 0; j < k; j++)
+			if (strcmp((*out)[j], json_string_value(e)) == 0)
+				return load_fail(c, "\"%s\" is listed twice", json_string_value(e));
+		(*out)[k] = strdup(json_string_value(e));
+		if ((*out)[k] == NULL)
+			return fail_nomem(c);
+		path_pop(c, saved);
+	}
+	return 0;
+}
+
+static int load_algorithms(struct load_ctx *c, const json_t *v, uint32_t *algs)
+{
+	int rc = check_array(c, v, "JWS algorithm names", false);
+
+	if (rc)
+		return rc;
+	*algs = 0;
+	for (size_t k = 0; k < json_array_size(v); k++) {
+		const json_t *e = json_array_get(v, k);
+		size_t saved = path_push_index(c, k);
+		if (json_is_string(e) && strcasecmp(json_string_value(e), "none") == 0)
+			return load_fail(c, "\"none\" is never allowed: an unsigned token proves "
+					 "nothing (RFC 8725 §3.1)");
+		int a = json_is_string(e) ? pc_jwt_alg_from_name(json_string_value(e),
+								  json_string_length(e)) : -1;
+		if (a < 0)
+			return fail_expected(c, e, "a JWS algorithm (" ALG_LIST ")");
+		*algs |= PC_JWT_ALG_BIT(a);
+		path_pop(c, saved);
+	}
+	return 0;
+}
+
+static int load_uint(struct load_ctx *c, const json_t *v, uint32_t max, const char *unit,
+		     uint32_t *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > (json_int_t)max) {
+		char exp[96];
+		snprintf(exp, sizeof(exp), "an integer 0..%u (%s)", max, unit);
+		if (json_is_integer(v))
+			return load_fail(c, "expected %s, got %lld", exp,
+					 (long long)json_integer_value(v));
+		return fail_expected(c, v, exp);
+	}
+	*out = (uint32_t)json_integer_value(v);
+	return 0;
+}
+
+/* The key set is checked now, with the same loader the runtime will use on
+ * the image's copy, so a policy that validates never fails at the dataplane
+ * for its keys. The builder keeps it as canonical JSON text (sorted keys,
+ * compact): the same set always compiles to the same image bytes. */
+static int keep_jwks(struct load_ctx *c, json_t *ks, struct pc_src_jwt_issuer *is,
+		     const char *what)
+{
+	char kerr[512];
+
+	if (!json_is_object(ks))
+		return fail_expected(c, ks, "a JWK Set object (RFC 7517 §5: {\"keys\": [...]})");
+	is->jwks = json_dumps(ks, JSON_COMPACT | JSON_SORT_KEYS);
+	if (is->jwks == NULL)
+		return fail_nomem(c);
+	struct pc_jwks *set = pc_jwks_load(is->jwks, strlen(is->jwks), kerr, sizeof(kerr));
+	if (set == NULL) {
+		if (errno == ENOMEM)
+			return fail_nomem(c);
+		return load_fail(c, "%s: %s", what, kerr);
+	}
+	unsigned n = pc_jwks_count(set);
+	pc_jwks_free(set);
+	if (n == 0)
+		return load_fail(c, "%s holds no verification key", what);
+	return 0;
+}
+
+/* jwks_file: relative names are relative to the policy file's directory,
+ * so a policy and its keys move together. */
+static int load_jwks_file(struct load_ctx *c, const json_t *v, struct pc_src_jwt_issuer *is)
+{
+	char path[4096], what[4200];
+	json_error_t jerr;
+
+	if (!valid_text(v, 4000))
+		return fail_expected(c, v, "a file name");
+	const char *name = json_string_value(v);
+	const char *slash = strrchr(c->origin, '/');
+	if (name[0] != '/' && slash != NULL)
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - c->origin), c->origin, name);
+	else
+		snprintf(path, sizeof(path), "%s", name);
+	json_t *ks = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (ks == NULL) {
+		if (jerr.line > 0)
+			return load_fail(c, "key set file %s:%d:%d: invalid JSON: %s", path,
+					 jerr.line, jerr.column, jerr.text);
+		return load_fail(c, "key set file %s: %s", path, jerr.text);
+	}
+	snprintf(what, sizeof(what), "key set file %s", path);
+	int rc = keep_jwks(c, ks, is, what);
+	json_decref(ks);
+	return rc;
+}
+
+static int load_issuer(struct load_ctx *c, json_t *o, uint32_t i)
+{
+	struct pc_src_jwt_issuer *is = &c->src->jwt_issuers[i];
+	const struct name_slot *prev;
+	json_t *v;
+	size_t saved;
+	int rc;
+
+	if (!json_is_object(o))
+		return fail_expected(c, o, "a JWT issuer object");
+	if ((rc = check_keys(c, o, issuer_keys)) != 0)
+		return rc;
+
+	v = json_object_get(o, "issuer");
+	if (v == NULL)
+		return fail_missing(c, "issuer", "the exact \"iss\" of its tokens");
+	path_push_key(c, "issuer", &saved);
+	if (!valid_text(v, PC_POLICY_MAX_ISSUER_LEN))
+		return fail_expected(c, v, "an issuer identifier (1..1024 printable characters, "
+				     "e.g. \"https://idp.example\")");
+	is->issuer = strdup(json_string_value(v));
+	if (is->issuer == NULL)
+		return fail_nomem(c);
+	rc = nset_add(&c->issuers, is->issuer, strlen(is->issuer), i, 0, &prev);
+	if (rc == -ENOMEM)
+		return fail_nomem(c);
+	if (rc == -EEXIST)
+		return load_fail(c, "duplicate issuer \"%s\" (first at $.jwt_issuers[%u])",
+				 is->issuer, prev->idx);
+	path_pop(c, saved);
+
+	v = json_object_get(o, "audiences");
+	if (v != NULL) {
+		path_push_key(c, "audiences", &saved);
+		if ((rc = load_string_list(c, v, "audience names", PC_POLICY_MAX_ISSUER_LEN,
+					   &is->audiences, &is->n_audiences)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
+	v = json_object_get(o, "algorithms");
+	if (v == NULL)
+		return fail_missing(c, "algorithms", "the JWS algorithms its tokens may use, "
+				    "e.g. [\"RS256\"]");
+	path_push_key(c, "algorithms", &saved);
+	if ((rc = load_algorithms(c, v, &is->algs)) != 0)
+		return rc;
+	path_pop(c, saved);
+
+	json_t *ks = json_object_get(o, "jwks"), *kf = json_object_get(o, "jwks_file");
+	if (ks != NULL && kf != NULL) {
+		path_push_key(c, "jwks_file", &saved);
+		return load_fail(c, "give \"jwks\" or \"jwks_file\", not both");
+	}
+	if (ks == NULL && kf == NULL)
+		return fail_missing(c, "jwks", "the issuer's key set, inline, or \"jwks_file\"");
+	if (ks != NULL) {
+		path_push_key(c, "jwks", &saved);
+		rc = keep_jwks(c, ks, is, "key set");
+	} else {
+		path_push_key(c, "jwks_file", &saved);
+		rc = load_jwks_file(c, kf, is);
+	}
+	if (rc)
+		return rc;
+	path_pop(c, saved);
+
+	struct pc_jwt_issuer def;
+	pc_jwt_issuer_init(&def);
+	is->leeway_s = def.leeway_s;
+	is->max_lifetime_s = def.max_lifetime_s;
+	is->require_exp = def.require_exp;
+	v = json_object_get(o, "leeway_s");
+	if (v != NULL) {
+		path_push_key(c, "leeway_s", &saved);
+		if ((rc = load_uint(c, v, PC_POLICY_MAX_LEEWAY_S, "seconds of clock skew",
+				    &is->leeway_s)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+	v = json_object_get(o, "max_lifetime_s");
+	if (v != NULL) {
+		path_push_key(c, "max_lifetime_s", &saved);
+		if ((rc = load_uint(c, v, PC_POLICY_MAX_LIFETIME_S, "seconds; 0 for no cap",
+				    &is->max_lifetime_s)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+	v = json_object_get(o, "require_exp");
+	if (v != NULL) {
+		path_push_key(c, "require_exp", &saved);
+		if (!json_is_boolean(v))
+			return fail_expected(c, v, "true or false");
+		is->require_exp = json_is_true(v);
+		path_pop(c, saved);
+	}
+	v = json_object_get(o, "token_header");
+	if (v != NULL) {
+		path_push_key(c, "token_header", &saved);
+		if (!json_is_string(v) || !valid_token(json_string_value(v), json_string_length(v),
+						       PC_POLICY_MAX_HEADER_NAME))
+			return fail_expected(c, v, HEADER_NAME_WHAT);
+		is->token_header = dup_lower(json_string_value(v), json_string_length(v));
+		path_pop(c, saved);
+	} else {
+		is->token_header = strdup(PC_POLICY_DEFAULT_TOKEN_HEADER);
+	}
+	if (is->token_header == NULL)
+		return fail_nomem(c);
+	return 0;
+}
+
+/* "jwt": {"issuer": ..., "subject": GLOB} or {"issuer": ..., "claim": NAME,
+ * "value": GLOB}. */
+static int load_jwt_binding(struct load_ctx *c, json_t *o, struct pc_src_identity *id)
+{
+	json_t *v, *sub, *claim, *val;
+	size_t saved;
+	int rc;
+
+	if (!json_is_object(o))
+		return fail_expected(c, o, "an object {\"issuer\", \"subject\"} or {\"issuer\", "
+				     "\"claim\", \"value\"}");
+	if ((rc = check_keys(c, o, jwt_binding_keys)) != 0)
+		return rc;
+	v = json_object_get(o, "issuer");
+	if (v == NULL)
+		return fail_missing(c, "issuer", "one of $.jwt_issuers[*].issuer");
+	path_push_key(c, "issuer", &saved);
+	const struct name_slot *slot = json_is_string(v)
+		? nset_find(&c->issuers, json_string_value(v), json_string_length(v)) : NULL;
+	if (slot == NULL) {
+		if (c->src->n_jwt_issuers == 0)
+			return fail_expected_why(c, v, "an issuer of $.jwt_issuers",
+						 " (no issuers are defined)");
+		return fail_expected_why(c, v, "an issuer of $.jwt_issuers", "");
+	}
+	id->jwt_issuer = slot->idx;
+	path_pop(c, saved);
+
+	sub = json_object_get(o, "subject");
+	claim = json_object_get(o, "claim");
+	val = json_object_get(o, "value");
+	if (sub != NULL && (claim != NULL || val != NULL)) {
+		path_push_key(c, claim ? "claim" : "value", &saved);
+		return load_fail(c, "give \"subject\", or \"claim\" with \"value\", not both");
+	}
+	if (sub != NULL) {
+		path_push_key(c, "subject", &saved);
+		if (!valid_glob(sub))
+			return fail_expected(c, sub, GLOB_WHAT);
+		id->jwt_value = strdup(json_string_value(sub));
+	} else {
+		if (claim == NULL)
+			return fail_missing(c, "subject", "a subject glob, or \"claim\" and \"value\"");
+		if (val == NULL)
+			return fail_missing(c, "value", "the claim value or glob to match");
+		path_push_key(c, "claim", &saved);
+		if (!valid_text(claim, PC_POLICY_MAX_NAME))
+			return fail_expected(c, claim, "a claim name (1..128 printable characters)");
+		id->jwt_claim = strdup(json_string_value(claim));
+		if (id->jwt_claim == NULL)
+			return fail_nomem(c);
+		path_pop(c, saved);
+		path_push_key(c, "value", &saved);
+		if (!valid_glob(val))
+			return fail_expected(c, val, GLOB_WHAT);
+		id->jwt_value = strdup(json_string_value(val));
+	}
+	if (id->jwt_value == NULL)
+		return fail_nomem(c);
+	path_pop(c, saved);
+	id->has_jwt = true;
+	return 0;
+}
+
+/* "claims": {"scope": ["payments:write"], "env": ["prod"]}. */
+static int load_claims(struct load_ctx *c, json_t *v, struct pc_src_rule *r)
+{
+	const char *key;
+	json_t *cv;
+	uint32_t k = 0;
+	int rc;
+
+	if (!json_is_object(v))
+		return fail_expected(c, v, "an object of claim name to array of values");
+	size_t n = json_object_size(v);
+	if (n == 0)
+		return load_fail(c, "expected a non-empty object of claim name to array of values, "
+				 "got an empty object");
+	if (n > PC_JWT_MAX_CLAIMS)
+		return load_fail(c, "expected at most %u claim conditions, got %zu",
+				 PC_JWT_MAX_CLAIMS, n);
+	r->claims = calloc(n, sizeof(*r->claims));
+	if (r->claims == NULL)
+		return fail_nomem(c);
+	r->n_claims = (uint32_t)n;
+	json_object_foreach(v, key, cv) {
+		struct pc_src_claim_cond *cc = &r->claims[k++];
+		size_t saved;
+		if (!path_push_key(c, key, &saved) || key[0] == '\0' ||
+		    strlen(key) > PC_POLICY_MAX_NAME) {
+			char q[LOAD_QUOTE_MAX + 32];
+			quote(key, strlen(key), LOAD_QUOTE_MAX, q, sizeof(q));
+			return load_fail(c, "expected a claim name of 1..128 characters, got %s", q);
+		}
+		cc->name = strdup(key);
+		if (cc->name == NULL)
+			return fail_nomem(c);
+		if ((rc = load_string_list(c, cv, "claim values", PC_POLICY_MAX_GLOB, &cc->values,
+					   &cc->n_values)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+	return 0;
+}
+
 /* ---- identities ---- */
 
 static bool decode_hex(const char *s, size_t len, uint8_t *out, size_t out_len)
@@ -705,9 +1095,17 @@ static int load_identity(struct load_ctx *c, json_t *o, uint32_t i)
 	if (id->api_key_header == NULL)
 		return fail_nomem(c);
 
-	if (id->n_sources == 0 && id->n_api_keys == 0)
-		return load_fail(c, "expected \"sources\" or \"api_keys_sha256\" (an identity needs "
-				 "a way to recognise its caller), got neither");
+	v = json_object_get(o, "jwt");
+	if (v != NULL) {
+		path_push_key(c, "jwt", &saved);
+		if ((rc = load_jwt_binding(c, v, id)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
+	if (id->n_sources == 0 && id->n_api_keys == 0 && !id->has_jwt)
+		return load_fail(c, "expected \"sources\", \"api_keys_sha256\" or \"jwt\" (an "
+				 "identity needs a way to recognise its caller), got none");
 	return 0;
 }
 
@@ -1209,6 +1607,19 @@ static int load_rule(struct load_ctx *c, json_t *o, uint32_t i)
 		path_pop(c, saved);
 	}
 
+	v = json_object_get(o, "claims");
+	if (v != NULL) {
+		path_push_key(c, "claims", &saved);
+		if ((rc = load_claims(c, v, r)) != 0)
+			return rc;
+		/* Claims come only from a verified token: without an issuer
+		 * the rule could never match, which is surely not meant. */
+		if (c->src->n_jwt_issuers == 0)
+			return load_fail(c, "a rule with claims needs $.jwt_issuers (only a verified "
+					 "JWT carries claims), and there are none");
+		path_pop(c, saved);
+	}
+
 	v = json_object_get(o, "action");
 	if (v == NULL)
 		return fail_missing(c, "action", "\"allow\" or \"deny\"");
@@ -1219,8 +1630,9 @@ static int load_rule(struct load_ctx *c, json_t *o, uint32_t i)
 
 	/* An L4 flow is decided on its first packet, before any request: a
 	 * method, path or header condition could never be evaluated there. */
-	if (r->methods != 0 || r->n_paths != 0 || r->n_headers != 0) {
-		const char *what = r->methods ? "methods" : r->n_paths ? "paths" : "headers";
+	if (r->methods != 0 || r->n_paths != 0 || r->n_headers != 0 || r->n_claims != 0) {
+		const char *what = r->methods ? "methods" : r->n_paths ? "paths" :
+				   r->n_headers ? "headers" : "claims";
 		for (uint32_t k = 0; k < r->n_destinations; k++) {
 			const struct pc_src_destination *d = &c->src->destinations[r->destinations[k]];
 			if (d->proto == PC_DEST_HTTP)
@@ -1315,8 +1727,9 @@ static int load_root(struct load_ctx *c, json_t *root)
 		path_pop(c, saved);
 	}
 
-	json_t *ids, *dsts, *rules;
-	if ((rc = top_array(c, root, "identities", "identity objects", &ids)) != 0 ||
+	json_t *iss, *ids, *dsts, *rules;
+	if ((rc = top_array(c, root, "jwt_issuers", "JWT issuer objects", &iss)) != 0 ||
+	    (rc = top_array(c, root, "identities", "identity objects", &ids)) != 0 ||
 	    (rc = top_array(c, root, "destinations", "destination objects", &dsts)) != 0 ||
 	    (rc = top_array(c, root, "rules", "rule objects", &rules)) != 0)
 		return rc;
@@ -1327,11 +1740,17 @@ static int load_root(struct load_ctx *c, json_t *root)
 	src->identities = calloc_items(json_array_size(ids), sizeof(*src->identities));
 	src->destinations = calloc_items(json_array_size(dsts), sizeof(*src->destinations));
 	src->rules = calloc_items(json_array_size(rules), sizeof(*src->rules));
+	src->jwt_issuers = calloc_items(json_array_size(iss), sizeof(*src->jwt_issuers));
 	c->id_stamp = calloc_items(json_array_size(ids), sizeof(*c->id_stamp));
 	c->dst_stamp = calloc_items(json_array_size(dsts), sizeof(*c->dst_stamp));
 	if (src->identities == NULL || src->destinations == NULL || src->rules == NULL ||
-	    c->id_stamp == NULL || c->dst_stamp == NULL)
+	    src->jwt_issuers == NULL || c->id_stamp == NULL || c->dst_stamp == NULL)
 		return fail_nomem(c);
+	if (json_array_size(iss) > PC_POLICY_MAX_ISSUERS) {
+		path_push_key(c, "jwt_issuers", &saved);
+		return load_fail(c, "expected at most %u issuers, got %zu", PC_POLICY_MAX_ISSUERS,
+				 json_array_size(iss));
+	}
 	/* An empty list is a NULL array, as in a builder made by hand. */
 	if (json_array_size(ids) == 0) {
 		free(src->identities);
@@ -1345,11 +1764,17 @@ static int load_root(struct load_ctx *c, json_t *root)
 		free(src->rules);
 		src->rules = NULL;
 	}
+	if (json_array_size(iss) == 0) {
+		free(src->jwt_issuers);
+		src->jwt_issuers = NULL;
+	}
+	src->n_jwt_issuers = (uint32_t)json_array_size(iss);
 	src->n_identities = (uint32_t)json_array_size(ids);
 	src->n_destinations = (uint32_t)json_array_size(dsts);
 	src->n_rules = (uint32_t)json_array_size(rules);
 
-	if ((rc = load_each(c, "identities", ids, src->n_identities, load_identity)) != 0 ||
+	if ((rc = load_each(c, "jwt_issuers", iss, src->n_jwt_issuers, load_issuer)) != 0 ||
+	    (rc = load_each(c, "identities", ids, src->n_identities, load_identity)) != 0 ||
 	    (rc = load_each(c, "destinations", dsts, src->n_destinations, load_destination)) != 0)
 		return rc;
 	return load_each(c, "rules", rules, src->n_rules, load_rule);
@@ -1409,6 +1834,7 @@ out:
 	nset_free(&c.destinations);
 	nset_free(&c.rules);
 	nset_free(&c.digests);
+	nset_free(&c.issuers);
 	free(c.id_stamp);
 	free(c.dst_stamp);
 	if (rc != 0) {
@@ -1539,6 +1965,23 @@ static void free_identity(struct pc_src_identity *id)
 	free(id->sources);
 	free(id->api_key_digests);
 	free(id->api_key_header);
+	free(id->jwt_claim);
+	free(id->jwt_value);
+}
+
+static void free_strings(char **a, uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++)
+		free(a[k]);
+	free(a);
+}
+
+static void free_issuer(struct pc_src_jwt_issuer *is)
+{
+	free(is->issuer);
+	free_strings(is->audiences, is->n_audiences);
+	free(is->jwks); /* json_dumps uses the default allocator: malloc */
+	free(is->token_header);
 }
 
 static void free_destination(struct pc_src_destination *d)
@@ -1566,6 +2009,11 @@ static void free_rule(struct pc_src_rule *r)
 		free(r->headers[h].values);
 	}
 	free(r->headers);
+	for (uint32_t h = 0; h < r->n_claims; h++) {
+		free(r->claims[h].name);
+		free_strings(r->claims[h].values, r->claims[h].n_values);
+	}
+	free(r->claims);
 }
 
 /* Free a builder, complete or left half-built by an error; NULL is fine.
@@ -1583,6 +2031,9 @@ void pc_policy_src_free(struct pc_policy_src *src)
 	for (uint32_t i = 0; i < src->n_rules; i++)
 		free_rule(&src->rules[i]);
 	free(src->rules);
+	for (uint32_t i = 0; i < src->n_jwt_issuers; i++)
+		free_issuer(&src->jwt_issuers[i]);
+	free(src->jwt_issuers);
 	free(src->origin);
 	free(src);
 }

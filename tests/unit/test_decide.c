@@ -4,7 +4,10 @@
  * and Authorization: Bearer), source binding, source-only identities by
  * longest prefix, first-match order, omitted fields, hosts, methods,
  * headers, paths, L4 decisions, fingerprints, scratch fitting and the epoch
- * wrap. Policies are built in C (a small builder below), compiled to an image
+ * wrap; JWT identities (HS256 tokens minted here with OpenSSL's HMAC, and the
+ * RFC 7515 A.3 ES256 example): subject and claim globs, every JWT reason, the
+ * per-scratch cache and its flush on fit, claim conditions, source binding
+ * and the fallback of opaque Bearer values to API keys. Policies are built in C (a small builder below), compiled to an image
  * and loaded back, exactly as the dataplane gets them. The decide.c source is
  * included so the epoch test can reach the scratch's private counter.
  */
@@ -12,6 +15,7 @@
 #include "../../lib/engine/decide.c"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -839,11 +843,12 @@ static void test_malformed_no_policy_engine_error(void)
 		"rule_match", "default_action", "unknown_caller", "api_key_unknown",
 		"credential_from_unbound_source", "http_malformed", "path_rejected",
 		"http_head_not_in_first_segment",
-		"no_policy", "engine_error",
+		"no_policy", "engine_error", "jwt_invalid", "jwt_unknown_subject",
 	};
 	CU_ASSERT_EQUAL(PC_ARRAY_SIZE(names), PC_REASON_COUNT);
 	for (unsigned r = 0; r < PC_REASON_COUNT; r++) {
-		if (r == PC_REASON_HTTP_MALFORMED || r == PC_REASON_PATH_REJECTED)
+		if (r == PC_REASON_HTTP_MALFORMED || r == PC_REASON_PATH_REJECTED ||
+		    r == PC_REASON_JWT_INVALID)
 			continue; /* named by their detail */
 		struct pc_verdict x = { .reason = (uint8_t)r };
 		CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&x), names[r]);
@@ -913,6 +918,413 @@ static void test_large_policy(void)
 	env_free(e);
 }
 
+/* ---- JWT ---- */
+
+#define JWT_NOW 1800000000 /* 2027-01-15 */
+#define JWT_ISS "https://idp.example"
+/* 32 bytes: "0123456789abcdef0123456789abcdef" */
+#define JWT_SECRET "0123456789abcdef0123456789abcdef"
+#define JWT_K "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"
+#define JWT_K2 "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA" /* another secret */
+/* RFC 7515 A.3: an ES256 token of issuer "joe", and its key */
+#define A3_TOKEN "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q"
+#define A3_KEYS "{\"keys\": [{\"kty\": \"EC\", \"crv\": \"P-256\", " \
+		"\"x\": \"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\", " \
+		"\"y\": \"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}]}"
+#define OPAQUE_KEY "opaque-bearer-key"
+
+static const char *jwt_policy_fmt =
+	"{\"version\": 1,\n"
+	" \"jwt_issuers\": [\n"
+	"  {\"issuer\": \"" JWT_ISS "\", \"audiences\": [\"payments-gw\"], \"algorithms\": [\"HS256\"],\n"
+	"   \"jwks\": {\"keys\": [{\"kty\": \"oct\", \"kid\": \"k1\", \"k\": \"%s\"}]}},\n"
+	"  {\"issuer\": \"joe\", \"algorithms\": [\"ES256\"], \"max_lifetime_s\": 0, \"jwks\": " A3_KEYS "}],\n"
+	" \"identities\": [\n"
+	"  {\"name\": \"pay\", \"jwt\": {\"issuer\": \"" JWT_ISS "\", \"subject\": \"svc-pay-*\"},\n"
+	"   \"sources\": [\"198.18.1.0/24\"]},\n"
+	"  {\"name\": \"two-chars\", \"jwt\": {\"issuer\": \"" JWT_ISS "\", \"subject\": \"svc-??\"}},\n"
+	"  {\"name\": \"by-client\", \"jwt\": {\"issuer\": \"" JWT_ISS "\", \"claim\": \"client_id\",\n"
+	"   \"value\": \"cli-*\"}},\n"
+	"  {\"name\": \"exact-client\", \"jwt\": {\"issuer\": \"" JWT_ISS "\", \"claim\": \"azp\",\n"
+	"   \"value\": \"portal\"}},\n"
+	"  {\"name\": \"root\", \"jwt\": {\"issuer\": \"joe\", \"claim\": \"http://example.com/is_root\",\n"
+	"   \"value\": \"true\"}},\n"
+	"  {\"name\": \"opaque\", \"api_keys_sha256\": [\"%s\"], \"api_key_header\": \"Authorization\"}],\n"
+	" \"rules\": [\n"
+	"  {\"id\": \"pay-write\", \"identities\": [\"pay\"],\n"
+	"   \"claims\": {\"scope\": [\"payments:write\"], \"env\": [\"prod\", \"staging\"]},\n"
+	"   \"action\": \"allow\"},\n"
+	"  {\"id\": \"pay-read\", \"identities\": [\"pay\"], \"methods\": [\"GET\"], \"action\": \"allow\"},\n"
+	"  {\"id\": \"admins\", \"claims\": {\"roles\": [\"admin\"]}, \"action\": \"allow\"},\n"
+	"  {\"id\": \"opaque-all\", \"identities\": [\"opaque\"], \"action\": \"allow\"},\n"
+	"  {\"id\": \"others\", \"identities\": [\"two-chars\", \"by-client\", \"exact-client\", \"root\"],\n"
+	"   \"action\": \"allow\"}]}\n";
+
+static struct pc_policy *jwt_policy(const char *k)
+{
+	char text[8192], err[1024], hex[65];
+	uint8_t d[32];
+	sha256_of(OPAQUE_KEY, d);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	int n = snprintf(text, sizeof(text), jwt_policy_fmt, k, hex);
+	CU_ASSERT_FATAL(n > 0 && (size_t)n < sizeof(text));
+	struct pc_policy_src *src = pc_policy_load_string(text, (size_t)n, "jwt.json", err, sizeof(err));
+	if (src == NULL)
+		fprintf(stderr, "\n%s\n", err);
+	CU_ASSERT_FATAL(src != NULL);
+	void *img = NULL;
+	size_t len = 0;
+	int rc = pc_policy_compile(src, &img, &len, err, sizeof(err));
+	pc_policy_src_free(src);
+	CU_ASSERT_FATAL(rc == 0);
+	struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+	free(img);
+	if (p == NULL)
+		fprintf(stderr, "\n%s\n", err);
+	CU_ASSERT_FATAL(p != NULL);
+	return p;
+}
+
+static size_t b64u(const void *in, size_t len, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	const uint8_t *p = in;
+	size_t o = 0, i = 0;
+	for (; i + 3 <= len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		out[o++] = a[v >> 18];
+		out[o++] = a[(v >> 12) & 63];
+		out[o++] = a[(v >> 6) & 63];
+		out[o++] = a[v & 63];
+	}
+	if (len - i == 1) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		out[o++] = a[v >> 18];
+		out[o++] = a[(v >> 12) & 63];
+	} else if (len - i == 2) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+		out[o++] = a[v >> 18];
+		out[o++] = a[(v >> 12) & 63];
+		out[o++] = a[(v >> 6) & 63];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* An HS256 token (RFC 7515 §A.1's construction) over header and claims,
+ * signed with secret; "" for no signature at all. */
+static void mint(char *out, size_t cap, const char *header, const char *claims, const char *secret)
+{
+	char si[4096];
+	size_t n = b64u(header, strlen(header), si);
+	si[n++] = '.';
+	n += b64u(claims, strlen(claims), si + n);
+	CU_ASSERT_FATAL(n + 100 < cap);
+	memcpy(out, si, n);
+	out[n++] = '.';
+	out[n] = '\0';
+	if (secret[0] == '\0')
+		return;
+	uint8_t mac[32];
+	unsigned mac_len = 0;
+	CU_ASSERT_FATAL(HMAC(EVP_sha256(), secret, (int)strlen(secret), (const uint8_t *)si, n - 1,
+			     mac, &mac_len) != NULL);
+	b64u(mac, mac_len, out + n);
+}
+
+#define HS_HDR "{\"alg\":\"HS256\",\"kid\":\"k1\",\"typ\":\"JWT\"}"
+
+/* Claims of a token valid at JWT_NOW, with extra members appended. */
+static void std_claims(char *out, size_t cap, const char *sub, const char *extra)
+{
+	snprintf(out, cap, "{\"iss\":\"" JWT_ISS "\",\"aud\":\"payments-gw\",\"iat\":%d,\"exp\":%d%s%s%s%s}",
+		 JWT_NOW - 10, JWT_NOW + 300, sub ? ",\"sub\":\"" : "", sub ? sub : "", sub ? "\"" : "",
+		 extra);
+}
+
+static struct treq *jwt_req(struct treq *t, const char *src, const char *method, const char *token)
+{
+	char head[3000];
+	snprintf(head, sizeof(head), "%s /pay HTTP/1.1\nHost: pay.internal\nAuthorization: Bearer %s",
+		 method, token);
+	http_req(t, src, SERVER, 80, head);
+	t->req.now_s = JWT_NOW;
+	return t;
+}
+
+static void expect_jwt_reason(const struct pc_policy *p, struct pc_engine_scratch *s,
+			      const char *token, enum pc_jwt_reason want, const char *name, int line)
+{
+	struct treq t;
+	struct pc_verdict v;
+	jwt_req(&t, CLIENT, "GET", token);
+	pc_decide(p, s, &t.req, &v);
+	bool ok = v.action == PC_ACTION_DENY && v.reason == PC_REASON_JWT_INVALID &&
+		  v.detail == want && strcmp(pc_verdict_reason_name(&v), name) == 0 &&
+		  v.cred_kind == PC_CRED_JWT && v.identity == -1 && v.rule == -1;
+	if (!ok)
+		fprintf(stderr, "\nline %d: got %s, want %s\n", line, pc_verdict_reason_name(&v), name);
+	CU_ASSERT(ok);
+}
+
+#define EXPECT_JWT(p, s, tok, r, name) expect_jwt_reason((p), (s), (tok), (r), (name), __LINE__)
+
+static void test_jwt_identity_cache_and_claims(void)
+{
+	struct pc_policy *p = jwt_policy(JWT_K);
+	struct pc_engine_scratch *s = pc_engine_scratch_new(p);
+	CU_ASSERT_FATAL(s != NULL);
+	char claims[1024], tok[2048];
+	struct treq t;
+
+	std_claims(claims, sizeof(claims), "svc-pay-1",
+		   ",\"scope\":\"payments:read payments:write\",\"env\":\"prod\"");
+	mint(tok, sizeof(tok), HS_HDR, claims, JWT_SECRET);
+	jwt_req(&t, CLIENT, "POST", tok);
+	CHECK(p, s, &t, ALLOW, PC_REASON_RULE, "pay-write", "pay", PC_CRED_JWT);
+	struct pc_str iss = { 0 }, sub = { 0 };
+	CU_ASSERT_FATAL(pc_engine_last_jwt(s, &iss, &sub));
+	CU_ASSERT(pc_str_eq(iss, JWT_ISS, strlen(JWT_ISS)));
+	CU_ASSERT(pc_str_eq(sub, "svc-pay-1", 9));
+
+	/* the fingerprint is of the signature segment, never the token */
+	struct pc_verdict v;
+	pc_decide(p, s, &t.req, &v);
+	uint8_t d[32];
+	sha256_of(strrchr(tok, '.') + 1, d);
+	CU_ASSERT_EQUAL(memcmp(v.cred_fp, d, PC_CRED_FP_LEN), 0);
+	CU_ASSERT_EQUAL(v.action, PC_ACTION_ALLOW);
+	struct pc_jwt_cache_stats st;
+	pc_jwt_cache_stats(s->jwt_cache, &st);
+	CU_ASSERT_EQUAL(st.inserts, 1);
+	CU_ASSERT_EQUAL(st.hits, 1); /* the second decision: the same verdict, from the cache */
+	CHECK(p, s, &t, ALLOW, PC_REASON_RULE, "pay-write", "pay", PC_CRED_JWT);
+	pc_jwt_cache_stats(s->jwt_cache, &st);
+	CU_ASSERT_EQUAL(st.hits, 2);
+	CU_ASSERT_EQUAL(st.inserts, 1);
+
+	/* claims not all held: the next rule decides */
+	std_claims(claims, sizeof(claims), "svc-pay-1", ",\"scope\":\"payments:read\",\"env\":\"prod\"");
+	mint(tok, sizeof(tok), HS_HDR, claims, JWT_SECRET);
+	CHECK(p, s, jwt_req(&t, CLIENT, "POST", tok), DENY, PC_REASON_DEFAULT, NULL, "pay", PC_CRED_JWT);
+	CHECK(p, s, jwt_req(&t, CLIENT, "GET", tok), ALLOW, PC_REASON_RULE, "pay-read", "pay",
+	      PC_CRED_JWT);
+	std_claims(claims, sizeof(claims), "svc-pay-1",
+		   ",\"scope\":\"payments:write\",\"env\":[\"dev\",\"staging\"]");
+	mint(tok, sizeof(tok), HS_HDR, claims, JWT_SECRET);
+	CHECK(p, s, jwt_req(&t, CLIENT, "POST", tok), ALLOW, PC_REASON_RULE, "pay-write", "pay",
+	      PC_CRED_JWT);
+
+	/* an anyone-rule with claims: JWT callers only */
+	std_claims(claims, sizeof(claims), "svc-ab", ",\"roles\":[\"reader\",\"admin\"]");
+	mint(tok, sizeof(tok), HS_HDR, claims, JWT_SECRET);
+	CHECK(p, s, jwt_req(&t, CLIENT, "GET", tok), ALLOW, PC_REASON_RULE, "admins", "two-chars",
+	      PC_CRED_JWT);
+	/* ... an API key caller never matches it: opaque-all, after it, decides */
+	CHECK(p, s, jwt_req(&t, CLIENT, "GET", OPAQUE_KEY), ALLOW, PC_REASON_RULE, "opaque-all",
+	      "opaque", PC_CRED_API_KEY);
+	CU_ASSERT_FALSE(pc_engine_last_jwt(s, NULL, NULL));
+
+	/* source binding, as for API keys */
+	std_claims(claims, sizeof(claims), "svc-pay-1", "");
+	mint(tok, sizeof(tok), HS_HDR, claims, JWT_SECRET);
+	CHECK(p, s, jwt_req(&t, "198.18.2.10", "GET", tok), DENY, PC_REASON_UNBOUND_SOURCE, NULL,
+	      "pay", PC_CRED_JWT);
+	CHECK(p, s, jwt_req(&t, "198.18.1.99", "GET", tok), ALLOW, PC_REASON_RULE, "pay-read", "pay",
+	      PC_CRED_JWT);
+
+	pc_engine_scratch_free(s);
+	pc_policy_free(p);
+}
+
+static void test_jwt_globs_and_claim_identities(void)
+{
+	struct pc_policy *p = jwt_policy(JWT_K);
+	struct pc_engine_scratch *s = pc_engine_scratch_new(p);
+	CU_ASSERT_FATAL(s != NULL);
+	char claims[1024], tok[2048];
+	struct treq t;
+
+	static const struct {
+		const char *sub, *extra, *identity;
+	} cases[] = {
+		{ "svc-pay-", "", "pay" },            /* '*' matches nothing too */
+		{ "svc-pay-a/b.c", "", "pay" },
+		{ "svc-ab", "", "two-chars" },
+		{ "svc-a", "", NULL },                /* '?' is exactly one */
+		{ "svc-abc", "", NULL },
+		{ "SVC-PAY-1", "", NULL },            /* case-sensitive */
+		{ "x", ",\"client_id\":\"cli-7\"", "by-client" },
+		{ "x", ",\"client_id\":\"cli\\u002d9\"", "by-client" }, /* unescaped first */
+		{ "x", ",\"client_id\":[\"other\",\"cli-9\"]", "by-client" },
+		{ "x", ",\"client_id\":\"clx-7\"", NULL },
+		{ NULL, ",\"azp\":\"portal\"", "exact-client" },
+		{ NULL, ",\"azp\":\"portal2\"", NULL },
+		{ "svc-pay-1", ",\"client_id\":\"cli-1\"", "pay" }, /* first in policy order */
+	};
+	for (size_t i = 0; i < PC_ARRAY_SIZE(cases); i++) {
+		std_claims(claims, sizeof(claims), cases[i].sub, cases[i].extra);
+		mint(tok, sizeof(tok), HS_HDR, claims, JWT_SECRET);
+		jwt_req(&t, CLIENT, "GET", tok);
+		if (cases[i].identity == NULL)
+			CHECK(p, s, &t, DENY, PC_REASON_JWT_UNKNOWN_SUBJECT, NULL, NULL, PC_CRED_JWT);
+		else if (strcmp(cases[i].identity, "pay") == 0)
+			CHECK(p, s, &t, ALLOW, PC_REASON_RULE, "pay-read", "pay", PC_CRED_JWT);
+		else
+			CHECK(p, s, &t, ALLOW, PC_REASON_RULE, "others", cases[i].identity, PC_CRED_JWT);
+	}
+	struct pc_verdict v;
+	std_claims(claims, sizeof(claims), "nobody", "");
+	mint(tok, sizeof(tok), HS_HDR, claims, JWT_SECRET);
+	pc_decide(p, s, &jwt_req(&t, CLIENT, "GET", tok)->req, &v);
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&v), "jwt_unknown_subject");
+
+	/* an ES256 token (RFC 7515 A.3) of the second issuer, named by a
+	 * boolean claim */
+	jwt_req(&t, CLIENT, "GET", A3_TOKEN);
+	t.req.now_s = 1300819000;
+	CHECK(p, s, &t, ALLOW, PC_REASON_RULE, "others", "root", PC_CRED_JWT);
+	t.req.now_s = 1300819380 + 31; /* past exp and the 30 s leeway */
+	CHECK(p, s, &t, DENY, PC_REASON_JWT_INVALID, NULL, NULL, PC_CRED_JWT);
+
+	pc_engine_scratch_free(s);
+	pc_policy_free(p);
+}
+
+static void test_jwt_reasons(void)
+{
+	struct pc_policy *p = jwt_policy(JWT_K);
+	struct pc_engine_scratch *s = pc_engine_scratch_new(p);
+	CU_ASSERT_FATAL(s != NULL);
+	char claims[1024], tok[2048];
+
+	snprintf(claims, sizeof(claims), "{\"iss\":\"" JWT_ISS "\",\"aud\":\"payments-gw\",\"sub\":\"svc-pay-1\",\"iat\":%d,\"exp\":%d}",
+		 JWT_NOW - 400, JWT_NOW - 100);
+	mint(tok, sizeof(tok), HS_HDR, claims, JWT_SECRET);
+	EXPECT_JWT(p, s, tok, PC_JWT_EXPIRED, "jwt_expired");
+
+	snprintf(claims, sizeof(claims), "{\"iss\":\"" JWT_ISS "\",\"aud\":\"payments-gw\",\"sub\":\"svc-pay-1\",\"nbf\":%d,\"exp\":%d}",
+		 JWT_NOW + 120, JWT_NOW + 300);
+	mint(tok, sizeof(tok), HS_HDR, claims, JWT_SECRET);
+	EXPECT_JWT(p, s, tok, PC_JWT_NOT_YET_VALID, "jwt_not_yet_valid");
+
+	snprintf(claims, sizeof(claims), "{\"iss\":\"" JWT_ISS "\",\"aud\":\"elsewhere\",\"sub\":\"svc-pay-1\",\"exp\":%d}",
+		 JWT_NOW + 300);
+	mint(tok, sizeof(tok), HS_HDR, claims, JWT_SECRET);
+	EXPECT_JWT(p, s, tok, PC_JWT_BAD_AUDIENCE, "jwt_bad_audience");
+
+	snprintf(claims, sizeof(claims), "{\"iss\":\"https://evil\",\"aud\":\"payments-gw\",\"exp\":%d}",
+		 JWT_NOW + 300);
+	mint(tok, sizeof(tok), HS_HDR, claims, JWT_SECRET);
+	EXPECT_JWT(p, s, tok, PC_JWT_BAD_ISSUER, "jwt_bad_issuer");
+
+	snprintf(claims, sizeof(claims), "{\"iss\":\"" JWT_ISS "\",\"aud\":\"payments-gw\",\"iat\":%d,\"exp\":%d}",
+		 JWT_NOW, JWT_NOW + 7200);
+	mint(tok, sizeof(tok), HS_HDR, claims, JWT_SECRET);
+	EXPECT_JWT(p, s, tok, PC_JWT_LIFETIME_TOO_LONG, "jwt_lifetime_too_long");
+
+	snprintf(claims, sizeof(claims), "{\"iss\":\"" JWT_ISS "\",\"aud\":\"payments-gw\",\"sub\":\"svc-pay-1\"}");
+	mint(tok, sizeof(tok), HS_HDR, claims, JWT_SECRET);
+	EXPECT_JWT(p, s, tok, PC_JWT_MISSING_EXP, "jwt_missing_exp");
+
+	std_claims(claims, sizeof(claims), "svc-pay-1", "");
+	mint(tok, sizeof(tok), HS_HDR, claims, "another secret of thirty-two bytes");
+	EXPECT_JWT(p, s, tok, PC_JWT_BAD_SIGNATURE, "jwt_bad_signature");
+
+	mint(tok, sizeof(tok), "{\"alg\":\"none\"}", claims, "");
+	EXPECT_JWT(p, s, tok, PC_JWT_ALG_NOT_ALLOWED, "jwt_alg_not_allowed");
+	mint(tok, sizeof(tok), "{\"alg\":\"RS256\",\"kid\":\"k1\"}", claims, JWT_SECRET);
+	EXPECT_JWT(p, s, tok, PC_JWT_ALG_NOT_ALLOWED, "jwt_alg_not_allowed");
+
+	mint(tok, sizeof(tok), "{\"alg\":\"HS256\",\"kid\":\"k9\"}", claims, JWT_SECRET);
+	EXPECT_JWT(p, s, tok, PC_JWT_UNKNOWN_KID, "jwt_unknown_kid");
+
+	mint(tok, sizeof(tok), "{\"alg\":\"HS256\",\"kid\":\"k1\",\"crit\":[\"exp\"]}", claims,
+	     JWT_SECRET);
+	EXPECT_JWT(p, s, tok, PC_JWT_CRIT_UNSUPPORTED, "jwt_crit_unsupported");
+
+	mint(tok, sizeof(tok), HS_HDR, "{\"iss\":", JWT_SECRET);
+	EXPECT_JWT(p, s, tok, PC_JWT_MALFORMED, "jwt_malformed");
+	EXPECT_JWT(p, s, "e30.e30.", PC_JWT_BAD_ISSUER, "jwt_bad_issuer"); /* no "iss" at all */
+
+	/* the same token accepted, then a failure is never cached */
+	mint(tok, sizeof(tok), HS_HDR, claims, JWT_SECRET);
+	struct treq t;
+	CHECK(p, s, jwt_req(&t, CLIENT, "GET", tok), ALLOW, PC_REASON_RULE, "pay-read", "pay",
+	      PC_CRED_JWT);
+	struct pc_jwt_cache_stats st;
+	pc_jwt_cache_stats(s->jwt_cache, &st);
+	CU_ASSERT_EQUAL(st.inserts, 1);
+
+	/* Bearer values that are not JWS-shaped go to the API-key path */
+	CHECK(p, s, jwt_req(&t, CLIENT, "GET", OPAQUE_KEY), ALLOW, PC_REASON_RULE, "opaque-all",
+	      "opaque", PC_CRED_API_KEY);
+	CHECK(p, s, jwt_req(&t, CLIENT, "GET", "a.b"), DENY, PC_REASON_API_KEY_UNKNOWN, NULL, NULL,
+	      PC_CRED_API_KEY);
+	CHECK(p, s, jwt_req(&t, CLIENT, "GET", "a.b.c.d"), DENY, PC_REASON_API_KEY_UNKNOWN, NULL,
+	      NULL, PC_CRED_API_KEY);
+	CHECK(p, s, jwt_req(&t, CLIENT, "GET", "a+b.c.d"), DENY, PC_REASON_API_KEY_UNKNOWN, NULL,
+	      NULL, PC_CRED_API_KEY);
+	/* L4: claims rules never match, the token plays no part */
+	struct treq l4;
+	l4_req(&l4, CLIENT, SERVER, 80, PC_PROTO_TCP);
+	CHECK(p, s, &l4, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+
+	pc_engine_scratch_free(s);
+	pc_policy_free(p);
+}
+
+/* A new key set must stop tokens verified under the old one at once. */
+static void test_jwt_cache_flushed_on_fit(void)
+{
+	struct pc_policy *p1 = jwt_policy(JWT_K);
+	struct pc_policy *p2 = jwt_policy(JWT_K2);
+	struct pc_engine_scratch *s = pc_engine_scratch_new(p1);
+	CU_ASSERT_FATAL(s != NULL);
+	char claims[1024], tok[2048];
+	struct treq t;
+
+	std_claims(claims, sizeof(claims), "svc-pay-1", "");
+	mint(tok, sizeof(tok), HS_HDR, claims, JWT_SECRET);
+	jwt_req(&t, CLIENT, "GET", tok);
+	CHECK(p1, s, &t, ALLOW, PC_REASON_RULE, "pay-read", "pay", PC_CRED_JWT);
+	CHECK(p1, s, &t, ALLOW, PC_REASON_RULE, "pay-read", "pay", PC_CRED_JWT); /* a hit */
+
+	CU_ASSERT_EQUAL(pc_engine_scratch_fit(s, p2), 0);
+	CHECK(p2, s, &t, DENY, PC_REASON_JWT_INVALID, NULL, NULL, PC_CRED_JWT);
+	struct pc_jwt_cache_stats st;
+	pc_jwt_cache_stats(s->jwt_cache, &st);
+	CU_ASSERT_EQUAL(st.hits, 1);
+
+	/* and back: verified again, not served from a stale entry */
+	CU_ASSERT_EQUAL(pc_engine_scratch_fit(s, p1), 0);
+	CHECK(p1, s, &t, ALLOW, PC_REASON_RULE, "pay-read", "pay", PC_CRED_JWT);
+	pc_jwt_cache_stats(s->jwt_cache, &st);
+	CU_ASSERT_EQUAL(st.hits, 1);
+	CU_ASSERT_EQUAL(st.inserts, 2);
+
+	/* handed a policy without a fit, the scratch still refuses to trust
+	 * entries verified under another one */
+	CHECK(p1, s, &t, ALLOW, PC_REASON_RULE, "pay-read", "pay", PC_CRED_JWT);
+	CHECK(p2, s, &t, DENY, PC_REASON_JWT_INVALID, NULL, NULL, PC_CRED_JWT);
+
+	/* a scratch fitted to a policy without issuers cannot decide tokens:
+	 * it fails closed */
+	struct tb *b = sample();
+	struct pc_policy *plain = tb_build(b);
+	struct pc_engine_scratch *s2 = pc_engine_scratch_new(plain);
+	CU_ASSERT_FATAL(s2 != NULL);
+	CHECK(p1, s2, &t, DENY, PC_REASON_ENGINE_ERROR, NULL, NULL, PC_CRED_JWT);
+	pc_engine_scratch_free(s2);
+	pc_policy_free(plain);
+	tb_free(b);
+
+	pc_engine_scratch_free(s);
+	pc_policy_free(p1);
+	pc_policy_free(p2);
+}
+
 static CU_TestInfo tests[] = {
 	PC_TEST(test_api_key_allow_and_fingerprint),
 	PC_TEST(test_first_match_order),
@@ -930,6 +1342,10 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_malformed_no_policy_engine_error),
 	PC_TEST(test_epoch),
 	PC_TEST(test_large_policy),
+	PC_TEST(test_jwt_identity_cache_and_claims),
+	PC_TEST(test_jwt_globs_and_claim_identities),
+	PC_TEST(test_jwt_reasons),
+	PC_TEST(test_jwt_cache_flushed_on_fit),
 	CU_TEST_INFO_NULL,
 };
 

@@ -519,6 +519,127 @@ static void test_builder_errors(void)
 	tb_free(b);
 }
 
+/* ---- JWT ---- */
+
+static const char jwt_json[] =
+	"{\"version\": 1,\n"
+	" \"jwt_issuers\": [{\"issuer\": \"joe\", \"audiences\": [\"gw\", \"gw2\"],\n"
+	"   \"algorithms\": [\"ES256\", \"RS256\"], \"leeway_s\": 7, \"max_lifetime_s\": 600,\n"
+	"   \"token_header\": \"X-Jwt\",\n"
+	"   \"jwks\": {\"keys\": [{\"kty\": \"EC\", \"crv\": \"P-256\",\n"
+	"     \"x\": \"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\",\n"
+	"     \"y\": \"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}]}}],\n"
+	" \"identities\": [{\"name\": \"k\", \"api_keys_sha256\": [\""
+	"ce6e7185989b4c41510b8ba0d7351ecc4dcbb1bec7293bcf43705d46a7ea1f3b\"]},\n"
+	"   {\"name\": \"svc\", \"jwt\": {\"issuer\": \"joe\", \"subject\": \"svc-*\"}},\n"
+	"   {\"name\": \"cid\", \"jwt\": {\"issuer\": \"joe\", \"claim\": \"client_id\", \"value\": \"c1\"}}],\n"
+	" \"rules\": [{\"id\": \"h\", \"headers\": {\"x-a\": [\"1\"]}, \"action\": \"deny\"},\n"
+	"   {\"id\": \"w\", \"claims\": {\"scope\": [\"a\", \"b\"], \"env\": [\"prod\"]},\n"
+	"   \"action\": \"allow\"}]}\n";
+
+static struct pc_policy_src *jwt_src(void)
+{
+	char err[512];
+	struct pc_policy_src *src =
+		pc_policy_load_string(jwt_json, sizeof(jwt_json) - 1, "jwt.json", err, sizeof(err));
+	if (src == NULL)
+		fprintf(stderr, "\n%s\n", err);
+	CU_ASSERT_FATAL(src != NULL);
+	return src;
+}
+
+static void expect_src_error(struct pc_policy_src *src, const char *want, int line)
+{
+	char err[512] = "";
+	void *img = NULL;
+	size_t len = 0;
+	int rc = pc_policy_compile(src, &img, &len, err, sizeof(err));
+	bool ok = rc == -EINVAL && img == NULL && strcmp(err, want) == 0;
+	if (!ok)
+		fprintf(stderr, "\nline %d: rc %d, \"%s\"\n", line, rc, err);
+	CU_ASSERT(ok);
+	free(img);
+	pc_policy_src_free(src);
+}
+
+#define EXPECT_SRC_ERROR(src, want) expect_src_error((src), (want), __LINE__)
+
+static void test_jwt_sections(void)
+{
+	struct pc_policy_src *src = jwt_src();
+	char err[512];
+	void *img = NULL;
+	size_t len = 0;
+	CU_ASSERT_FATAL(pc_policy_compile(src, &img, &len, err, sizeof(err)) == 0);
+	const char *strs = section(img, PC_IMG_SEC_STRINGS);
+	CU_ASSERT_EQUAL(hdr(img)->n_issuers, 1);
+	CU_ASSERT_EQUAL(hdr(img)->sections[PC_IMG_SEC_ISSUERS].len, sizeof(struct pc_img_issuer));
+	const struct pc_img_issuer *is = section(img, PC_IMG_SEC_ISSUERS);
+	CU_ASSERT_STRING_EQUAL(strs + is->issuer, "joe");
+	CU_ASSERT_STRING_EQUAL(strs + is->token_header, "x-jwt");
+	static const char ks_start[] = "{\"keys\":[{\"crv\":\"P-256\",\"kty\":\"EC\",";
+	CU_ASSERT_EQUAL(strncmp(strs + is->jwks, ks_start, sizeof(ks_start) - 1), 0);
+	CU_ASSERT_EQUAL(is->algs, PC_JWT_ALG_BIT(PC_JWT_ALG_ES256) | PC_JWT_ALG_BIT(PC_JWT_ALG_RS256));
+	CU_ASSERT_EQUAL(is->leeway_s, 7);
+	CU_ASSERT_EQUAL(is->max_lifetime_s, 600);
+	CU_ASSERT_EQUAL(is->require_exp, 1);
+	CU_ASSERT_EQUAL_FATAL(is->n_auds, 2);
+	const uint32_t *auds = section(img, PC_IMG_SEC_AUDIENCES);
+	CU_ASSERT_STRING_EQUAL(strs + auds[is->auds_start + 1], "gw2");
+
+	const struct pc_img_identity *id = section(img, PC_IMG_SEC_IDENTITIES);
+	CU_ASSERT_EQUAL(id[0].jwt_issuer, PC_IMG_NO_JWT);
+	CU_ASSERT_EQUAL(id[0].jwt_claim, PC_IMG_NO_STRING);
+	CU_ASSERT_EQUAL(id[0].jwt_value, PC_IMG_NO_STRING);
+	CU_ASSERT_EQUAL(id[1].jwt_issuer, 0);
+	CU_ASSERT_EQUAL(id[1].jwt_claim, PC_IMG_NO_STRING);
+	CU_ASSERT_STRING_EQUAL(strs + id[1].jwt_value, "svc-*");
+	CU_ASSERT_STRING_EQUAL(strs + id[2].jwt_claim, "client_id");
+	CU_ASSERT_STRING_EQUAL(strs + id[2].jwt_value, "c1");
+
+	const struct pc_img_rule *r = section(img, PC_IMG_SEC_RULES);
+	CU_ASSERT_EQUAL(r[0].n_claims, 0);
+	CU_ASSERT_EQUAL(r[1].claims_start, 0);
+	CU_ASSERT_EQUAL_FATAL(r[1].n_claims, 2);
+	const struct pc_img_claim_cond *cc = section(img, PC_IMG_SEC_CLAIM_CONDS);
+	const uint32_t *cv = section(img, PC_IMG_SEC_CLAIM_VALUES);
+	CU_ASSERT_STRING_EQUAL(strs + cc[0].name, "scope");
+	CU_ASSERT_EQUAL(cc[0].n_values, 2);
+	CU_ASSERT_STRING_EQUAL(strs + cv[cc[0].values_start + 1], "b");
+	CU_ASSERT_STRING_EQUAL(strs + cc[1].name, "env");
+	CU_ASSERT_STRING_EQUAL(strs + cv[cc[1].values_start], "prod");
+
+	/* the same builder compiles to the same bytes */
+	void *img2 = NULL;
+	size_t len2 = 0;
+	CU_ASSERT_FATAL(pc_policy_compile(src, &img2, &len2, err, sizeof(err)) == 0);
+	CU_ASSERT(len == len2 && memcmp(img, img2, len) == 0);
+	free(img2);
+	free(img);
+	pc_policy_src_free(src);
+
+	/* the compiler re-checks what it relies on */
+	src = jwt_src();
+	src->identities[1].jwt_issuer = 1;
+	EXPECT_SRC_ERROR(src, "jwt.json: $.identities[1].jwt: bad binding");
+	src = jwt_src();
+	src->jwt_issuers[0].algs = 0;
+	EXPECT_SRC_ERROR(src, "jwt.json: $.jwt_issuers[0].algorithms: bad set 0x0");
+	src = jwt_src();
+	src->jwt_issuers[0].algs = 1u << 30;
+	EXPECT_SRC_ERROR(src, "jwt.json: $.jwt_issuers[0].algorithms: bad set 0x40000000");
+	src = jwt_src();
+	free(src->jwt_issuers[0].jwks);
+	src->jwt_issuers[0].jwks = NULL;
+	EXPECT_SRC_ERROR(src, "jwt.json: $.jwt_issuers[0]: missing key set");
+	src = jwt_src();
+	src->jwt_issuers[0].token_header[0] = ' ';
+	EXPECT_SRC_ERROR(src, "jwt.json: $.jwt_issuers[0].token_header: \" -jwt\" is not a header name");
+	src = jwt_src();
+	src->rules[1].claims[1].name[0] = '\0';
+	EXPECT_SRC_ERROR(src, "jwt.json: $.rules[1].claims: empty claim name");
+}
+
 static CU_TestInfo tests[] = {
 	PC_TEST(test_round_trip),
 	PC_TEST(test_deterministic),
@@ -527,6 +648,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_bad_regex),
 	PC_TEST(test_allowempty),
 	PC_TEST(test_builder_errors),
+	PC_TEST(test_jwt_sections),
 	CU_TEST_INFO_NULL,
 };
 

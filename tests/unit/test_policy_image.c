@@ -6,8 +6,10 @@
  * the damage so that the range checks themselves are what stands in the way,
  * sections outside the image or misaligned, counts that disagree, indexes and
  * string offsets out of range, unsorted keys, bad prefixes, a damaged
- * Hyperscan database. Finally random damage, resealed, must never crash the
- * loader or the engine running what it accepted.
+ * Hyperscan database, and in the JWT sections issuer offsets, ranges,
+ * algorithm sets and a key set that no longer validates. Finally random
+ * damage, resealed, must never crash the loader or the engine running what it
+ * accepted.
  *
  * The images come from a JSON policy through the ordinary loader and
  * compiler, as in production.
@@ -190,8 +192,8 @@ static void test_length_magic_abi(void)
 	H(img)->magic ^= 0x01000000;
 	EXPECT_REJECT(img, len, "policy image: bad magic 0x48504350 (expected 0x49504350)");
 	H(img)->magic ^= 0x01000000;
-	H(img)->abi = 2;
-	EXPECT_REJECT(img, len, "policy image: ABI version 2, this build reads version 1");
+	H(img)->abi = PC_POLICY_IMAGE_ABI + 1;
+	EXPECT_REJECT(img, len, "policy image: ABI version 3, this build reads version 2");
 	H(img)->abi = PC_POLICY_IMAGE_ABI;
 	H(img)->header_len = 8;
 	reseal(img, len);
@@ -563,6 +565,188 @@ static void test_records(void)
 /* Whatever the damage, resealed: the loader either refuses with a message or
  * builds a policy the engine can run. Under AddressSanitizer this is where an
  * unchecked offset would show. A fixed seed keeps failures reproducible. */
+/* ---- JWT sections ---- */
+
+static const char jwt_json[] =
+	"{\"version\": 1,\n"
+	" \"jwt_issuers\": [{\"issuer\": \"joe\", \"audiences\": [\"gw\"], \"algorithms\": [\"ES256\"],\n"
+	"   \"leeway_s\": 5, \"max_lifetime_s\": 0, \"require_exp\": false,\n"
+	"   \"jwks\": {\"keys\": [{\"kty\": \"EC\", \"crv\": \"P-256\",\n"
+	"     \"x\": \"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\",\n"
+	"     \"y\": \"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}]}}],\n"
+	" \"identities\": [{\"name\": \"svc\", \"jwt\": {\"issuer\": \"joe\", \"subject\": \"svc-*\"}},\n"
+	"   {\"name\": \"cid\", \"jwt\": {\"issuer\": \"joe\", \"claim\": \"client_id\", \"value\": \"c1\"}}],\n"
+	" \"rules\": [{\"id\": \"w\", \"claims\": {\"scope\": [\"a\", \"b\"], \"env\": [\"prod\"]},\n"
+	"   \"action\": \"allow\"}]}\n";
+
+static uint8_t *fresh_jwt(size_t *len)
+{
+	char err[512];
+	struct pc_policy_src *src =
+		pc_policy_load_string(jwt_json, sizeof(jwt_json) - 1, "jwt.json", err, sizeof(err));
+	if (src == NULL)
+		fprintf(stderr, "load: %s\n", err);
+	CU_ASSERT_FATAL(src != NULL);
+	void *img = NULL;
+	int rc = pc_policy_compile(src, &img, len, err, sizeof(err));
+	pc_policy_src_free(src);
+	CU_ASSERT_FATAL(rc == 0);
+	return img;
+}
+
+static void run_jwt_damage(damage_fn fn, int line)
+{
+	size_t len;
+	uint8_t *img = fresh_jwt(&len);
+	char want[512];
+	fn(img, len, want, sizeof(want));
+	reseal(img, len);
+	expect_reject(img, len, want, line);
+	free(img);
+}
+
+#define JWT_DAMAGE(fn) run_jwt_damage((fn), __LINE__)
+
+static struct pc_img_issuer *issuer0(uint8_t *img)
+{
+	return sec(img, PC_IMG_SEC_ISSUERS);
+}
+
+static void d_issuer_section_outside(uint8_t *img, size_t len, char *want, size_t n)
+{
+	H(img)->sections[PC_IMG_SEC_ISSUERS].off = (uint32_t)len;
+	snprintf(want, n, "policy image: jwt issuers section [%zu, +40) outside the image (%zu bytes)",
+		 len, len);
+}
+
+static void d_issuer_count(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	H(img)->n_issuers = 2;
+	snprintf(want, n, "policy image: header says 2 jwt issuers, the section holds 1");
+}
+
+static void d_issuer_name(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	uint32_t tab = H(img)->sections[PC_IMG_SEC_STRINGS].len;
+	issuer0(img)->issuer = tab;
+	snprintf(want, n, "policy image: jwt issuer 0 name offset %u outside the string table (%u bytes)",
+		 tab, tab);
+}
+
+static void d_issuer_jwks(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	issuer0(img)->jwks = UINT32_MAX - 1;
+	snprintf(want, n, "policy image: jwt issuer 0 key set offset %u outside the string table (%u bytes)",
+		 UINT32_MAX - 1, H(img)->sections[PC_IMG_SEC_STRINGS].len);
+}
+
+static void d_issuer_auds(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	issuer0(img)->auds_start = 1;
+	snprintf(want, n, "policy image: jwt issuer 0 audiences [1, +1) outside the jwt audiences (1 entries)");
+}
+
+static void d_issuer_algs(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	issuer0(img)->algs = 1u << 31;
+	snprintf(want, n, "policy image: jwt issuer 0 algorithm set 0x80000000 is empty or unknown");
+}
+
+static void d_issuer_keys(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	/* well-formed JSON, bad key: the key set is validated again here */
+	char *ks = (char *)sec(img, PC_IMG_SEC_STRINGS) + issuer0(img)->jwks;
+	char *crv = strstr(ks, "P-256");
+	CU_ASSERT_FATAL(crv != NULL);
+	crv[4] = '7';
+	snprintf(want, n, "policy image: jwt issuer 0 (\"joe\") key set rejected: jwks: keys[0].crv: "
+		 "expected P-256, P-384 or Ed25519, got \"P-257\"");
+}
+
+static void d_identity_issuer(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_identity *id = sec(img, PC_IMG_SEC_IDENTITIES);
+	id[1].jwt_issuer = 1;
+	snprintf(want, n, "policy image: identity 1 jwt issuer index 1 out of range (1 issuers)");
+}
+
+static void d_identity_claim(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_identity *id = sec(img, PC_IMG_SEC_IDENTITIES);
+	id[0].jwt_issuer = PC_IMG_NO_JWT;
+	snprintf(want, n, "policy image: identity 0 has a JWT claim or value but no issuer");
+}
+
+static void d_rule_claims(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_rule *r = sec(img, PC_IMG_SEC_RULES);
+	r[0].claims_start = 1;
+	snprintf(want, n, "policy image: rule 0 claims [1, +2) outside the claim conditions (2 entries)");
+}
+
+static void d_claim_values(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_claim_cond *cc = sec(img, PC_IMG_SEC_CLAIM_CONDS);
+	cc[1].n_values = 3;
+	snprintf(want, n, "policy image: claim condition 1 values [2, +3) outside the claim values (3 entries)");
+}
+
+static void test_jwt_sections(void)
+{
+	size_t len;
+	uint8_t *img = fresh_jwt(&len);
+	char err[512];
+	struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+	if (p == NULL)
+		fprintf(stderr, "\n%s\n", err);
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT_EQUAL_FATAL(p->n_issuers, 1);
+	const struct pc_jwt_issuer *is = p->issuer_list[0];
+	CU_ASSERT(pc_str_eq(is->issuer, "joe", 3));
+	CU_ASSERT_EQUAL_FATAL(is->n_audiences, 1);
+	CU_ASSERT(pc_str_eq(is->audiences[0], "gw", 2));
+	CU_ASSERT_EQUAL(is->algs, PC_JWT_ALG_BIT(PC_JWT_ALG_ES256));
+	CU_ASSERT_EQUAL(is->leeway_s, 5);
+	CU_ASSERT_EQUAL(is->max_lifetime_s, 0);
+	CU_ASSERT_FALSE(is->require_exp);
+	CU_ASSERT_PTR_NOT_NULL(is->keys);
+	CU_ASSERT_EQUAL_FATAL(p->n_token_headers, 1);
+	CU_ASSERT(p->token_headers[0].bearer);
+	CU_ASSERT_EQUAL_FATAL(p->n_jwt_identities, 2);
+	CU_ASSERT(p->identities[0].jwt_glob);
+	CU_ASSERT_EQUAL(p->identities[0].jwt_claim.len, 0);
+	CU_ASSERT(pc_str_eq(p->identities[1].jwt_claim, "client_id", 9));
+	CU_ASSERT_FALSE(p->identities[1].jwt_glob);
+	CU_ASSERT_EQUAL(p->n_source_only, 0);
+	CU_ASSERT_EQUAL_FATAL(p->rules[0].n_claims, 2);
+	CU_ASSERT(p->rules[0].flags & PC_RT_RULE_CLAIMS);
+	CU_ASSERT(p->rules[0].flags & PC_RT_RULE_L7);
+	pc_policy_free(p);
+	free(img);
+
+	JWT_DAMAGE(d_issuer_section_outside);
+	JWT_DAMAGE(d_issuer_count);
+	JWT_DAMAGE(d_issuer_name);
+	JWT_DAMAGE(d_issuer_jwks);
+	JWT_DAMAGE(d_issuer_auds);
+	JWT_DAMAGE(d_issuer_algs);
+	JWT_DAMAGE(d_issuer_keys);
+	JWT_DAMAGE(d_identity_issuer);
+	JWT_DAMAGE(d_identity_claim);
+	JWT_DAMAGE(d_rule_claims);
+	JWT_DAMAGE(d_claim_values);
+}
+
 static void test_random_damage(void)
 {
 	size_t len;
@@ -624,6 +808,59 @@ static void test_random_damage(void)
 	free(orig);
 }
 
+/* The same for the JWT sections: damage that survives the checks must leave
+ * a policy the engine runs safely with a token in hand. */
+static void test_random_damage_jwt(void)
+{
+	size_t len;
+	uint8_t *orig = fresh_jwt(&len);
+	uint8_t *img = malloc(len);
+	CU_ASSERT_FATAL(img != NULL);
+	/* RFC 7515 A.3: ES256, iss "joe", valid before 1300819380 */
+	static const char head[] =
+		"GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer "
+		"eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ."
+		"DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q\r\n\r\n";
+	struct pc_http_req http;
+	CU_ASSERT_FATAL(pc_http_parse_head(head, sizeof(head) - 1, &http) == PC_HTTP_OK);
+	struct pc_request req = { .l4_proto = 6, .dport = 80, .http = &http, .now_s = 1300819000 };
+
+	uint32_t seed = 777, accepted = 0, rejected = 0;
+	for (int round = 0; round < 600; round++) {
+		memcpy(img, orig, len);
+		int flips = 1 + (int)(seed % 3);
+		for (int f = 0; f < flips; f++) {
+			seed = seed * 1103515245u + 12345u;
+			uint32_t at = PC_POLICY_IMAGE_CRC_START + 4 + (seed >> 12) % ((uint32_t)len - 20);
+			seed = seed * 1103515245u + 12345u;
+			img[at] = (seed >> 16) % 3 == 0 ? (uint8_t)(seed >> 8) : img[at] ^ (uint8_t)(1u << (seed >> 24) % 8);
+		}
+		reseal(img, len);
+		char err[512] = "";
+		struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+		if (p == NULL) {
+			rejected++;
+			CU_ASSERT(strncmp(err, "policy image: ", 14) == 0);
+			continue;
+		}
+		accepted++;
+		struct pc_engine_scratch *s = pc_engine_scratch_new(p);
+		CU_ASSERT_FATAL(s != NULL);
+		struct pc_verdict v;
+		pc_decide(p, s, &req, &v);
+		CU_ASSERT(v.action < PC_ACTION_COUNT && v.reason < PC_REASON_COUNT);
+		CU_ASSERT(v.identity < (int32_t)pc_policy_identity_count(p));
+		pc_decide(p, s, &req, &v); /* and from the cache, when it was accepted */
+		CU_ASSERT(v.action < PC_ACTION_COUNT && v.reason < PC_REASON_COUNT);
+		pc_engine_scratch_free(s);
+		pc_policy_free(p);
+	}
+	CU_ASSERT(accepted > 0);
+	CU_ASSERT(rejected > 0);
+	free(img);
+	free(orig);
+}
+
 static CU_TestInfo tests[] = {
 	PC_TEST(test_accepts_sample),
 	PC_TEST(test_checksum),
@@ -631,6 +868,8 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_header_and_sections),
 	PC_TEST(test_records),
 	PC_TEST(test_random_damage),
+	PC_TEST(test_jwt_sections),
+	PC_TEST(test_random_damage_jwt),
 	CU_TEST_INFO_NULL,
 };
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "http/http_parse.h"
+#include "jwt/jwt.h"
 #include "pc_test.h"
 #include "policy/policy.h"
 #include "util/addr.h"
@@ -142,6 +143,81 @@ static void test_sample(void)
 	CU_ASSERT_EQUAL(r->destinations[0], 1);
 	CU_ASSERT_EQUAL(r->n_paths, 0);
 	CU_ASSERT_EQUAL(r->n_headers, 0);
+	pc_policy_src_free(s);
+}
+
+/* Every JWT key: issuers (inline key set and a file relative to the policy),
+ * subject and claim bindings, rule claim conditions. */
+static void test_valid_jwt(void)
+{
+	struct pc_policy_src *s = pc_policy_load_file(FIXTURES "valid-jwt.json", err, sizeof(err));
+
+	if (s == NULL)
+		fprintf(stderr, "\n  %s\n", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL_FATAL(s->n_jwt_issuers, 2);
+	const struct pc_src_jwt_issuer *is = &s->jwt_issuers[0];
+	CU_ASSERT_STRING_EQUAL(is->issuer, "https://idp.example");
+	CU_ASSERT_EQUAL_FATAL(is->n_audiences, 2);
+	CU_ASSERT_STRING_EQUAL(is->audiences[0], "payments-gw");
+	CU_ASSERT_STRING_EQUAL(is->audiences[1], "other-gw");
+	CU_ASSERT_EQUAL(is->algs, PC_JWT_ALG_BIT(PC_JWT_ALG_RS256) | PC_JWT_ALG_BIT(PC_JWT_ALG_ES256));
+	CU_ASSERT_EQUAL(is->leeway_s, 10);
+	CU_ASSERT_EQUAL(is->max_lifetime_s, 7200);
+	CU_ASSERT_FALSE(is->require_exp);
+	CU_ASSERT_STRING_EQUAL(is->token_header, "x-token"); /* lowercased */
+	/* the file's key set, kept as canonical JSON: sorted keys, compact */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(is->jwks);
+	CU_ASSERT_EQUAL(strncmp(is->jwks, "{\"keys\":[{\"e\":\"AQAB\",\"kty\":\"RSA\",\"n\":", 33), 0);
+	CU_ASSERT_PTR_NULL(strchr(is->jwks, ' '));
+
+	is = &s->jwt_issuers[1];
+	CU_ASSERT_STRING_EQUAL(is->issuer, "joe");
+	CU_ASSERT_EQUAL(is->n_audiences, 0);
+	CU_ASSERT_EQUAL(is->algs, PC_JWT_ALG_BIT(PC_JWT_ALG_ES256));
+	/* defaults */
+	CU_ASSERT_EQUAL(is->leeway_s, 30);
+	CU_ASSERT_EQUAL(is->max_lifetime_s, 3600);
+	CU_ASSERT_TRUE(is->require_exp);
+	CU_ASSERT_STRING_EQUAL(is->token_header, "authorization");
+	CU_ASSERT_STRING_EQUAL(is->jwks, "{\"keys\":[{\"crv\":\"P-256\",\"kty\":\"EC\","
+			       "\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\","
+			       "\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}]}");
+
+	CU_ASSERT_EQUAL_FATAL(s->n_identities, 3);
+	const struct pc_src_identity *id = &s->identities[0];
+	CU_ASSERT_TRUE(id->has_jwt);
+	CU_ASSERT_EQUAL(id->jwt_issuer, 0);
+	CU_ASSERT_PTR_NULL(id->jwt_claim);
+	CU_ASSERT_STRING_EQUAL(id->jwt_value, "svc-pay-*");
+	CU_ASSERT_EQUAL(id->n_sources, 1);
+	CU_ASSERT_EQUAL(id->n_api_keys, 0);
+	id = &s->identities[1];
+	CU_ASSERT_TRUE(id->has_jwt);
+	CU_ASSERT_EQUAL(id->jwt_issuer, 1);
+	CU_ASSERT_STRING_EQUAL(id->jwt_claim, "client_id");
+	CU_ASSERT_STRING_EQUAL(id->jwt_value, "c?-root");
+	id = &s->identities[2];
+	CU_ASSERT_TRUE(id->has_jwt);
+	CU_ASSERT_EQUAL(id->n_api_keys, 1);
+
+	CU_ASSERT_EQUAL_FATAL(s->n_rules, 1);
+	const struct pc_src_rule *r = &s->rules[0];
+	CU_ASSERT_EQUAL_FATAL(r->n_claims, 2);
+	CU_ASSERT_STRING_EQUAL(r->claims[0].name, "scope");
+	CU_ASSERT_EQUAL_FATAL(r->claims[0].n_values, 1);
+	CU_ASSERT_STRING_EQUAL(r->claims[0].values[0], "payments:write");
+	CU_ASSERT_STRING_EQUAL(r->claims[1].name, "env");
+	CU_ASSERT_EQUAL_FATAL(r->claims[1].n_values, 2);
+	CU_ASSERT_STRING_EQUAL(r->claims[1].values[1], "staging");
+
+	/* no issuers: an empty list, not an error */
+	pc_policy_src_free(s);
+	s = pc_policy_load_string("{\"version\": 1, \"jwt_issuers\": []}", 33, "t.json", err,
+				  sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(s->n_jwt_issuers, 0);
+	CU_ASSERT_PTR_NULL(s->jwt_issuers);
 	pc_policy_src_free(s);
 }
 
@@ -289,7 +365,7 @@ static const struct bad_case bad_cases[] = {
 	  ":2: $.version: expected the integer 1 (the policy format version), got \"1\"" },
 	{ "invalid-unknown-top-key.json",
 	  ":3: $.rule: unknown key \"rule\"; did you mean \"rules\"? (allowed keys: version, "
-	  "default_action, identities, destinations, rules, description)" },
+	  "default_action, jwt_issuers, identities, destinations, rules, description)" },
 	{ "invalid-default-action.json",
 	  ":3: $.default_action: expected \"allow\" or \"deny\", got \"permit\"" },
 	{ "invalid-description-not-string.json",
@@ -307,8 +383,8 @@ static const struct bad_case bad_cases[] = {
 	{ "invalid-identity-duplicate-name.json",
 	  ":6: $.identities[1].name: duplicate name \"ticket-agent\" (first at $.identities[0])" },
 	{ "invalid-identity-no-credentials.json",
-	  ":4: $.identities[0]: expected \"sources\" or \"api_keys_sha256\" (an identity needs a "
-	  "way to recognise its caller), got neither" },
+	  ":4: $.identities[0]: expected \"sources\", \"api_keys_sha256\" or \"jwt\" (an identity "
+	  "needs a way to recognise its caller), got none" },
 	{ "invalid-identity-sources-empty.json",
 	  ":6: $.identities[0].sources: expected a non-empty array of CIDR prefixes, got an empty "
 	  "array" },
@@ -332,7 +408,7 @@ static const struct bad_case bad_cases[] = {
 	  ":7: $.identities[0].api_key_header: " HDR_EXP "\"x api key\"" },
 	{ "invalid-identity-unknown-key.json",
 	  ":6: $.identities[0].source: unknown key \"source\"; did you mean \"sources\"? (allowed "
-	  "keys: name, sources, api_keys_sha256, api_key_header, description)" },
+	  "keys: name, sources, api_keys_sha256, api_key_header, jwt, description)" },
 	{ "invalid-destination-no-name.json",
 	  ":4: $.destinations[0]: missing required key \"name\" (the destination's name)" },
 	{ "invalid-destination-duplicate-name.json",
@@ -379,7 +455,7 @@ static const struct bad_case bad_cases[] = {
 	  ":6: $.rules[0].action: expected \"allow\" or \"deny\", got \"permit\"" },
 	{ "invalid-rule-unknown-key.json",
 	  ":6: $.rules[0].acton: unknown key \"acton\"; did you mean \"action\"? (allowed keys: id, "
-	  "identities, destinations, methods, paths, headers, action, description)" },
+	  "identities, destinations, methods, paths, headers, claims, action, description)" },
 	{ "invalid-rule-unknown-identity.json",
 	  ":11: $.rules[0].identities[0]: unknown identity \"tiket-agent\" (defined: ticket-agent, "
 	  "billing-bot)" },
@@ -423,6 +499,46 @@ static const struct bad_case bad_cases[] = {
 	{ "invalid-rule-l4-methods.json",
 	  ":11: $.rules[0].destinations[1]: destination \"ssh\" has protocol \"tcp\", but the rule "
 	  "has methods" L4_TAIL },
+	{ "invalid-jwt-alg-none.json",
+	  ":5: $.jwt_issuers[0].algorithms[0]: \"none\" is never allowed: an unsigned token "
+	  "proves nothing (RFC 8725 §3.1)" },
+	{ "invalid-jwt-bad-algorithm.json",
+	  ":4: $.jwt_issuers[0].algorithms[1]: expected a JWS algorithm (HS256, HS384, HS512, "
+	  "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA), got \"RS257\"" },
+	{ "invalid-jwt-bad-glob.json",
+	  ":6: $.identities[0].jwt.subject: expected an exact value or a glob ('*' any "
+	  "characters, '?' one) of 1..256 printable characters, no backslash, got \"svc-\\\\*\"" },
+	{ "invalid-jwt-both-jwks.json",
+	  ":5: $.jwt_issuers[0].jwks_file: give \"jwks\" or \"jwks_file\", not both" },
+	{ "invalid-jwt-broken-jwks.json",
+	  ":6: $.jwt_issuers[1].jwks: key set: jwks: keys[0].crv: expected P-256, P-384 or "
+	  "Ed25519, got \"P-521\"" },
+	{ "invalid-jwt-claims-empty.json",
+	  ":4: $.rules[0].claims: expected a non-empty object of claim name to array of values, "
+	  "got an empty object" },
+	{ "invalid-jwt-claims-without-issuers.json",
+	  ":4: $.rules[0].claims: a rule with claims needs $.jwt_issuers (only a verified JWT "
+	  "carries claims), and there are none" },
+	{ "invalid-jwt-duplicate-issuer.json",
+	  ":5: $.jwt_issuers[1].issuer: duplicate issuer \"https://idp.example\" (first at "
+	  "$.jwt_issuers[0])" },
+	{ "invalid-jwt-jwks-file-missing.json",
+	  ":5: $.jwt_issuers[0].jwks_file: key set file " FIXTURES "no-such-keys.json: unable to "
+	  "open " FIXTURES "no-such-keys.json: No such file or directory" },
+	{ "invalid-jwt-leeway-negative.json",
+	  ":5: $.jwt_issuers[0].leeway_s: expected an integer 0..3600 (seconds of clock skew), "
+	  "got -5" },
+	{ "invalid-jwt-no-algorithms.json",
+	  ":4: $.jwt_issuers[0]: missing required key \"algorithms\" (the JWS algorithms its "
+	  "tokens may use, e.g. [\"RS256\"])" },
+	{ "invalid-jwt-no-jwks.json",
+	  ":4: $.jwt_issuers[0]: missing required key \"jwks\" (the issuer's key set, inline, or "
+	  "\"jwks_file\")" },
+	{ "invalid-jwt-subject-and-claim.json",
+	  ":6: $.identities[0].jwt.claim: give \"subject\", or \"claim\" with \"value\", not both" },
+	{ "invalid-jwt-unknown-issuer.json",
+	  ":5: $.identities[0].jwt.issuer: expected an issuer of $.jwt_issuers, got "
+	  "\"https://idp.example.org\"" },
 	{ "invalid-rule-l4-paths.json",
 	  ":7: $.rules[0].destinations[0]: destination \"dns\" has protocol \"udp\", but the rule "
 	  "has paths" L4_TAIL },
@@ -589,7 +705,7 @@ static void test_odd_keys(void)
 	CU_ASSERT_PTR_NULL(load_text(t));
 	CU_ASSERT_STRING_EQUAL(err, "t.json:2: $[\"ru.les\"]: unknown key \"ru.les\"; did you mean "
 			       "\"rules\"? (allowed keys: "
-			       "version, default_action, identities, destinations, rules, description)");
+			       "version, default_action, jwt_issuers, identities, destinations, rules, description)");
 
 	t = "{\"version\": 1,\n\"x\\\"y\\n\": 1}";
 	CU_ASSERT_PTR_NULL(load_text(t));
@@ -601,7 +717,8 @@ static void test_odd_keys(void)
 	snprintf(text, sizeof(text), "{\n\"version\": 1,\n\"%s\": 1}", key);
 	CU_ASSERT_PTR_NULL(load_text(text));
 	snprintf(want, sizeof(want), "t.json:1: $: unknown key \"%.48s\"... (300 bytes) (allowed "
-		 "keys: version, default_action, identities, destinations, rules, description)", key);
+		 "keys: version, default_action, jwt_issuers, identities, destinations, rules, "
+		 "description)", key);
 	CU_ASSERT_STRING_EQUAL(err, want);
 
 	/* a long key inside an item keeps the item's path */
@@ -843,6 +960,7 @@ static void test_scale(void)
 static CU_TestInfo tests[] = {
 	PC_TEST(test_sample),
 	PC_TEST(test_valid_full),
+	PC_TEST(test_valid_jwt),
 	PC_TEST(test_valid_minimal),
 	PC_TEST(test_invalid_fixtures),
 	PC_TEST(test_every_fixture_listed),
