@@ -9,6 +9,10 @@
  * commands: 0 done, 1 the command failed (a policy that does not load, a
  * daemon that does not answer), 2 the command line was wrong.
  *
+ * explain --tls reads the client's side of a TLS connection instead of an
+ * HTTP request: the ClientHello, possibly fragmented over records, parsed
+ * by lib/tls; the verdict JSON then also says what the hello offered.
+ *
  * The offline commands (explain, policy validate) run the library's own
  * load -> compile -> image -> runtime path and the same pc_decide() as the
  * dataplane workers, with no dataplane and no DPDK.
@@ -22,10 +26,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl_control.h"
 #include "engine/decide.h"
 #include "http/http_parse.h"
 #include "pkt/pkt_parse.h"
 #include "policy/policy.h"
+#include "tls/tls_hello.h"
 #include "util/addr.h"
 
 #define PC_CTL_EXIT_OK 0
@@ -48,10 +54,27 @@ static int cmd_explain(const struct pc_ctl_cmd *cmd, int argc, char **argv);
 static int cmd_policy_validate(const struct pc_ctl_cmd *cmd, int argc, char **argv);
 
 static const struct pc_ctl_cmd commands[] = {
-	{ "explain", NULL, cmd_explain, "--policy FILE [--src IP[:PORT]] [--dst IP:PORT] [--now UNIX_SECONDS] < REQUEST",
-	  "decide one raw HTTP request read from stdin and print the verdict as JSON" },
+	{ "explain", NULL, cmd_explain,
+	  "--policy FILE [--tls] [--src IP[:PORT]] [--dst IP:PORT] [--now UNIX_SECONDS] < REQUEST",
+	  "decide one raw HTTP request (with --tls: the client's first bytes of a TLS connection, "
+	  "its ClientHello) read from stdin and print the verdict as JSON" },
 	{ "policy", "validate", cmd_policy_validate, "FILE",
 	  "load and compile a policy file; print \"ok\" or the error" },
+	{ "policy", "push", pc_ctl_policy_push, "FILE [--socket PATH | --instance NAME]",
+	  "push a policy through portcullis-control; print the generation and the dataplane's "
+	  "apply time, or the exact error" },
+	{ "policy", "show", pc_ctl_policy_show, "[--socket PATH | --instance NAME]",
+	  "the generation the dataplane runs, its file, rule count and when it was applied" },
+	{ "status", NULL, pc_ctl_status, "[--socket PATH | --instance NAME]",
+	  "dataplane attached or not, generation applied, workers, uptimes" },
+	{ "quarantine", "add", pc_ctl_quarantine_add,
+	  "identity NAME|credential FINGERPRINT [--reason TEXT] [--ttl DURATION] [--socket PATH]",
+	  "revoke an identity or a credential: its requests are denied, its connections reset" },
+	{ "quarantine", "remove", pc_ctl_quarantine_remove,
+	  "identity NAME|credential FINGERPRINT [--reason TEXT] [--socket PATH]",
+	  "lift a revocation" },
+	{ "quarantine", "list", pc_ctl_quarantine_list, "[--socket PATH | --instance NAME]",
+	  "the revocations in force" },
 };
 
 static void usage(FILE *out)
@@ -84,7 +107,7 @@ static int cmd_bad_usage(const struct pc_ctl_cmd *c, const char *fmt, const char
 /* Long options return values past any character, so that optopt tells a
  * short option (its character) from a long one (whose text is the argument
  * getopt_long just stepped over). */
-enum { PC_CTL_OPT_POLICY = 256, PC_CTL_OPT_SRC, PC_CTL_OPT_DST, PC_CTL_OPT_NOW };
+enum { PC_CTL_OPT_POLICY = 256, PC_CTL_OPT_SRC, PC_CTL_OPT_DST, PC_CTL_OPT_NOW, PC_CTL_OPT_TLS };
 
 /* The option getopt_long just refused, for the message. */
 static const char *refused_option(char **argv, char *buf, size_t len)
@@ -173,11 +196,49 @@ static const char *cred_kind_name(uint8_t kind)
 	}
 }
 
+/* "1.3" for a TLS version as on the wire; NULL for none. */
+static json_t *tls_version_json(uint16_t v)
+{
+	char buf[16];
+	switch (v) {
+	case 0:
+		return json_null();
+	case PC_TLS_VERSION_SSL3:
+		return json_string("ssl3");
+	case PC_TLS_VERSION_1_0:
+	case PC_TLS_VERSION_1_1:
+	case PC_TLS_VERSION_1_2:
+	case PC_TLS_VERSION_1_3:
+		snprintf(buf, sizeof(buf), "1.%u", (unsigned)(v - PC_TLS_VERSION_1_0));
+		return json_string(buf);
+	default:
+		snprintf(buf, sizeof(buf), "0x%04x", v);
+		return json_string(buf);
+	}
+}
+
+/* What the hello offered, as the engine saw it: "sni" (null without one),
+ * "alpn" (in the client's order), "tls_version" (the highest offered),
+ * "ja4". */
+static void add_tls_fields(json_t *o, const struct pc_tls_hello *h)
+{
+	char ja4[PC_TLS_JA4_LEN + 1];
+	json_t *alpn = json_array();
+	for (unsigned i = 0; i < h->n_alpn; i++)
+		json_array_append_new(alpn, json_stringn(h->alpn[i].p, h->alpn[i].len));
+	json_object_set_new(o, "sni", h->sni_len ? json_stringn(h->sni, h->sni_len) : json_null());
+	json_object_set_new(o, "alpn", alpn);
+	json_object_set_new(o, "tls_version", tls_version_json(h->highest_version));
+	pc_tls_hello_ja4(h, ja4);
+	json_object_set_new(o, "ja4", json_string(ja4));
+}
+
 /* path: what the rules saw, printed when it differs from what was sent.
- * iss, sub: of the verified token that named the identity, or NULL. */
+ * iss, sub: of the verified token that named the identity, or NULL.
+ * tls: the parsed hello of a TLS decision, or NULL. */
 static int print_verdict(const struct pc_policy *p, const struct pc_verdict *v,
 			 const struct pc_str *norm_path, const struct pc_str *iss,
-			 const struct pc_str *sub)
+			 const struct pc_str *sub, const struct pc_tls_hello *tls)
 {
 	json_t *o = json_object();
 	if (o == NULL)
@@ -202,6 +263,8 @@ static int print_verdict(const struct pc_policy *p, const struct pc_verdict *v,
 	}
 	if (norm_path != NULL)
 		json_object_set_new(o, "normalized_path", json_stringn(norm_path->p, norm_path->len));
+	if (tls != NULL)
+		add_tls_fields(o, tls);
 	char *text = json_dumps(o, JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (text == NULL)
@@ -218,13 +281,14 @@ static int cmd_explain(const struct pc_ctl_cmd *cmd, int argc, char **argv)
 		{ "src", required_argument, NULL, PC_CTL_OPT_SRC },
 		{ "dst", required_argument, NULL, PC_CTL_OPT_DST },
 		{ "now", required_argument, NULL, PC_CTL_OPT_NOW },
+		{ "tls", no_argument, NULL, PC_CTL_OPT_TLS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *policy_path = NULL;
 	struct pc_request req = { .l4_proto = PC_PROTO_TCP, .now_s = (int64_t)time(NULL) };
 	char optbuf[64];
-	bool has_port;
+	bool has_port, tls = false;
 	int c;
 
 	optind = 1;
@@ -256,6 +320,9 @@ static int cmd_explain(const struct pc_ctl_cmd *cmd, int argc, char **argv)
 			req.now_s = (int64_t)t;
 			break;
 		}
+		case PC_CTL_OPT_TLS:
+			tls = true;
+			break;
 		case 'h':
 			cmd_usage(cmd, stdout);
 			return PC_CTL_EXIT_OK;
@@ -282,7 +349,8 @@ static int cmd_explain(const struct pc_ctl_cmd *cmd, int argc, char **argv)
 	struct pc_engine_scratch *s = NULL;
 	char *buf = malloc(PC_CTL_MAX_STDIN);
 	struct pc_http_req *http = calloc(1, sizeof(*http));
-	if (buf == NULL || http == NULL) {
+	struct pc_tls_hello *hello = tls ? calloc(1, sizeof(*hello)) : NULL;
+	if (buf == NULL || http == NULL || (tls && hello == NULL)) {
 		fprintf(stderr, "%s: out of memory\n", prog);
 		goto out;
 	}
@@ -299,6 +367,24 @@ static int cmd_explain(const struct pc_ctl_cmd *cmd, int argc, char **argv)
 	struct pc_verdict v;
 	struct pc_str norm_path = { 0 }, iss = { 0 }, sub = { 0 };
 	bool path_changed = false, named_by_jwt = false;
+	if (tls) {
+		/* Everything the client will ever send is here: a hello still
+		 * incomplete at the end of input is refused as the dataplane
+		 * refuses one past its hold bound. */
+		enum pc_tls_reason tr = pc_tls_hello_parse((const uint8_t *)buf, (size_t)n, hello);
+		if (tr != PC_TLS_OK) {
+			pc_verdict_tls_malformed(&v, (uint8_t)tr);
+		} else {
+			req.tls = hello;
+			pc_decide(p, s, &req, &v);
+		}
+		if (print_verdict(p, &v, NULL, NULL, NULL, tr == PC_TLS_OK ? hello : NULL) != 0) {
+			fprintf(stderr, "%s: cannot write the verdict\n", prog);
+			goto out;
+		}
+		rc = PC_CTL_EXIT_OK;
+		goto out;
+	}
 	enum pc_http_reason hr = pc_http_parse_head(buf, (size_t)n, http);
 	if (hr != PC_HTTP_OK) {
 		pc_verdict_malformed(&v, (uint8_t)hr);
@@ -310,13 +396,14 @@ static int cmd_explain(const struct pc_ctl_cmd *cmd, int argc, char **argv)
 			       pc_engine_last_jwt(s, &iss, &sub);
 	}
 	if (print_verdict(p, &v, path_changed ? &norm_path : NULL, named_by_jwt ? &iss : NULL,
-			  named_by_jwt ? &sub : NULL) != 0) {
+			  named_by_jwt ? &sub : NULL, NULL) != 0) {
 		fprintf(stderr, "%s: cannot write the verdict\n", prog);
 		goto out;
 	}
 	rc = PC_CTL_EXIT_OK;
 out:
 	pc_engine_scratch_free(s);
+	free(hello);
 	free(http);
 	free(buf);
 	pc_policy_free(p);

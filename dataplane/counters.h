@@ -43,7 +43,20 @@
 	X(DECISION_LOG_LOST, "decision_log_lost") /* record ring full */ \
 	X(HANDOFF_ENQUEUED, "handoff_enqueued")   /* sent to the owning worker */ \
 	X(HANDOFF_DROPPED, "handoff_dropped")     /* owner's ring full: freed */ \
-	X(HANDOFF_RECEIVED, "handoff_received")   /* taken from this worker's ring */
+	X(HANDOFF_RECEIVED, "handoff_received")   /* taken from this worker's ring */ \
+	X(HELD, "held")                           /* client segments put on hold */ \
+	X(HOLD_RELEASED, "hold_released")         /* held segments sent on after an allow */ \
+	X(TCP_OUT_OF_ORDER, "tcp_out_of_order")   /* held ahead of a gap */ \
+	X(TCP_RETRANSMIT_DROPPED, "tcp_retransmit_dropped") /* exact copies of held bytes */ \
+	X(TCP_RETRANSMIT_PASSED, "tcp_retransmit_passed") /* bytes already sent on: sent again */ \
+	X(TCP_OUT_OF_WINDOW, "tcp_out_of_window") /* too far ahead to hold: dropped */ \
+	X(TCP_OVERLAP_CONFLICT, "tcp_overlap_conflict") /* overlap with different bytes: denied */ \
+	X(HOLD_LIMIT, "hold_limit")               /* a hold bound reached: denied (head) or dropped (body) */ \
+	X(HOLD_TIMEOUT, "hold_timeout")           /* a head left incomplete too long: denied */ \
+	X(HOLD_AGED, "hold_aged")                 /* held packets freed undecided: flow idle or reset, body hold timed out */ \
+	X(REQUESTS_PIPELINED, "requests_pipelined") /* heads that followed a body in one segment */ \
+	X(DENY_RESPONSES_SENT, "deny_responses_sent") /* 403 answers injected */ \
+	X(FLOW_TABLE_FULL_SYN, "flow_table_full_syn") /* of flow_table_full: SYNs (no flow is evicted) */
 
 enum pc_ctr {
 #define PC_X(name, text) PC_CTR_##name,

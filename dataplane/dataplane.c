@@ -41,6 +41,14 @@ static int worker_create(struct pc_dp *dp, uint16_t id, unsigned lcore,
 	w->lcore = lcore;
 	w->pool = dp->pool;
 
+	int rc = pc_reasm_init(&w->reasm, cfg->hold_flow_pkts, cfg->hold_worker_pkts,
+			       cfg->max_head, socket);
+	if (rc < 0) {
+		snprintf(err, err_len, "worker %u: hold of %u packets: %s", id,
+			 cfg->hold_worker_pkts, strerror(-rc));
+		return rc;
+	}
+
 	snprintf(name, sizeof(name), "pc_flows_%u", id);
 	w->flows = pc_flow_table_create(name, cfg->flows, socket);
 	if (w->flows == NULL) {
@@ -74,9 +82,22 @@ static int worker_create(struct pc_dp *dp, uint16_t id, unsigned lcore,
 	return 0;
 }
 
-struct pc_dp *pc_dp_create(const struct pc_dp_config *cfg, const struct pc_policy *policy,
+struct pc_dp *pc_dp_create(const struct pc_dp_config *cfg_in, const struct pc_policy *policy,
 			   char *err, size_t err_len)
 {
+	/* A zero hold setting means its default, so a caller that predates
+	 * the settings gets the documented behaviour. */
+	struct pc_dp_config c = *cfg_in;
+	const struct pc_dp_config *cfg = &c;
+	if (c.max_head == 0)
+		c.max_head = PC_HTTP_MAX_HEAD;
+	if (c.hold_flow_pkts == 0)
+		c.hold_flow_pkts = PC_REASM_DEFAULT_FLOW_PKTS;
+	if (c.hold_worker_pkts == 0)
+		c.hold_worker_pkts = PC_REASM_DEFAULT_WORKER_PKTS;
+	if (c.hold_timeout_s == 0)
+		c.hold_timeout_s = PC_DP_DEFAULT_HOLD_TIMEOUT_S;
+
 	unsigned n_workers = rte_lcore_count() - 1;
 	if (n_workers < 1) {
 		snprintf(err, err_len,
@@ -99,9 +120,13 @@ struct pc_dp *pc_dp_create(const struct pc_dp_config *cfg, const struct pc_polic
 	dp->idle_busy = cfg->idle_busy;
 	dp->idle_est_tsc = (uint64_t)cfg->idle_est_s * rte_get_tsc_hz();
 	dp->idle_other_tsc = (uint64_t)cfg->idle_other_s * rte_get_tsc_hz();
+	dp->hold_timeout_tsc = (uint64_t)cfg->hold_timeout_s * rte_get_tsc_hz();
+	dp->deny_403 = cfg->deny_403;
 
-	/* Between queues, mbufs wait in hand-off rings and burst arrays. */
-	unsigned extra = n_workers * (PC_DP_HANDOFF_RING + 4 * PC_WORKER_TX_MAX);
+	/* Between queues, mbufs wait in hand-off rings and burst arrays, and
+	 * in the workers' holds. */
+	unsigned extra = n_workers * (PC_DP_HANDOFF_RING + 4 * PC_WORKER_TX_MAX +
+				      cfg->hold_worker_pkts);
 	dp->pool = pc_port_pool_create(dp->n_workers, extra, socket);
 	if (dp->pool == NULL) {
 		snprintf(err, err_len, "mbuf pool: %s", rte_strerror(rte_errno));
@@ -129,6 +154,7 @@ struct pc_dp *pc_dp_create(const struct pc_dp_config *cfg, const struct pc_polic
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		if (worker_create(dp, id, lcore, cfg, policy, err, err_len) < 0)
 			goto fail;
+		active->scratch[id] = dp->workers[id]->scratch;
 		id++;
 	}
 	return dp;
@@ -189,6 +215,8 @@ void pc_dp_free(struct pc_dp *dp)
 		struct pc_worker *w = dp->workers[i];
 		if (w == NULL)
 			continue;
+		pc_worker_drop_holds(w);
+		pc_reasm_fini(&w->reasm);
 		pc_flow_table_free(w->flows);
 		if (w->scratch != NULL)
 			pc_engine_scratch_free(w->scratch);

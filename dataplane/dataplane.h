@@ -19,7 +19,9 @@
 
 #include "counters.h"
 
+struct pc_engine_scratch;
 struct pc_policy;
+struct pc_quarantine;
 struct pc_worker;
 struct rte_mempool;
 struct rte_rcu_qsbr;
@@ -38,20 +40,35 @@ struct pc_dp_config {
 	uint32_t idle_est_s;
 	uint32_t idle_other_s;
 	bool idle_busy;        /* never sleep when idle (production) */
+	bool deny_403;         /* answer a denied request with a 403 before the reset */
+	uint32_t max_head;     /* bytes of request head held for a decision */
+	uint32_t hold_flow_pkts;   /* packets one flow may hold */
+	uint32_t hold_worker_pkts; /* packets one worker may hold */
+	uint32_t hold_timeout_s;   /* a head must be complete this long after its first byte */
 };
 
-/* What workers read through pc_dp.active: a policy and its generation,
- * published together by one pointer store. */
+#define PC_DP_DEFAULT_HOLD_TIMEOUT_S 10
+
+/* What workers read through pc_dp.active: a policy, its generation, and
+ * each worker's engine scratch made for it, published together by one
+ * pointer store (a worker decides with pol->scratch[w->id]: scratch made for
+ * an older policy may be too small for this one). */
 struct pc_dp_policy {
 	const struct pc_policy *policy;
 	uint32_t generation;
+	struct pc_engine_scratch *scratch[PC_DP_MAX_WORKERS];
+	/* Revoked callers for this policy's identity indexes, or NULL
+	 * (lib/shm/quarantine.h: pc_quarantine_epoch/pc_quarantine_check). */
+	const struct pc_quarantine *quarantine;
 };
 
 struct pc_dp {
 	/* Main lcore, before launch; read-only afterwards. */
 	uint16_t n_workers;
 	bool idle_busy;
+	bool deny_403;
 	uint64_t idle_est_tsc, idle_other_tsc;
+	uint64_t hold_timeout_tsc;
 	struct rte_mempool *pool;
 	struct rte_rcu_qsbr *rcu;   /* one reader thread id per worker */
 	struct pc_worker *workers[PC_DP_MAX_WORKERS];

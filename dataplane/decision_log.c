@@ -12,6 +12,7 @@
 #include <rte_errno.h>
 
 #include "decision_log.h"
+#include "reasm.h"
 #include "util/addr.h"
 
 struct rte_ring *pc_dlog_ring_create(const char *name, unsigned count, int socket)
@@ -111,6 +112,8 @@ static const char *cred_kind_name(uint8_t kind)
 		return "source";
 	case PC_CRED_API_KEY:
 		return "api_key";
+	case PC_CRED_JWT:
+		return "jwt";
 	default:
 		return NULL;
 	}
@@ -179,7 +182,8 @@ int pc_dlog_format(const struct pc_dlog_rec *rec, const struct pc_policy *p, cha
 	bool have_rule = p != NULL && v->rule >= 0 && (uint32_t)v->rule < pc_policy_rule_count(p);
 	sb_json_cstr_or_null(&b, have_rule ? pc_policy_rule_id(p, (uint32_t)v->rule) : NULL);
 	sb_printf(&b, ",\"action\":\"%s\",\"reason\":\"%s\",\"generation\":%" PRIu32 "}\n",
-		  pc_action_name((enum pc_action)v->action), pc_verdict_reason_name(v),
+		  pc_action_name((enum pc_action)v->action),
+		  pc_dp_reason_text(v->reason) ? pc_dp_reason_text(v->reason) : pc_verdict_reason_name(v),
 		  rec->generation);
 
 	if (b.overflow || b.len >= len)

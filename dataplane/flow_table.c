@@ -4,6 +4,7 @@
  * (design in flow_table.h). The lookups and inserts are inline in the header.
  */
 #include <errno.h>
+#include <stdalign.h>
 #include <stdio.h>
 
 #include <rte_errno.h>
@@ -43,7 +44,7 @@ static int pc_flow_family_init(struct pc_flow_family *f, const char *name, uint3
 		return -EINVAL;
 	f->n_slots = (uint32_t)max_id + 1;
 	f->entries = rte_zmalloc_socket(name, (size_t)f->n_slots * sizeof(struct pc_flow),
-					RTE_CACHE_LINE_SIZE, socket);
+					alignof(struct pc_flow), socket);
 	if (f->entries == NULL)
 		return -ENOMEM;
 	f->capacity = capacity;
@@ -108,7 +109,8 @@ static void pc_flow_delete(struct pc_flow_family *f, int32_t pos)
 }
 
 unsigned pc_flow_table_age(struct pc_flow_table *t, uint64_t now_tsc, uint64_t est_tsc,
-			   uint64_t other_tsc, unsigned budget)
+			   uint64_t other_tsc, unsigned budget,
+			   void (*visit)(void *arg, struct pc_flow *f, bool expired), void *arg)
 {
 	unsigned aged = 0;
 	while (budget-- > 0) {
@@ -124,9 +126,24 @@ unsigned pc_flow_table_age(struct pc_flow_table *t, uint64_t now_tsc, uint64_t e
 			continue;
 		uint64_t limit = pc_flow_established(e) ? est_tsc : other_tsc;
 		if (now_tsc - e->last_seen_tsc > limit) {
+			if (visit != NULL)
+				visit(arg, e, true);
 			pc_flow_delete(f, pos);
 			aged++;
+		} else if (visit != NULL) {
+			visit(arg, e, false);
 		}
 	}
 	return aged;
+}
+
+void pc_flow_table_foreach(struct pc_flow_table *t, void (*fn)(void *arg, struct pc_flow *f),
+			   void *arg)
+{
+	for (unsigned i = 0; i < PC_FLOW_FAMILIES; i++) {
+		struct pc_flow_family *f = &t->fam[i];
+		for (uint32_t pos = 0; pos < f->n_slots; pos++)
+			if (f->entries[pos].state != PC_FLOW_FREE)
+				fn(arg, &f->entries[pos]);
+	}
 }

@@ -13,8 +13,9 @@
  * two CRC steps; folding IPv4 into a 40-byte IPv6-sized key would cost every
  * IPv4 lookup 2.5x the hashing and a memcmp, for the sake of one table.
  *
- * An entry is one cache line: the fast path touches exactly one line per
- * packet after the hash bucket. Capacity is counted here, not left to
+ * An entry is two cache lines: the first is all a forwarded packet touches
+ * after the hash bucket; the second holds the TCP sequence and HTTP framing
+ * state that only flows under inspection use. Capacity is counted here, not left to
  * rte_hash (whose extendable buckets make any capacity reachable), so "table
  * full" means exactly capacity live flows and nothing else.
  *
@@ -33,6 +34,7 @@
 #include <rte_hash.h>
 
 #include "engine/decide.h"
+#include "http/http_body.h"
 #include "pkt/pkt_parse.h"
 
 enum pc_flow_state {
@@ -80,23 +82,42 @@ union pc_flow_key {
 	uint64_t u64[5];
 };
 
+/* Where an inspected flow is in its client's byte stream. */
+enum pc_flow_l7 {
+	PC_FLOW_L7_HEAD = 0, /* the next client bytes are a request head: held until decided */
+	PC_FLOW_L7_BODY,     /* an allowed request's body: forwarded, framing tracked */
+};
+
+/* Two cache lines: the first holds what every packet touches, the second
+ * the TCP and HTTP stream state only inspected flows use. */
 struct pc_flow {
 	uint8_t state;             /* enum pc_flow_state */
 	uint8_t proto;             /* IP protocol */
 	uint8_t client_dir;        /* the key endpoint that opened the flow: 0 lo, 1 hi */
 	uint8_t client_port;       /* ethdev port the client's frames arrive on */
 	uint8_t tcp;               /* PC_FLOW_TCP_* */
-	uint8_t pad0[3];
+	uint8_t l7;                /* enum pc_flow_l7 (INSPECT) */
+	uint8_t pad0[2];
 	uint32_t generation;       /* policy generation the verdict was reached under */
 	uint32_t client_isn;       /* TCP: sequence number of the client's SYN */
 	uint64_t last_seen_tsc;
-	struct pc_verdict verdict; /* valid in FORWARD and DENIED */
-	uint32_t pad1;
+	struct pc_verdict verdict; /* the last decision (FORWARD, DENIED, INSPECT after one) */
+	uint32_t hold;             /* INSPECT: id of the reasm hold, 0 when nothing is held */
 	uint64_t pkts;             /* both directions */
 	uint64_t bytes;            /* both directions, whole frames */
-};
-static_assert(sizeof(struct pc_flow) <= 128, "flow entry must stay within 128 bytes");
-static_assert(sizeof(struct pc_flow) == RTE_CACHE_LINE_MIN_SIZE, "flow entry is one cache line");
+
+	/* INSPECT only. Client sequence numbers, modulo 2^32. */
+	uint32_t server_isn;       /* from the SYN-ACK */
+	uint32_t l7_seq;           /* client bytes before this are decided: the start of the
+				    * head being held (HEAD) or the next body byte (BODY) */
+	uint32_t fwd_seq;          /* client bytes before this have been sent to the server */
+	uint32_t requests;         /* requests decided on this connection */
+	uint64_t hold_tsc;         /* when the current hold took its first packet */
+	struct pc_http_body body;  /* BODY: the allowed request's body framing */
+} __rte_aligned(128); /* exactly two cache lines, never straddling a third */
+static_assert(sizeof(struct pc_flow) == 128, "flow entry must stay within 128 bytes");
+static_assert(sizeof(struct pc_flow) > RTE_CACHE_LINE_MIN_SIZE,
+	      "stream state must stay off the first cache line");
 
 struct pc_flow_family {
 	struct rte_hash *h;
@@ -207,10 +228,19 @@ static inline int32_t pc_flow_table_add(struct pc_flow_table *t, unsigned fam,
 }
 
 /* Sweep at most budget slots, deleting flows idle longer than est_tsc
- * (established TCP) or other_tsc (everything else). Returns flows deleted.
- * Owner thread; called every few loops, bounded work. */
+ * (established TCP) or other_tsc (everything else). visit (may be NULL) sees
+ * every live flow the sweep passes, with expired true just before an idle
+ * flow's slot is freed (so that what the flow owns, held packets, goes with
+ * it) and false otherwise (so that the owner can expire what the flow holds
+ * on its own clock). Returns flows deleted. Owner thread; called every few
+ * loops, bounded work. */
 unsigned pc_flow_table_age(struct pc_flow_table *t, uint64_t now_tsc, uint64_t est_tsc,
-			   uint64_t other_tsc, unsigned budget);
+			   uint64_t other_tsc, unsigned budget,
+			   void (*visit)(void *arg, struct pc_flow *f, bool expired), void *arg);
+
+/* Call fn on every live flow (teardown). Owner thread; control path. */
+void pc_flow_table_foreach(struct pc_flow_table *t, void (*fn)(void *arg, struct pc_flow *f),
+			   void *arg);
 
 /* True when f counts as established TCP for the idle timeout. */
 static inline bool pc_flow_established(const struct pc_flow *f)

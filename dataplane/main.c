@@ -4,13 +4,15 @@
  *
  *   portcullis-dataplane [EAL args] -- --policy FILE [--decision-log FILE]
  *       [--flows N] [--flow-idle-timeout SECONDS[,SECONDS]] [--idle busy|backoff]
- *       [--stats-json FILE]
+ *       [--stats-json FILE] [--deny-response reset|403] [--max-head-bytes N]
+ *       [--hold-packets N[,M]] [--hold-timeout SECONDS] [--control NAME]
  *
  * The application's options are read and the policy is built before the EAL
  * starts, so a typo or a bad policy fails fast with a plain message and no
  * EAL noise. The main lcore then sets up the two ports and the workers, and
  * until SIGINT or SIGTERM only drains the decision-record rings into the log
- * (about once a millisecond). On the signal it stops the workers, writes the
+ * (about once a millisecond) and watches the control segment of instance
+ * --control for new policies and revocations (policy_swap.h). On the signal it stops the workers, writes the
  * last records, prints the counters, closes the ports and exits 0.
  *
  * Exit status: 0 after a clean stop, 1 for a runtime failure (policy, EAL,
@@ -32,18 +34,24 @@
 
 #include "dataplane.h"
 #include "decision_log.h"
+#include "http/http_parse.h"
+#include "shm/shm.h"
 #include "policy/policy.h"
+#include "reasm.h"
+#include "policy_swap.h"
 #include "port.h"
 
 #define PROG "portcullis-dataplane"
 #define PC_MAIN_DRAIN_US 1000
 #define PC_MAX_FLOWS (1u << 26)
 #define PC_MAX_IDLE_S (7u * 24 * 3600)
+#define PC_MAX_HOLD_PKTS (1u << 20)
 
 struct pc_opts {
 	const char *policy;
 	const char *decision_log;
 	const char *stats_json;
+	const char *control;
 	struct pc_dp_config dp;
 };
 
@@ -69,8 +77,24 @@ static void usage(FILE *out)
 		"  --idle busy|backoff        poll without pause, or sleep when idle (default "
 		"backoff)\n"
 		"  --stats-json FILE          write the final counters as JSON on exit\n"
+		"  --deny-response reset|403  on a denied request, reset both ends, or first "
+		"answer\n"
+		"                             the client 403 with a JSON body (default reset)\n"
+		"  --max-head-bytes N         largest request head held for a decision "
+		"(default %u)\n"
+		"  --hold-packets N[,M]       client segments held: N per flow (default %u), "
+		"M per\n"
+		"                             worker (default %u); past a bound a head is "
+		"denied\n"
+		"  --hold-timeout S           seconds a request head may take to arrive "
+		"(default %u)\n"
+		"  --control NAME             instance whose control segment delivers new "
+		"policies\n"
+		"                             (default " PC_SHM_DEFAULT_INSTANCE ")\n"
 		"Port 0 faces callers, port 1 faces services; give the EAL at least two lcores.\n",
-		PC_DP_DEFAULT_FLOWS, PC_DP_DEFAULT_IDLE_EST_S, PC_DP_DEFAULT_IDLE_OTHER_S);
+		PC_DP_DEFAULT_FLOWS, PC_DP_DEFAULT_IDLE_EST_S, PC_DP_DEFAULT_IDLE_OTHER_S,
+		PC_HTTP_MAX_HEAD, PC_REASM_DEFAULT_FLOW_PKTS, PC_REASM_DEFAULT_WORKER_PKTS,
+		PC_DP_DEFAULT_HOLD_TIMEOUT_S);
 }
 
 static _Noreturn void __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
@@ -116,10 +140,28 @@ static void parse_idle_timeout(const char *text, struct pc_dp_config *dp)
 		dp->idle_other_s = dp->idle_est_s;
 }
 
+static void parse_hold_packets(const char *text, struct pc_dp_config *dp)
+{
+	char buf[64];
+	if (strlen(text) >= sizeof(buf))
+		usage_error("option '--hold-packets': '%s' is too long", text);
+	strcpy(buf, text);
+	char *comma = strchr(buf, ',');
+	if (comma != NULL)
+		*comma = '\0';
+	dp->hold_flow_pkts = parse_u32("--hold-packets", buf, 1, PC_REASM_MAX_FLOW_PKTS);
+	if (comma != NULL)
+		dp->hold_worker_pkts = parse_u32("--hold-packets", comma + 1, 1, PC_MAX_HOLD_PKTS);
+	if (dp->hold_worker_pkts < dp->hold_flow_pkts)
+		usage_error("option '--hold-packets': %u per worker is fewer than %u per flow",
+			    dp->hold_worker_pkts, dp->hold_flow_pkts);
+}
+
 /* Parse the application's arguments (argv[0] is a placeholder). */
 static void parse_opts(int argc, char **argv, struct pc_opts *o)
 {
-	enum { O_POLICY = 256, O_DLOG, O_FLOWS, O_IDLE_TIMEOUT, O_IDLE, O_STATS, O_HELP };
+	enum { O_POLICY = 256, O_DLOG, O_FLOWS, O_IDLE_TIMEOUT, O_IDLE, O_STATS, O_DENY_RESPONSE,
+	       O_MAX_HEAD, O_HOLD_PACKETS, O_HOLD_TIMEOUT, O_CONTROL, O_HELP };
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "decision-log", required_argument, NULL, O_DLOG },
@@ -127,6 +169,11 @@ static void parse_opts(int argc, char **argv, struct pc_opts *o)
 		{ "flow-idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT },
 		{ "idle", required_argument, NULL, O_IDLE },
 		{ "stats-json", required_argument, NULL, O_STATS },
+		{ "deny-response", required_argument, NULL, O_DENY_RESPONSE },
+		{ "max-head-bytes", required_argument, NULL, O_MAX_HEAD },
+		{ "hold-packets", required_argument, NULL, O_HOLD_PACKETS },
+		{ "hold-timeout", required_argument, NULL, O_HOLD_TIMEOUT },
+		{ "control", required_argument, NULL, O_CONTROL },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -136,7 +183,14 @@ static void parse_opts(int argc, char **argv, struct pc_opts *o)
 	o->dp.idle_est_s = PC_DP_DEFAULT_IDLE_EST_S;
 	o->dp.idle_other_s = PC_DP_DEFAULT_IDLE_OTHER_S;
 	o->dp.idle_busy = false;
+	o->dp.deny_403 = false;
+	o->dp.max_head = PC_HTTP_MAX_HEAD;
+	o->dp.hold_flow_pkts = PC_REASM_DEFAULT_FLOW_PKTS;
+	o->dp.hold_worker_pkts = PC_REASM_DEFAULT_WORKER_PKTS;
+	o->dp.hold_timeout_s = PC_DP_DEFAULT_HOLD_TIMEOUT_S;
+	o->control = PC_SHM_DEFAULT_INSTANCE;
 
+	char shm_name[PC_SHM_NAME_MAX];
 	opterr = 0; /* our own messages name the option */
 	optind = 1;
 	int c, li = -1;
@@ -177,6 +231,31 @@ static void parse_opts(int argc, char **argv, struct pc_opts *o)
 			break;
 		case O_STATS:
 			o->stats_json = optarg;
+			break;
+		case O_DENY_RESPONSE:
+			if (strcmp(optarg, "reset") == 0)
+				o->dp.deny_403 = false;
+			else if (strcmp(optarg, "403") == 0)
+				o->dp.deny_403 = true;
+			else
+				usage_error("option '--deny-response': expected 'reset' or '403', "
+					    "got '%s'", optarg);
+			break;
+		case O_MAX_HEAD:
+			/* The head parser's own bound is the most a head may be. */
+			o->dp.max_head = parse_u32("--max-head-bytes", optarg, 64, PC_HTTP_MAX_HEAD);
+			break;
+		case O_HOLD_PACKETS:
+			parse_hold_packets(optarg, &o->dp);
+			break;
+		case O_HOLD_TIMEOUT:
+			o->dp.hold_timeout_s = parse_u32("--hold-timeout", optarg, 1, PC_MAX_IDLE_S);
+			break;
+		case O_CONTROL:
+			if (pc_shm_name(optarg, shm_name, sizeof(shm_name)) < 0)
+				usage_error("option '--control': '%s' is not an instance name "
+					    "(letters, digits, '-', '_', '.')", optarg);
+			o->control = optarg;
 			break;
 		case 'h':
 		case O_HELP:
@@ -267,6 +346,7 @@ int main(int argc, char **argv)
 	}
 
 	struct pc_dp *dp = NULL;
+	struct pc_swap *swap = NULL;
 	bool ports_up[2] = { false, false };
 	if (check_ports() < 0)
 		goto out_eal;
@@ -290,6 +370,13 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
+	swap = pc_swap_create(dp, o.control, policy);
+	if (swap == NULL) {
+		fprintf(stderr, PROG ": policy watcher: %s\n", strerror(errno));
+		goto out_ports;
+	}
+	pc_swap_set_log(swap, dlog);
+
 	if (pc_dp_launch(dp) != 0) {
 		fprintf(stderr, PROG ": cannot launch the workers\n");
 		goto out_ports;
@@ -298,13 +385,14 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	while (!pc_quit) {
-		if (pc_dlog_drain(dp->dlog_rings, dp->n_workers, policy, dlog) < 0)
+		pc_swap_poll(swap);
+		if (pc_swap_drain(swap, dlog) < 0)
 			fprintf(stderr, PROG ": --decision-log %s: write failed\n", o.decision_log);
 		rte_delay_us_sleep(PC_MAIN_DRAIN_US);
 	}
 
 	pc_dp_stop(dp);
-	pc_dlog_drain(dp->dlog_rings, dp->n_workers, policy, dlog);
+	pc_swap_drain(swap, dlog);
 	pc_dp_flush(dp);
 	status = 0;
 
@@ -330,6 +418,7 @@ out_ports:
 		}
 	}
 	pc_dp_free(dp);
+	pc_swap_free(swap);
 out_eal:
 	rte_eal_cleanup();
 out_files:

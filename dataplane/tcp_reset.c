@@ -38,10 +38,6 @@ static void write_addr(uint8_t *p, const struct pc_addr *a)
 uint16_t pc_tcp_reset_frame(uint8_t *out, const uint8_t *frame, const struct pc_pkt_meta *m,
 			    bool reply)
 {
-	const struct pc_addr *src = reply ? &m->dst : &m->src;
-	const struct pc_addr *dst = reply ? &m->src : &m->dst;
-	uint16_t sport = reply ? m->dport : m->sport;
-	uint16_t dport = reply ? m->sport : m->dport;
 	uint32_t seq, ack;
 	uint8_t flags = PC_TCP_RST | PC_TCP_ACK;
 
@@ -60,6 +56,17 @@ uint16_t pc_tcp_reset_frame(uint8_t *out, const uint8_t *frame, const struct pc_
 			ack = 0;
 		}
 	}
+	return pc_tcp_segment_frame(out, frame, m, reply, seq, ack, flags, NULL, 0);
+}
+
+uint16_t pc_tcp_segment_frame(uint8_t *out, const uint8_t *frame, const struct pc_pkt_meta *m,
+			      bool reply, uint32_t seq, uint32_t ack, uint8_t flags,
+			      const void *payload, uint16_t len)
+{
+	const struct pc_addr *src = reply ? &m->dst : &m->src;
+	const struct pc_addr *dst = reply ? &m->src : &m->dst;
+	uint16_t sport = reply ? m->dport : m->sport;
+	uint16_t dport = reply ? m->sport : m->dport;
 
 	/* L2: the triggering frame's header with its VLAN tags verbatim;
 	 * the innermost ethertype already names the IP version. */
@@ -76,7 +83,7 @@ uint16_t pc_tcp_reset_frame(uint8_t *out, const uint8_t *frame, const struct pc_
 		ip_hdr = 20;
 		memset(ip, 0, ip_hdr);
 		ip[0] = 0x45;
-		wr_be16(ip + 2, (uint16_t)(ip_hdr + PC_TCP_HDR_LEN));
+		wr_be16(ip + 2, (uint16_t)(ip_hdr + PC_TCP_HDR_LEN + len));
 		wr_be16(ip + 6, PC_IPV4_DF);
 		ip[8] = PC_RST_TTL;
 		ip[9] = PC_PROTO_TCP;
@@ -88,7 +95,7 @@ uint16_t pc_tcp_reset_frame(uint8_t *out, const uint8_t *frame, const struct pc_
 		ip_hdr = 40;
 		memset(ip, 0, ip_hdr);
 		ip[0] = 0x60;
-		wr_be16(ip + 4, PC_TCP_HDR_LEN);
+		wr_be16(ip + 4, (uint16_t)(PC_TCP_HDR_LEN + len));
 		ip[6] = PC_PROTO_TCP;
 		ip[7] = PC_RST_TTL;
 		write_addr(ip + 8, src);
@@ -103,10 +110,15 @@ uint16_t pc_tcp_reset_frame(uint8_t *out, const uint8_t *frame, const struct pc_
 	wr_be32(tcp + 8, ack);
 	tcp[12] = (PC_TCP_HDR_LEN / 4) << 4;
 	tcp[13] = flags;
-	uint16_t csum = pc_l4_csum(src, dst, PC_PROTO_TCP, tcp, PC_TCP_HDR_LEN);
+	/* A window the receiver can live with until the reset that follows. */
+	if (!(flags & PC_TCP_RST))
+		wr_be16(tcp + 14, 0xffff);
+	if (len > 0)
+		memcpy(tcp + PC_TCP_HDR_LEN, payload, len);
+	uint16_t csum = pc_l4_csum(src, dst, PC_PROTO_TCP, tcp, (uint16_t)(PC_TCP_HDR_LEN + len));
 	memcpy(tcp + 16, &csum, 2);
 
-	return (uint16_t)(l2 + ip_hdr + PC_TCP_HDR_LEN);
+	return (uint16_t)(l2 + ip_hdr + PC_TCP_HDR_LEN + len);
 }
 
 struct rte_mbuf *pc_tcp_reset_mbuf(struct rte_mempool *pool, const uint8_t *frame,
@@ -119,5 +131,24 @@ struct rte_mbuf *pc_tcp_reset_mbuf(struct rte_mempool *pool, const uint8_t *fram
 	uint16_t len = pc_tcp_reset_frame(out, frame, m, reply);
 	mb->data_len = len;
 	mb->pkt_len = len;
+	return mb;
+}
+
+struct rte_mbuf *pc_tcp_segment_mbuf(struct rte_mempool *pool, const uint8_t *frame,
+				     const struct pc_pkt_meta *m, bool reply, uint32_t seq,
+				     uint32_t ack, uint8_t flags, const void *payload,
+				     uint16_t len)
+{
+	struct rte_mbuf *mb = rte_pktmbuf_alloc(pool);
+	if (unlikely(mb == NULL))
+		return NULL;
+	if (unlikely((uint32_t)PC_TCP_RESET_MAX_FRAME + len > rte_pktmbuf_tailroom(mb))) {
+		rte_pktmbuf_free(mb);
+		return NULL;
+	}
+	uint8_t *out = rte_pktmbuf_mtod(mb, uint8_t *);
+	uint16_t n = pc_tcp_segment_frame(out, frame, m, reply, seq, ack, flags, payload, len);
+	mb->data_len = n;
+	mb->pkt_len = n;
 	return mb;
 }

@@ -42,4 +42,21 @@ uint16_t pc_tcp_reset_frame(uint8_t *out, const uint8_t *frame, const struct pc_
 struct rte_mbuf *pc_tcp_reset_mbuf(struct rte_mempool *pool, const uint8_t *frame,
 				   const struct pc_pkt_meta *m, bool reply);
 
+/* Any segment of the connection frame/m belongs to, with the numbers given:
+ * the addressing of pc_tcp_reset_frame() (reply: towards the segment's
+ * sender), then seq, ack and flags as given, and payload[0..len). out must
+ * have PC_TCP_RESET_MAX_FRAME + len bytes. Used for a reset whose sequence
+ * number the flow knows better than the triggering segment (what the server
+ * has really been sent), and for the 403 answer of --deny-response 403.
+ * Returns the frame length. */
+uint16_t pc_tcp_segment_frame(uint8_t *out, const uint8_t *frame, const struct pc_pkt_meta *m,
+			      bool reply, uint32_t seq, uint32_t ack, uint8_t flags,
+			      const void *payload, uint16_t len);
+
+/* The same in a new mbuf from pool (len must fit its data room), or NULL. */
+struct rte_mbuf *pc_tcp_segment_mbuf(struct rte_mempool *pool, const uint8_t *frame,
+				     const struct pc_pkt_meta *m, bool reply, uint32_t seq,
+				     uint32_t ack, uint8_t flags, const void *payload,
+				     uint16_t len);
+
 #endif

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * Unit suite for the dataplane's building blocks that can run without ports:
- * TCP reset frames (parsed back with the real decoder), canonical flow keys,
- * the flow table (capacity, bulk lookup, aging, slot reuse), the hand-off
- * owner function, decision-record formatting and escaping, and the counter
- * list. The flow table needs rte_hash memory, so main() starts a minimal EAL
+ * TCP reset frames and segments with payload (parsed back with the real
+ * decoder), canonical flow keys, the flow table (capacity, bulk lookup,
+ * aging, slot reuse, no eviction when full), the hand-off owner function,
+ * decision-record formatting and escaping, the counter list, and the segment
+ * holds (in order, out of order, duplicates, conflicting overlaps, bounds,
+ * giving way to the gap). The flow table needs rte_hash memory, so main() starts a minimal EAL
  * (no hugepages, no PCI, one lcore, nothing shared on disk) before the tests.
  * Whole-dataplane behaviour is covered by the pcap suite (tests/pcap).
  */
@@ -22,6 +24,7 @@
 #include "decision_log.h"
 #include "flow_table.h"
 #include "handoff.h"
+#include "reasm.h"
 #include "tcp_reset.h"
 #include "util/addr.h"
 
@@ -302,9 +305,9 @@ static void test_flow_table_aging(void)
 			f->tcp |= PC_FLOW_TCP_FIN;
 	}
 	/* Not idle long enough for anyone. */
-	CU_ASSERT_EQUAL(pc_flow_table_age(t, 1000 + other, est, other, 1000), 0);
+	CU_ASSERT_EQUAL(pc_flow_table_age(t, 1000 + other, est, other, 1000, NULL, NULL), 0);
 	/* Past the short timeout: the closing and the half-open flow go. */
-	CU_ASSERT_EQUAL(pc_flow_table_age(t, 1000 + other + 1, est, other, 1000), 2);
+	CU_ASSERT_EQUAL(pc_flow_table_age(t, 1000 + other + 1, est, other, 1000, NULL, NULL), 2);
 	CU_ASSERT_EQUAL(pc_flow_table_count(t), 1);
 	hash_sig_t s0 = pc_flow_table_hash(t, PC_FLOW_V4, &k[0]);
 	hash_sig_t s1 = pc_flow_table_hash(t, PC_FLOW_V4, &k[1]);
@@ -314,7 +317,7 @@ static void test_flow_table_aging(void)
 	 * after walking the slots before it, never more than asked. */
 	unsigned aged = 0, calls = 0;
 	while (aged == 0 && calls < 1000) {
-		aged += pc_flow_table_age(t, 1000 + est + 1, est, other, 1);
+		aged += pc_flow_table_age(t, 1000 + est + 1, est, other, 1, NULL, NULL);
 		calls++;
 	}
 	CU_ASSERT_EQUAL(aged, 1);
@@ -325,6 +328,24 @@ static void test_flow_table_aging(void)
 	CU_ASSERT_TRUE_FATAL(p >= 0);
 	CU_ASSERT_EQUAL(pc_flow_table_entry(t, PC_FLOW_V4, p)->state, PC_FLOW_FREE);
 	CU_ASSERT_EQUAL(pc_flow_table_entry(t, PC_FLOW_V4, p)->tcp, 0);
+	pc_flow_table_free(t);
+}
+
+/* A flood of new keys against a full table: every insert is refused, and
+ * every flow that was there is still found (nothing is evicted). */
+static void test_flow_table_full_never_evicts(void)
+{
+	struct pc_flow_table *t = pc_flow_table_create("ut_flood", 8, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	union pc_flow_key k[8], x;
+	for (int i = 0; i < 8; i++)
+		CU_ASSERT_TRUE(add4(t, 0xc6120100u + (uint32_t)i, 1000, &k[i]) >= 0);
+	for (int i = 0; i < 1000; i++)
+		CU_ASSERT_EQUAL(add4(t, 0xc6130000u + (uint32_t)i, 2000, &x), -ENOSPC);
+	for (int i = 0; i < 8; i++)
+		CU_ASSERT_TRUE(pc_flow_table_lookup(t, PC_FLOW_V4, &k[i],
+						    pc_flow_table_hash(t, PC_FLOW_V4, &k[i])) >= 0);
+	CU_ASSERT_EQUAL(pc_flow_table_count(t), 8);
 	pc_flow_table_free(t);
 }
 
@@ -443,6 +464,205 @@ static void test_dlog_names_from_policy(void)
 	pc_policy_free(p);
 }
 
+/* ---- segment holds ---- */
+
+/* Packets are plain tags here: the hold only passes them back. */
+static int tags_out[64], n_tags_out;
+
+static void collect(void *arg, void *pkt)
+{
+	(void)arg;
+	tags_out[n_tags_out++] = (int)(intptr_t)pkt;
+}
+
+static struct pc_reasm_seg seg(uint32_t seq, const char *bytes, int tag)
+{
+	struct pc_reasm_seg g = { .seq = seq, .len = (uint32_t)strlen(bytes),
+				  .data = (const uint8_t *)bytes, .pkt = (void *)(intptr_t)tag };
+	return g;
+}
+
+static void test_reasm_in_order_and_view(void)
+{
+	struct pc_reasm r;
+	CU_ASSERT_EQUAL_FATAL(pc_reasm_init(&r, 4, 8, 64, 0), 0);
+	uint32_t id = pc_reasm_get(&r);
+	CU_ASSERT_NOT_EQUAL_FATAL(id, 0);
+	struct pc_reasm_hold *h = pc_reasm_hold(&r, id);
+	/* Near the wrap of the sequence space, on purpose. */
+	uint32_t base = 0xfffffff0u;
+	struct pc_reasm_seg a = seg(base, "GET / HTTP/1.1\r\n", 1);
+	struct pc_reasm_seg b = seg(base + 16, "Host: x\r\n\r\n", 2);
+	uint32_t len, total;
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h, &a, base), PC_REASM_HELD);
+	/* One segment: read in place, not copied. */
+	const uint8_t *v = pc_reasm_view(&r, h, base, &len, &total);
+	CU_ASSERT_PTR_EQUAL(v, a.data);
+	CU_ASSERT_EQUAL(len, 16);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h, &b, base), PC_REASM_HELD);
+	v = pc_reasm_view(&r, h, base, &len, &total);
+	CU_ASSERT_PTR_EQUAL(v, r.buf);
+	CU_ASSERT_EQUAL(len, 27);
+	CU_ASSERT_EQUAL(total, 27);
+	CU_ASSERT_EQUAL(memcmp(v, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27), 0);
+	CU_ASSERT_EQUAL(r.held, 2);
+	/* Only segments whose every byte is decided leave, in order. */
+	n_tags_out = 0;
+	CU_ASSERT_EQUAL(pc_reasm_release(&r, h, base + 20, collect, NULL), 1);
+	CU_ASSERT_EQUAL(tags_out[0], 1);
+	CU_ASSERT_EQUAL(pc_reasm_release(&r, h, base + 27, collect, NULL), 1);
+	CU_ASSERT_EQUAL(tags_out[1], 2);
+	CU_ASSERT_EQUAL(h->n, 0);
+	CU_ASSERT_EQUAL(r.held, 0);
+	pc_reasm_put(&r, id);
+	pc_reasm_fini(&r);
+}
+
+static void test_reasm_out_of_order(void)
+{
+	struct pc_reasm r;
+	CU_ASSERT_EQUAL_FATAL(pc_reasm_init(&r, 4, 8, 64, 0), 0);
+	uint32_t id = pc_reasm_get(&r);
+	struct pc_reasm_hold *h = pc_reasm_hold(&r, id);
+	struct pc_reasm_seg c = seg(120, "CCCC", 3), a = seg(100, "AAAAAAAAAA", 1),
+			    b = seg(110, "BBBBBBBBBB", 2);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h, &c, 100), PC_REASM_HELD);
+	CU_ASSERT_EQUAL(pc_reasm_contig(h, 100), 0);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h, &a, 100), PC_REASM_HELD);
+	CU_ASSERT_EQUAL(pc_reasm_contig(h, 100), 10); /* a gap at 110 */
+	uint32_t n;
+	CU_ASSERT_PTR_NULL(pc_reasm_span(h, 110, &n));
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h, &b, 100), PC_REASM_HELD);
+	CU_ASSERT_EQUAL(pc_reasm_contig(h, 100), 24);
+	uint32_t len, total;
+	const uint8_t *v = pc_reasm_view(&r, h, 100, &len, &total);
+	CU_ASSERT_EQUAL(len, 24);
+	CU_ASSERT_EQUAL(memcmp(v, "AAAAAAAAAABBBBBBBBBBCCCC", 24), 0);
+	/* Released in sequence order, not arrival order. */
+	n_tags_out = 0;
+	CU_ASSERT_EQUAL(pc_reasm_release(&r, h, 124, collect, NULL), 3);
+	CU_ASSERT_EQUAL(tags_out[0], 1);
+	CU_ASSERT_EQUAL(tags_out[1], 2);
+	CU_ASSERT_EQUAL(tags_out[2], 3);
+	pc_reasm_put(&r, id);
+	pc_reasm_fini(&r);
+}
+
+static void test_reasm_duplicates_and_overlaps(void)
+{
+	struct pc_reasm r;
+	CU_ASSERT_EQUAL_FATAL(pc_reasm_init(&r, 8, 8, 64, 0), 0);
+	uint32_t id = pc_reasm_get(&r);
+	struct pc_reasm_hold *h = pc_reasm_hold(&r, id);
+	struct pc_reasm_seg a = seg(100, "GET /api/v2/tickets", 1);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h, &a, 100), PC_REASM_HELD);
+	/* An exact retransmission, and a sub-range of it. */
+	struct pc_reasm_seg dup = seg(100, "GET /api/v2/tickets", 9);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h, &dup, 100), PC_REASM_DUPLICATE);
+	struct pc_reasm_seg sub = seg(104, "/api", 9);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h, &sub, 100), PC_REASM_DUPLICATE);
+	/* Same bytes again plus new ones: held (the new bytes count). */
+	struct pc_reasm_seg more = seg(113, "ickets/42", 2);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h, &more, 100), PC_REASM_HELD);
+	CU_ASSERT_EQUAL(pc_reasm_contig(h, 100), 22);
+	/* Different bytes where bytes are held: the evasion. */
+	struct pc_reasm_seg evil = seg(104, "/adm", 9);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h, &evil, 100), PC_REASM_CONFLICT);
+	struct pc_reasm_seg evil2 = seg(118, "s/43xx", 9); /* overlaps the tail only */
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h, &evil2, 100), PC_REASM_CONFLICT);
+	CU_ASSERT_EQUAL(h->n, 2);
+	/* Bytes before the floor (already decided) are not compared. */
+	struct pc_reasm_seg old = seg(96, "XXXXGET ", 9);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h, &old, 100), PC_REASM_DUPLICATE);
+	struct pc_reasm_seg gone = seg(90, "0123456789", 9);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h, &gone, 100), PC_REASM_DUPLICATE);
+	n_tags_out = 0;
+	CU_ASSERT_EQUAL(pc_reasm_clear(&r, h, collect, NULL), 2);
+	CU_ASSERT_EQUAL(r.held, 0);
+	pc_reasm_put(&r, id);
+	pc_reasm_fini(&r);
+}
+
+static void test_reasm_bounds(void)
+{
+	struct pc_reasm r;
+	CU_ASSERT_EQUAL(pc_reasm_init(&r, 0, 8, 64, 0), -EINVAL);
+	CU_ASSERT_EQUAL(pc_reasm_init(&r, PC_REASM_MAX_FLOW_PKTS + 1, 8, 64, 0), -EINVAL);
+	/* 2 per flow, 3 per worker, heads of 8 bytes. */
+	CU_ASSERT_EQUAL_FATAL(pc_reasm_init(&r, 2, 3, 8, 0), 0);
+	uint32_t id1 = pc_reasm_get(&r), id2 = pc_reasm_get(&r), id3 = pc_reasm_get(&r);
+	CU_ASSERT_TRUE(id1 && id2 && id3 && id1 != id2 && id2 != id3);
+	CU_ASSERT_EQUAL(pc_reasm_get(&r), 0); /* one hold per packet the worker may hold */
+	struct pc_reasm_hold *h1 = pc_reasm_hold(&r, id1), *h2 = pc_reasm_hold(&r, id2);
+	struct pc_reasm_seg s1 = seg(0, "abcd", 1), s2 = seg(10, "efgh", 2), s3 = seg(20, "ijkl", 3);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h1, &s1, 0), PC_REASM_HELD);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h1, &s2, 0), PC_REASM_HELD);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h1, &s3, 0), PC_REASM_FULL); /* per flow */
+	CU_ASSERT_EQUAL(h1->n, 2);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h2, &s1, 0), PC_REASM_HELD);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h2, &s2, 0), PC_REASM_FULL); /* per worker */
+	CU_ASSERT_EQUAL(r.held, 3);
+	/* A head longer than the buffer: the view stops at max_head, the
+	 * total says how much there is. */
+	struct pc_reasm_seg t1 = seg(4, "efghij", 4);
+	n_tags_out = 0;
+	pc_reasm_clear(&r, h1, collect, NULL);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h1, &s1, 0), PC_REASM_HELD);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h1, &t1, 0), PC_REASM_HELD);
+	uint32_t len, total;
+	const uint8_t *v = pc_reasm_view(&r, h1, 0, &len, &total);
+	CU_ASSERT_EQUAL(len, 8);
+	CU_ASSERT_EQUAL(total, 10);
+	CU_ASSERT_EQUAL(memcmp(v, "abcdefgh", 8), 0);
+	/* A full hold gives way to a segment nearer the gap, never to one
+	 * further on. */
+	struct pc_reasm_seg near = seg(2, "cdef", 6), far = seg(30, "zz", 7);
+	n_tags_out = 0;
+	CU_ASSERT_FALSE(pc_reasm_yield_last(&r, h1, &far, collect, NULL));
+	CU_ASSERT_EQUAL(n_tags_out, 0);
+	CU_ASSERT_TRUE(pc_reasm_yield_last(&r, h1, &near, collect, NULL));
+	CU_ASSERT_EQUAL(n_tags_out, 1);
+	CU_ASSERT_EQUAL(tags_out[0], 4);
+	CU_ASSERT_EQUAL(h1->n, 1);
+	CU_ASSERT_EQUAL(r.held, 2);
+	CU_ASSERT_EQUAL(pc_reasm_insert(&r, h1, &near, 0), PC_REASM_HELD);
+	pc_reasm_clear(&r, h1, collect, NULL);
+	pc_reasm_clear(&r, h2, collect, NULL);
+	CU_ASSERT_EQUAL(n_tags_out, 4); /* the one given up, s1, near, and h2's */
+	CU_ASSERT_EQUAL(r.held, 0);
+	pc_reasm_put(&r, id1);
+	pc_reasm_put(&r, id2);
+	pc_reasm_put(&r, id3);
+	pc_reasm_fini(&r);
+}
+
+static void test_segment_with_payload(void)
+{
+	uint8_t in[256], out[PC_TCP_RESET_MAX_FRAME + 64];
+	struct pc_pkt_meta m, r;
+	uint16_t len = make_tcp4(in, 0, 40010, 5000, 9000, PC_TCP_ACK | PC_TCP_PSH, "GET / HTTP/1.1\r\n");
+	CU_ASSERT_EQUAL_FATAL(pc_pkt_parse(in, len, true, &m), PC_PKT_OK);
+	const char *body = "HTTP/1.1 403 Forbidden\r\n\r\n";
+	uint16_t n = pc_tcp_segment_frame(out, in, &m, true, 9000, 5016,
+					  PC_TCP_PSH | PC_TCP_ACK | PC_TCP_FIN, body,
+					  (uint16_t)strlen(body));
+	CU_ASSERT_EQUAL_FATAL(pc_pkt_parse(out, n, true, &r), PC_PKT_OK);
+	CU_ASSERT_EQUAL(r.payload_len, strlen(body));
+	CU_ASSERT_EQUAL(memcmp(out + r.payload_off, body, strlen(body)), 0);
+	CU_ASSERT_EQUAL(r.tcp_seq, 9000);
+	CU_ASSERT_EQUAL(r.tcp_ack, 5016);
+	CU_ASSERT_EQUAL(r.tcp_flags, PC_TCP_PSH | PC_TCP_ACK | PC_TCP_FIN);
+	CU_ASSERT_TRUE(pc_addr_eq(&r.src, &m.dst) && r.dport == 40010);
+	CU_ASSERT_EQUAL(pc_l4_csum(&r.src, &r.dst, PC_PROTO_TCP, out + r.l4_off,
+				   (uint16_t)(20 + r.payload_len)), 0);
+	/* Reset to the server at a sequence number of our choosing. */
+	n = pc_tcp_segment_frame(out, in, &m, false, 4000, 9000, PC_TCP_RST | PC_TCP_ACK, NULL, 0);
+	parse_rst(out, n, &r);
+	CU_ASSERT_EQUAL(r.tcp_seq, 4000);
+	CU_ASSERT_EQUAL(r.dport, 80);
+}
+
 /* ---- counters ---- */
 
 static void test_counter_names(void)
@@ -489,6 +709,12 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_dlog_escapes_and_truncation),
 	PC_TEST(test_dlog_names_from_policy),
 	PC_TEST(test_counter_names),
+	PC_TEST(test_reasm_in_order_and_view),
+	PC_TEST(test_reasm_out_of_order),
+	PC_TEST(test_reasm_duplicates_and_overlaps),
+	PC_TEST(test_reasm_bounds),
+	PC_TEST(test_segment_with_payload),
+	PC_TEST(test_flow_table_full_never_evicts),
 	CU_TEST_INFO_NULL,
 };
 

@@ -13,22 +13,28 @@
  * packets of flows owned by another worker to that worker's ring; stage 2
  * looks up all remaining keys with one bulk call per address family and
  * prefetches the entries found; stage 3 acts on each packet in arrival order:
- * existing flows forward, drop or (first client data of an inspected HTTP
- * flow) parse the request head and decide; new flows are decided at L4, or
- * opened for inspection when policy says the destination is HTTP. A denied
- * request is dropped and reset at both ends, and the flow then drops
- * everything. Nothing is held yet: the first client segment must carry the
- * whole request head or the request is denied, so every mbuf is either
- * transmitted or freed within the burst it arrived in. Counters are kept in
- * the worker's private array and published once per burst; decision records
- * go to a ring the main lcore drains, and a full ring loses the record, never
- * the packet. Every 64 loops the worker reports an RCU quiescent state and
+ * existing flows forward, drop or inspect; new flows are decided at L4, or
+ * opened for inspection when policy says the destination is HTTP.
+ *
+ * Inspection follows the client's TCP byte stream (the stream section below
+ * says how): every request head of a keep-alive connection is held, in
+ * sequence, until it is complete, then decided; an allowed head's segments
+ * go on unchanged and its body is forwarded as it comes while its framing is
+ * tracked to find the next head; a denied request is never forwarded, its
+ * held segments are freed and both ends are reset (after a 403 answer with
+ * --deny-response 403), and the flow then drops everything. Held packets are
+ * bounded per flow and per worker (reasm.h); past a bound a head is denied.
+ *
+ * Counters are kept in the worker's private array and published once per
+ * burst; decision records go to a ring the main lcore drains, and a full ring
+ * loses the record, never the packet. Every 64 loops the worker reports an RCU quiescent state and
  * ages a bounded slice of its flow table; when polls come back empty it
  * pauses, then sleeps in growing steps of up to 200 us (unless run busy),
  * and is back to full-speed polling on the first packet.
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -161,40 +167,430 @@ static void deny_packet(struct pc_worker *w, struct rte_mbuf *m, const struct pc
 	drop(w, m, PC_CTR_DENIED_DROPPED);
 }
 
-/* The first client segment with payload on an inspected flow: it must hold
- * the whole request head (nothing is held across segments yet). */
-static void inspect_request(struct pc_worker *w, struct rte_mbuf *m, const struct pc_pkt_ctx *c,
-			    struct pc_flow *f)
+/* ---- the client's byte stream on an inspected flow ----
+ *
+ * f->l7_seq splits the client's stream: every byte before it is decided
+ * (part of an allowed head or of its body), every byte from it on is not. In
+ * HEAD the bytes from l7_seq on are a request head, held until it is complete
+ * and decided; in BODY they are the allowed request's body, forwarded as they
+ * come while pc_http_body finds where it ends. A segment leaves the hold when
+ * all its bytes are decided, so a segment carrying the end of one body and the
+ * start of the next head waits for that head's decision: if it is denied, the
+ * whole segment is dropped and the server never sees the first request's last
+ * bytes either (it gets a reset instead).
+ */
+
+static void hold_send(void *arg, void *pkt)
 {
-	const struct pc_pkt_meta *mt = &c->meta;
-	const char *payload = rte_pktmbuf_mtod_offset(m, const char *, mt->payload_off);
+	struct pc_worker *w = arg;
+	struct rte_mbuf *m = pkt;
+	w->ctr[PC_CTR_HOLD_RELEASED]++;
+	tx_push(w, m->port ^ 1, m);
+}
+
+static void hold_free(void *arg, void *pkt)
+{
+	struct pc_worker *w = arg;
+	w->ctr[PC_CTR_DENIED_DROPPED]++;
+	rte_pktmbuf_free(pkt);
+}
+
+static void hold_free_aged(void *arg, void *pkt)
+{
+	struct pc_worker *w = arg;
+	w->ctr[PC_CTR_HOLD_AGED]++;
+	rte_pktmbuf_free(pkt);
+}
+
+static void hold_free_full(void *arg, void *pkt)
+{
+	struct pc_worker *w = arg;
+	w->ctr[PC_CTR_HOLD_LIMIT]++;
+	rte_pktmbuf_free(pkt);
+}
+
+/* Free what f holds (fn counts each packet) and give the hold back. */
+static void hold_drop(struct pc_worker *w, struct pc_flow *f, void (*fn)(void *, void *))
+{
+	if (f->hold == 0)
+		return;
+	pc_reasm_clear(&w->reasm, pc_reasm_hold(&w->reasm, f->hold), fn, w);
+	pc_reasm_put(&w->reasm, f->hold);
+	f->hold = 0;
+}
+
+/* Send on every held segment whose bytes are all decided. */
+static void hold_release(struct pc_worker *w, struct pc_flow *f)
+{
+	if (f->hold == 0)
+		return;
+	struct pc_reasm_hold *h = pc_reasm_hold(&w->reasm, f->hold);
+	pc_reasm_release(&w->reasm, h, f->l7_seq, hold_send, w);
+	/* The server now has every decided byte up to the first segment
+	 * still held, or all of them. */
+	uint32_t sent = (h->n > 0 && pc_seq_lt(h->seg[0].seq, f->l7_seq)) ? h->seg[0].seq
+									 : f->l7_seq;
+	if (pc_seq_lt(f->fwd_seq, sent))
+		f->fwd_seq = sent;
+	if (h->n == 0) {
+		pc_reasm_put(&w->reasm, f->hold);
+		f->hold = 0;
+	}
+}
+
+static void verdict_dp(struct pc_verdict *v, enum pc_dp_reason reason, uint8_t detail)
+{
+	verdict_deny(v, PC_REASON_DEFAULT);
+	v->reason = (uint8_t)reason;
+	v->detail = detail;
+}
+
+static const char *verdict_text(const struct pc_verdict *v)
+{
+	const char *t = pc_dp_reason_text(v->reason);
+	return t != NULL ? t : pc_verdict_reason_name(v);
+}
+
+/* The 403 answer's payload: a short head and a JSON body naming why. */
+static uint16_t deny_403_payload(const struct pc_worker *w, const struct pc_verdict *v,
+				 char *out, size_t cap)
+{
+	char body[256], rule[160];
+	const char *id = NULL;
+	if (w->pol->policy != NULL && v->rule >= 0 &&
+	    (uint32_t)v->rule < pc_policy_rule_count(w->pol->policy))
+		id = pc_policy_rule_id(w->pol->policy, (uint32_t)v->rule);
+	if (id != NULL) {
+		/* Rule ids are the policy author's: keep the body valid JSON
+		 * whatever they hold. */
+		size_t k = 0;
+		rule[k++] = '"';
+		for (const char *p = id; *p != '\0' && k < sizeof(rule) - 2; p++)
+			rule[k++] = (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) ? '_' : *p;
+		rule[k++] = '"';
+		rule[k] = '\0';
+	} else {
+		strcpy(rule, "null");
+	}
+	int bl = snprintf(body, sizeof(body), "{\"error\":\"forbidden\",\"reason\":\"%s\",\"rule\":%s}\n",
+			  verdict_text(v), rule);
+	if (bl < 0 || (size_t)bl >= sizeof(body))
+		bl = snprintf(body, sizeof(body), "{\"error\":\"forbidden\"}\n");
+	int n = snprintf(out, cap,
+			 "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n"
+			 "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+			 bl, body);
+	return (uint16_t)RTE_MIN((size_t)n, cap - 1);
+}
+
+static void send_segment(struct pc_worker *w, const uint8_t *frame, const struct pc_pkt_meta *mt,
+			 bool reply, uint16_t out_port, uint32_t seq, uint32_t ack, uint8_t flags,
+			 const void *payload, uint16_t len)
+{
+	struct rte_mbuf *r = pc_tcp_segment_mbuf(w->pool, frame, mt, reply, seq, ack, flags,
+						 payload, len);
+	if (unlikely(r == NULL)) {
+		w->ctr[PC_CTR_MBUF_ALLOC_FAILED]++;
+		return;
+	}
+	r->port = out_port;
+	w->ctr[len > 0 ? PC_CTR_DENY_RESPONSES_SENT : PC_CTR_RESETS_SENT]++;
+	tx_push(w, out_port, r);
+}
+
+/* End an inspected connection on a denied request. m is the client segment
+ * that brought the decision (held or not: held is true when the hold owns
+ * it). The server gets a reset at exactly the sequence number it expects
+ * next (what it has been sent), so its stack takes it at once (RFC 5961
+ * section 3.2); the client gets, with --deny-response 403, a 403 at the
+ * sequence number it acknowledged, then a reset after it. Everything held is
+ * dropped: no byte of a denied request reaches the server. (The client's
+ * acknowledgement is the only sure measure of where it is: were the server
+ * still sending an earlier answer when the deny comes, the 403 would sit
+ * where the client expects that answer's bytes, and the client sees the
+ * reset rather than the 403.) */
+static void deny_stream(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf *m,
+			const struct pc_pkt_meta *mt, bool held)
+{
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint16_t cport = m->port, sport = m->port ^ 1;
+	uint32_t srv_seq = mt->tcp_ack;
+	uint32_t cli_ack = mt->tcp_seq + mt->payload_len;
+
+	send_segment(w, frame, mt, false, sport, f->fwd_seq, mt->tcp_ack, PC_TCP_RST | PC_TCP_ACK,
+		     NULL, 0);
+	if (w->dp->deny_403) {
+		char resp[512];
+		uint16_t n = deny_403_payload(w, &f->verdict, resp, sizeof(resp));
+		send_segment(w, frame, mt, true, cport, srv_seq, cli_ack,
+			     PC_TCP_PSH | PC_TCP_ACK | PC_TCP_FIN, resp, n);
+		srv_seq += n + 1; /* the FIN takes one */
+	}
+	send_segment(w, frame, mt, true, cport, srv_seq, cli_ack, PC_TCP_RST | PC_TCP_ACK, NULL, 0);
+
+	hold_drop(w, f, hold_free);
+	if (!held)
+		drop(w, m, PC_CTR_DENIED_DROPPED);
+	f->state = PC_FLOW_DENIED;
+}
+
+/* Deny for a reason of the dataplane's own (no head was decided). */
+static void deny_stream_dp(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf *m,
+			   const struct pc_pkt_meta *mt, bool held, enum pc_dp_reason reason,
+			   uint8_t detail)
+{
+	verdict_dp(&f->verdict, reason, detail);
+	f->generation = w->pol->generation;
+	record(w, mt, &f->verdict, NULL);
+	deny_stream(w, f, m, mt, held);
+}
+
+/* Decide the head that starts at f->l7_seq, whose bytes are p[0..len). Returns
+ * true when allowed (f->l7_seq then moves past the head). */
+static bool decide_head(struct pc_worker *w, struct pc_flow *f, const struct pc_pkt_meta *mt,
+			enum pc_http_reason hr)
+{
 	const struct pc_http_req *http = NULL;
 	struct pc_verdict v;
 
-	enum pc_http_reason hr = pc_http_parse_head(payload, mt->payload_len, &w->req);
 	if (likely(hr == PC_HTTP_OK)) {
 		http = &w->req;
 		struct pc_request rq = {
 			.src = mt->src, .dst = mt->dst, .sport = mt->sport, .dport = mt->dport,
-			.l4_proto = mt->l4_proto, .http = http,
+			.l4_proto = mt->l4_proto, .http = http, .now_s = w->now_s,
 		};
-		pc_decide(w->pol->policy, w->scratch, &rq, &v);
-	} else if (hr == PC_HTTP_INCOMPLETE) {
-		/* Never forward a head that was not inspected whole. */
-		verdict_deny(&v, PC_REASON_HEAD_NOT_IN_SEGMENT);
+		if (unlikely(w->pol->policy == NULL))
+			verdict_deny(&v, PC_REASON_NO_POLICY);
+		else
+			pc_decide(w->pol->policy, w->scratch, &rq, &v);
+		/* After an Upgrade the stream is no longer HTTP/1.1 requests
+		 * this gateway can frame: fail closed. */
+		if (v.action == PC_ACTION_ALLOW &&
+		    pc_http_header_find(http, "upgrade", 7) != NULL) {
+			verdict_dp(&v, PC_DP_REASON_HTTP_UPGRADE, 0);
+			v.identity = -1;
+		}
 	} else {
 		pc_verdict_malformed(&v, (uint8_t)hr);
 	}
 	f->verdict = v;
 	f->generation = w->pol->generation;
+	f->requests++;
 	record(w, mt, &v, http);
-	if (v.action == PC_ACTION_ALLOW) {
-		f->state = PC_FLOW_FORWARD;
-		tx_push(w, m->port ^ 1, m);
-	} else {
-		f->state = PC_FLOW_DENIED;
-		deny_packet(w, m, mt, false);
+	if (v.action != PC_ACTION_ALLOW)
+		return false;
+	f->l7_seq += w->req.head_len;
+	pc_http_body_init(&f->body, w->req.content_length, w->req.chunked != 0);
+	f->l7 = pc_http_body_done(&f->body) ? PC_FLOW_L7_HEAD : PC_FLOW_L7_BODY;
+	return true;
+}
+
+/* Walk the held bytes from f->l7_seq: decide every head that is complete,
+ * track every body, then send on what is decided. m (held) brought us here. */
+static void advance(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf *m,
+		    const struct pc_pkt_meta *mt)
+{
+	struct pc_reasm *r = &w->reasm;
+	struct pc_reasm_hold *h = pc_reasm_hold(r, f->hold);
+
+	for (;;) {
+		if (f->l7 == PC_FLOW_L7_BODY) {
+			uint32_t n;
+			size_t used;
+			const uint8_t *p = pc_reasm_span(h, f->l7_seq, &n);
+			if (p == NULL)
+				break;
+			enum pc_http_body_reason br = pc_http_body_feed(&f->body, p, n, &used);
+			if (br == PC_HTTP_BODY_INCOMPLETE) {
+				f->l7_seq += n;
+				continue;
+			}
+			if (unlikely(br != PC_HTTP_BODY_OK)) {
+				deny_stream_dp(w, f, m, mt, true, PC_DP_REASON_HTTP_BODY_MALFORMED,
+					       (uint8_t)br);
+				return;
+			}
+			f->l7_seq += (uint32_t)used;
+			f->l7 = PC_FLOW_L7_HEAD;
+			continue;
+		}
+		uint32_t len, total;
+		if (pc_reasm_contig(h, f->l7_seq) == 0)
+			break;
+		const char *p = (const char *)pc_reasm_view(r, h, f->l7_seq, &len, &total);
+		enum pc_http_reason hr = pc_http_parse_head(p, len, &w->req);
+		if (hr == PC_HTTP_INCOMPLETE) {
+			if (likely(total < r->max_head))
+				break; /* wait for more */
+			hr = PC_HTTP_HEAD_TOO_LARGE;
+		}
+		/* A head that starts inside a segment shared with the previous
+		 * request. */
+		if (pc_seq_lt(h->seg[0].seq, f->l7_seq))
+			w->ctr[PC_CTR_REQUESTS_PIPELINED]++;
+		if (!decide_head(w, f, mt, hr)) {
+			deny_stream(w, f, m, mt, true);
+			return;
+		}
 	}
+	hold_release(w, f);
+}
+
+/* A client segment with payload on an inspected flow. */
+static void inspect_client(struct pc_worker *w, struct rte_mbuf *m, const struct pc_pkt_ctx *c,
+			   struct pc_flow *f)
+{
+	const struct pc_pkt_meta *mt = &c->meta;
+	uint32_t seq = mt->tcp_seq, len = mt->payload_len, end = seq + len;
+	const uint8_t *data = rte_pktmbuf_mtod_offset(m, const uint8_t *, mt->payload_off);
+
+	/* Only decided bytes: a retransmission. Where they are still held
+	 * (the end of a body in a segment that waits for the next head's
+	 * decision) they must match, or the server, which keeps the first copy
+	 * it gets, could be sent framing other than the one tracked. */
+	if (pc_seq_le(end, f->l7_seq)) {
+		if (f->hold != 0) {
+			struct pc_reasm_seg sg = { .seq = seq, .len = len, .data = data, .pkt = m };
+			switch (pc_reasm_insert(&w->reasm, pc_reasm_hold(&w->reasm, f->hold), &sg,
+						seq)) {
+			case PC_REASM_CONFLICT:
+				w->ctr[PC_CTR_TCP_OVERLAP_CONFLICT]++;
+				deny_stream_dp(w, f, m, mt, false,
+					       PC_DP_REASON_TCP_OVERLAP_CONFLICT, 0);
+				return;
+			case PC_REASM_HELD: /* goes out in order with what it overlaps */
+				w->ctr[PC_CTR_HELD]++;
+				hold_release(w, f);
+				return;
+			case PC_REASM_DUPLICATE:
+				drop(w, m, PC_CTR_TCP_RETRANSMIT_DROPPED);
+				return;
+			default:
+				break; /* no room: it passes like one of bytes sent */
+			}
+		}
+		/* Bytes the server has been sent already: on again; the
+		 * server's TCP keeps the copy it has. */
+		w->ctr[PC_CTR_TCP_RETRANSMIT_PASSED]++;
+		tx_push(w, m->port ^ 1, m);
+		return;
+	}
+	if (unlikely((uint32_t)(end - f->l7_seq) > PC_REASM_WINDOW)) {
+		drop(w, m, PC_CTR_TCP_OUT_OF_WINDOW);
+		return;
+	}
+	if (f->hold != 0 && unlikely(w->now_tsc - f->hold_tsc > w->dp->hold_timeout_tsc) &&
+	    f->l7 == PC_FLOW_L7_HEAD) {
+		w->ctr[PC_CTR_HOLD_TIMEOUT]++;
+		deny_stream_dp(w, f, m, mt, false, PC_DP_REASON_HOLD_TIMEOUT, 0);
+		return;
+	}
+
+	/* The common case of a body: in order, nothing held, so the segment
+	 * goes on at once once the framing tracker has read it. */
+	if (f->l7 == PC_FLOW_L7_BODY && f->hold == 0 && pc_seq_le(seq, f->l7_seq)) {
+		uint32_t skip = f->l7_seq - seq;
+		size_t used;
+		enum pc_http_body_reason br = pc_http_body_feed(&f->body, data + skip, len - skip,
+								&used);
+		if (br == PC_HTTP_BODY_INCOMPLETE || (br == PC_HTTP_BODY_OK && used == len - skip)) {
+			f->l7_seq = end;
+			if (br == PC_HTTP_BODY_OK)
+				f->l7 = PC_FLOW_L7_HEAD;
+			if (pc_seq_lt(f->fwd_seq, end))
+				f->fwd_seq = end;
+			tx_push(w, m->port ^ 1, m);
+			return;
+		}
+		if (unlikely(br != PC_HTTP_BODY_OK)) {
+			deny_stream_dp(w, f, m, mt, false, PC_DP_REASON_HTTP_BODY_MALFORMED,
+				       (uint8_t)br);
+			return;
+		}
+		/* The next request's head starts inside this segment: hold it
+		 * whole until that head is decided. */
+		f->l7_seq += (uint32_t)used;
+		f->l7 = PC_FLOW_L7_HEAD;
+	}
+
+	struct pc_reasm *r = &w->reasm;
+	uint32_t contig_end = f->l7_seq;
+	if (f->hold == 0) {
+		f->hold = pc_reasm_get(r);
+		if (unlikely(f->hold == 0)) { /* only when max_pkts are held */
+			if (f->l7 == PC_FLOW_L7_BODY)
+				drop(w, m, PC_CTR_HOLD_LIMIT);
+			else
+				deny_stream_dp(w, f, m, mt, false, PC_DP_REASON_HOLD_LIMIT, 0);
+			if (f->l7 != PC_FLOW_L7_BODY)
+				w->ctr[PC_CTR_HOLD_LIMIT]++;
+			return;
+		}
+		f->hold_tsc = w->now_tsc;
+	} else {
+		contig_end += pc_reasm_contig(pc_reasm_hold(r, f->hold), f->l7_seq);
+	}
+	struct pc_reasm_hold *h = pc_reasm_hold(r, f->hold);
+	struct pc_reasm_seg sg = { .seq = seq, .len = len, .data = data, .pkt = m };
+	enum pc_reasm_result res = pc_reasm_insert(r, h, &sg, f->l7_seq);
+	/* A full hold of body bytes ahead of a gap must still take the
+	 * segment that fills the gap, or the stream could never move again:
+	 * the furthest segment makes room (the client sends it again). */
+	if (res == PC_REASM_FULL && f->l7 == PC_FLOW_L7_BODY &&
+	    pc_reasm_yield_last(r, h, &sg, hold_free_full, w))
+		res = pc_reasm_insert(r, h, &sg, f->l7_seq);
+	switch (res) {
+	case PC_REASM_HELD:
+		w->ctr[PC_CTR_HELD]++;
+		if (pc_seq_lt(contig_end, seq))
+			w->ctr[PC_CTR_TCP_OUT_OF_ORDER]++;
+		break;
+	case PC_REASM_DUPLICATE:
+		drop(w, m, PC_CTR_TCP_RETRANSMIT_DROPPED);
+		if (h->n == 0) {
+			pc_reasm_put(r, f->hold);
+			f->hold = 0;
+		}
+		return;
+	case PC_REASM_CONFLICT:
+		w->ctr[PC_CTR_TCP_OVERLAP_CONFLICT]++;
+		deny_stream_dp(w, f, m, mt, false, PC_DP_REASON_TCP_OVERLAP_CONFLICT, 0);
+		return;
+	default: /* PC_REASM_FULL */
+		if (f->l7 == PC_FLOW_L7_BODY) {
+			/* Body bytes ahead of a gap: dropping is safe, the
+			 * client sends them again. */
+			drop(w, m, PC_CTR_HOLD_LIMIT);
+			if (h->n == 0) {
+				pc_reasm_put(r, f->hold);
+				f->hold = 0;
+			}
+		} else {
+			w->ctr[PC_CTR_HOLD_LIMIT]++;
+			deny_stream_dp(w, f, m, mt, false, PC_DP_REASON_HOLD_LIMIT, 0);
+		}
+		return;
+	}
+	advance(w, f, m, mt);
+}
+
+/* Any packet of an inspected flow. */
+static void inspect_packet(struct pc_worker *w, struct rte_mbuf *m, const struct pc_pkt_ctx *c,
+			   struct pc_flow *f, bool from_client)
+{
+	const struct pc_pkt_meta *mt = &c->meta;
+	if (from_client && mt->payload_len > 0) {
+		inspect_client(w, m, c, f);
+		return;
+	}
+	if (!from_client && (mt->tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) == (PC_TCP_SYN | PC_TCP_ACK))
+		f->server_isn = mt->tcp_seq;
+	/* Either end resetting ends the connection: nothing held will ever
+	 * be wanted. */
+	if (mt->tcp_flags & PC_TCP_RST)
+		hold_drop(w, f, hold_free_aged);
+	/* Handshake, ACKs, FINs, the server's side: on as they are. */
+	tx_push(w, m->port ^ 1, m);
 }
 
 /* A packet with no flow (pos < 0), or a client SYN opening a new connection
@@ -225,7 +621,11 @@ static void new_flow(struct pc_worker *w, struct rte_mbuf *m, struct pc_pkt_ctx 
 	if (pos < 0) {
 		pos = pc_flow_table_add(t, c->fam, &c->key, c->sig);
 		if (unlikely(pos < 0)) {
-			/* Fail closed: no entry, no forwarding. */
+			/* Fail closed: no entry, no forwarding. Nothing is
+			 * evicted for it, so a SYN flood cannot push out
+			 * established flows: only aging frees slots. */
+			if (tcp && (mt->tcp_flags & PC_TCP_SYN))
+				w->ctr[PC_CTR_FLOW_TABLE_FULL_SYN]++;
 			drop(w, m, PC_CTR_FLOW_TABLE_FULL);
 			return;
 		}
@@ -233,6 +633,7 @@ static void new_flow(struct pc_worker *w, struct rte_mbuf *m, struct pc_pkt_ctx 
 		w->batch_created++;
 	}
 	struct pc_flow *f = pc_flow_table_entry(t, c->fam, pos);
+	hold_drop(w, f, hold_free_aged); /* a reused slot: the old connection's */
 	memset(f, 0, sizeof(*f));
 	f->proto = mt->l4_proto;
 	f->client_dir = c->dir;
@@ -247,6 +648,8 @@ static void new_flow(struct pc_worker *w, struct rte_mbuf *m, struct pc_pkt_ctx 
 
 	if (inspect) {
 		f->state = PC_FLOW_INSPECT;
+		f->l7 = PC_FLOW_L7_HEAD;
+		f->l7_seq = f->fwd_seq = mt->tcp_seq + 1; /* the SYN takes one */
 		verdict_deny(&f->verdict, PC_REASON_DEFAULT); /* nothing decided yet */
 		tx_push(w, m->port ^ 1, m);
 		return;
@@ -311,10 +714,7 @@ static inline void act(struct pc_worker *w, struct rte_mbuf *m, struct pc_pkt_ct
 		tx_push(w, m->port ^ 1, m);
 		break;
 	case PC_FLOW_INSPECT:
-		if (from_client && mt->payload_len > 0)
-			inspect_request(w, m, c, f);
-		else
-			tx_push(w, m->port ^ 1, m); /* handshake, ACKs, server side */
+		inspect_packet(w, m, c, f, from_client);
 		break;
 	default:
 		drop(w, m, PC_CTR_DENIED_DROPPED);
@@ -391,8 +791,14 @@ static inline void process_burst(struct pc_worker *w, struct rte_mbuf **pkts, ui
 		pc_flow_table_lookup_bulk(w->flows, fam, keys[fam], sigs[fam], nk[fam], pos[fam]);
 		for (uint32_t j = 0; j < nk[fam]; j++) {
 			cx[idx[fam][j]].pos = pos[fam][j];
-			if (pos[fam][j] >= 0)
-				rte_prefetch0(pc_flow_table_entry(w->flows, fam, pos[fam][j]));
+			if (pos[fam][j] >= 0) {
+				/* Both lines: the stream state of an inspected flow
+				 * is on the second. */
+				const char *e = (const char *)pc_flow_table_entry(w->flows, fam,
+										   pos[fam][j]);
+				rte_prefetch0(e);
+				rte_prefetch0(e + RTE_CACHE_LINE_MIN_SIZE);
+			}
 		}
 	}
 
@@ -420,6 +826,7 @@ static inline void loop_begin(struct pc_worker *w)
 {
 	w->pol = __atomic_load_n(&w->dp->active, __ATOMIC_ACQUIRE);
 	w->now_tsc = rte_rdtsc();
+	w->now_s = (int64_t)time(NULL); /* vDSO, no syscall: token exp/nbf */
 }
 
 void pc_worker_flush(struct pc_worker *w)
@@ -460,18 +867,63 @@ unsigned pc_worker_poll(struct pc_worker *w)
 	return total;
 }
 
+static void flow_drop_hold(void *arg, struct pc_flow *f)
+{
+	hold_drop(arg, f, hold_free_aged);
+}
+
+/* The aging sweep's visit: an idle flow takes its held packets with it; a
+ * head still incomplete hold_timeout after its first byte is denied (a
+ * client that trickles a head must not pin packets for the flow's whole idle
+ * timeout), and body segments held ahead of a gap that long are dropped (the
+ * client sends them again). */
+static void flow_visit(void *arg, struct pc_flow *f, bool expired)
+{
+	struct pc_worker *w = arg;
+	if (f->hold == 0)
+		return;
+	if (expired) {
+		hold_drop(w, f, hold_free_aged);
+		return;
+	}
+	if (w->now_tsc - f->hold_tsc <= w->dp->hold_timeout_tsc)
+		return;
+	if (f->l7 == PC_FLOW_L7_BODY || f->state != PC_FLOW_INSPECT) {
+		hold_drop(w, f, hold_free_aged);
+		return;
+	}
+	/* The resets are built from the first held segment, which the deny
+	 * frees with the rest. */
+	struct rte_mbuf *m = pc_reasm_hold(&w->reasm, f->hold)->seg[0].pkt;
+	struct pc_pkt_meta mt;
+	if (pc_pkt_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), false,
+			 &mt) != PC_PKT_OK) {
+		hold_drop(w, f, hold_free_aged); /* parsed once already: cannot happen */
+		return;
+	}
+	w->ctr[PC_CTR_HOLD_TIMEOUT]++;
+	deny_stream_dp(w, f, m, &mt, true, PC_DP_REASON_HOLD_TIMEOUT, 0);
+}
+
+void pc_worker_drop_holds(struct pc_worker *w)
+{
+	if (w->flows != NULL && w->reasm.holds != NULL)
+		pc_flow_table_foreach(w->flows, flow_drop_hold, w);
+}
+
 static void housekeeping(struct pc_worker *w)
 {
 	struct pc_dp *dp = w->dp;
+	/* The sweep may deny a timed-out head, which reads the policy this
+	 * loop loaded: it runs before the quiescent report. */
+	w->now_tsc = rte_rdtsc();
+	unsigned aged = pc_flow_table_age(w->flows, w->now_tsc, dp->idle_est_tsc,
+					  dp->idle_other_tsc, PC_WORKER_AGE_SLICE, flow_visit, w);
+	w->ctr[PC_CTR_FLOWS_AGED] += aged;
+	pc_worker_flush(w); /* resets of timed-out heads, and the counters */
 	/* No reference to the policy survives between loops, so here the
 	 * worker holds none. */
 	rte_rcu_qsbr_quiescent(dp->rcu, w->id);
-	unsigned aged = pc_flow_table_age(w->flows, rte_rdtsc(), dp->idle_est_tsc,
-					  dp->idle_other_tsc, PC_WORKER_AGE_SLICE);
-	if (aged > 0) {
-		w->ctr[PC_CTR_FLOWS_AGED] += aged;
-		pc_counters_publish(&w->counters, w->ctr);
-	}
 }
 
 static void idle(struct pc_worker *w)
@@ -508,6 +960,7 @@ int pc_worker_run(void *arg)
 		}
 	}
 
+	pc_worker_drop_holds(w);
 	pc_worker_flush(w);
 	rte_rcu_qsbr_thread_offline(dp->rcu, w->id);
 	rte_rcu_qsbr_thread_unregister(dp->rcu, w->id);

@@ -20,12 +20,14 @@
 #include "flow_table.h"
 #include "http/http_parse.h"
 #include "pkt/pkt_parse.h"
+#include "reasm.h"
 
 struct rte_mbuf;
 
 #define PC_WORKER_BURST 32
-/* Each port gets at most one forward and one reset per packet of a burst
- * before the arrays are flushed. */
+/* A packet of a burst may release a flow's whole hold and add a 403 and
+ * resets; tx_push() sends early when the array fills, so this is a batch
+ * size, not a bound on what a burst may send. */
 #define PC_WORKER_TX_MAX (2 * PC_WORKER_BURST)
 
 /* What stage 1 learned about one packet of a burst. */
@@ -54,6 +56,7 @@ struct pc_worker {
 	/* This worker only. */
 	const struct pc_dp_policy *pol; /* loaded once per loop */
 	uint64_t now_tsc;               /* taken once per loop */
+	int64_t now_s;                  /* wall-clock seconds, taken once per loop */
 	uint64_t loops;
 	uint32_t empty_polls;
 	uint32_t sleep_us;
@@ -63,6 +66,7 @@ struct pc_worker {
 	struct rte_mbuf *tx[2][PC_WORKER_TX_MAX];
 	struct rte_mbuf *ho[PC_DP_MAX_WORKERS][PC_WORKER_BURST];
 	struct pc_pkt_ctx ctx[PC_WORKER_BURST];
+	struct pc_reasm reasm;          /* held client segments of this worker's flows */
 	struct pc_http_req req;
 	struct pc_dlog_rec rec;
 	uint64_t ctr[PC_CTR_COUNT];     /* counts since the last publish */
@@ -90,5 +94,9 @@ void pc_worker_process(struct pc_worker *w, struct rte_mbuf **pkts, uint16_t n, 
 /* Send the queued packets and publish counters. The worker's own
  * lcore; fast path. */
 void pc_worker_flush(struct pc_worker *w);
+
+/* Free every packet the worker's flows hold (teardown). The worker's own
+ * lcore, or any thread once the worker has stopped; control path. */
+void pc_worker_drop_holds(struct pc_worker *w);
 
 #endif

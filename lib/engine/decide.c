@@ -64,6 +64,30 @@
  * 4. No rule: the policy's default action, reason UNKNOWN_CALLER when the
  *    caller is unknown, else DEFAULT.
  *
+ * TLS. A TLS flow is decided once, at its ClientHello (req->tls set, http
+ *    NULL; the caller parsed the hello, and denies a refused one itself with
+ *    pc_verdict_tls_malformed()). Identity is step 1b's source-only part
+ *    alone: keys and tokens travel encrypted, so an identity known by them
+ *    is never named, and rules naming only such identities never match.
+ *    Destinations of protocol tls or any match by address and port as
+ *    above, and their hosts match the SNI with the Host rules; a
+ *    destination with hosts never matches a hello without SNI. Rules with
+ *    methods, paths, headers or claims are skipped; a rule's TLS posture
+ *    must hold in full: the highest version the client offers (GREASE
+ *    ignored) at least min_version, its JA4 (computed once per decision,
+ *    only when a candidate rule has a JA4 list) exactly one of the list, one
+ *    of the ALPN protocols it offers in the rule's list. Conversely, HTTP
+ *    and L4 decisions skip every rule with TLS posture.
+ *    When no rule matches and the default action is deny, the reason is
+ *    refined from the first allow rule, in candidate order, whose
+ *    destinations match except for a missing SNI, or match but whose
+ *    posture fails: the first failing of, in this order, no SNI
+ *    (TLS_SNI_MISSING), version (TLS_VERSION_TOO_LOW), JA4
+ *    (TLS_FINGERPRINT_NOT_ALLOWED), ALPN (TLS_ALPN_NOT_ALLOWED). This
+ *    replaces DEFAULT and UNKNOWN_CALLER (the rule would have admitted the
+ *    caller but for the hello); with no such rule they stay. An SNI that is
+ *    present but matches no hosts is a plain miss.
+ *
  * 0. Before any of this, an HTTP request's path is normalised the way a
  *    backend will read it (RFC 3986 dot-segments, unreserved
  *    percent-encodings decoded, slashes merged) and the rules see only the
@@ -117,7 +141,7 @@ struct pc_engine_scratch {
 	uint32_t cap_dests;
 	uint32_t *rule_path_epoch; /* [cap_rules] epoch at which a path pattern of the rule matched */
 	uint32_t *dest_epoch;      /* [cap_dests] epoch at which dest_match was computed */
-	uint8_t *dest_match;       /* [cap_dests] */
+	uint8_t *dest_match;       /* [cap_dests] DEST_NO, DEST_YES or DEST_NEED_SNI */
 	uint32_t path_len;         /* normalised path of the last decision */
 	bool path_changed;
 	char path[PC_HTTP_MAX_LINE];
@@ -128,6 +152,9 @@ struct pc_engine_scratch {
 	struct pc_jwt_claims claims;        /* of the last decision's token */
 	bool have_claims;
 	char claim_buf[PC_ENGINE_CLAIM_BUF]; /* one unescaped claim value, for globs */
+	/* TLS: the hello's JA4, computed at most once per decision. */
+	bool ja4_done;
+	char ja4[PC_TLS_JA4_LEN + 1];
 };
 
 static const char *const reason_names[] = {
@@ -550,35 +577,54 @@ static bool host_matches(const struct pc_rt_destination *d, struct pc_str host)
 	return false;
 }
 
-static bool dest_eval(const struct pc_rt_destination *d, const struct pc_request *req)
+/* dest_eval() results; NEED_SNI only for TLS decisions: all but the hosts
+ * match, and the hello named no server. */
+enum { DEST_NO = 0, DEST_YES = 1, DEST_NEED_SNI = 2 };
+
+static inline const struct pc_tls_hello *tls_of(const struct pc_request *req)
 {
+	return req->http == NULL ? req->tls : NULL;
+}
+
+static uint8_t dest_eval(const struct pc_rt_destination *d, const struct pc_request *req)
+{
+	const struct pc_tls_hello *tls = tls_of(req);
 	if (req->http != NULL) {
 		if (d->proto != PC_DEST_HTTP && d->proto != PC_DEST_ANY)
-			return false;
+			return DEST_NO;
+	} else if (tls != NULL) {
+		if (d->proto != PC_DEST_TLS && d->proto != PC_DEST_ANY)
+			return DEST_NO;
 	} else {
 		if (d->n_hosts > 0)
-			return false;
+			return DEST_NO;
 		if (d->proto != PC_DEST_ANY &&
 		    !(d->proto == PC_DEST_TCP && req->l4_proto == PC_PROTO_TCP) &&
 		    !(d->proto == PC_DEST_UDP && req->l4_proto == PC_PROTO_UDP))
-			return false;
+			return DEST_NO;
 	}
 	if (req->dst.family != 0) {
 		if (d->n_addrs > 0 && !in_prefixes(d->addrs, d->n_addrs, &req->dst))
-			return false;
+			return DEST_NO;
 		if (d->n_ports > 0) {
 			bool ok = false;
 			for (uint32_t i = 0; i < d->n_ports && !ok; i++)
 				ok = d->ports[i] == req->dport;
 			if (!ok)
-				return false;
+				return DEST_NO;
 		}
 	}
-	return d->n_hosts == 0 || host_matches(d, req->http->host);
+	if (d->n_hosts == 0)
+		return DEST_YES;
+	if (req->http != NULL)
+		return host_matches(d, req->http->host) ? DEST_YES : DEST_NO;
+	if (tls->sni_len == 0)
+		return DEST_NEED_SNI;
+	return host_matches(d, (struct pc_str){ tls->sni, tls->sni_len }) ? DEST_YES : DEST_NO;
 }
 
-static inline bool dest_matches(const struct pc_policy *p, struct pc_engine_scratch *s, uint32_t d,
-				const struct pc_request *req)
+static inline uint8_t dest_matches(const struct pc_policy *p, struct pc_engine_scratch *s,
+				   uint32_t d, const struct pc_request *req)
 {
 	if (s->dest_epoch[d] != s->epoch) {
 		s->dest_match[d] = dest_eval(&p->destinations[d], req);
@@ -648,6 +694,8 @@ static bool rule_matches(const struct pc_policy *p, struct pc_engine_scratch *s,
 {
 	const struct pc_rt_rule *r = &p->rules[ri];
 	const struct pc_http_req *http = req->http;
+	if (r->flags & PC_RT_RULE_TLS)
+		return false;
 	if (http == NULL) {
 		if (r->flags & PC_RT_RULE_L7)
 			return false;
@@ -660,13 +708,65 @@ static bool rule_matches(const struct pc_policy *p, struct pc_engine_scratch *s,
 	if (r->n_dests > 0) {
 		bool ok = false;
 		for (uint32_t i = 0; i < r->n_dests && !ok; i++)
-			ok = dest_matches(p, s, r->dests[i], req);
+			ok = dest_matches(p, s, r->dests[i], req) == DEST_YES;
 		if (!ok)
 			return false;
 	}
 	if (http != NULL && r->n_hdrs != 0 && !headers_match(r, http))
 		return false;
 	return r->n_claims == 0 || claims_match(r, s);
+}
+
+static bool alpn_offered(const struct pc_rt_rule *r, const struct pc_tls_hello *h)
+{
+	for (uint32_t i = 0; i < h->n_alpn; i++)
+		for (uint32_t j = 0; j < r->n_alpn; j++)
+			if (h->alpn[i].len == r->alpn[j].len &&
+			    memcmp(h->alpn[i].p, r->alpn[j].p, h->alpn[i].len) == 0)
+				return true;
+	return false;
+}
+
+/* Rule ri against a TLS decision: PC_REASON_RULE when it matches; the
+ * TLS_* reason when its destinations match but for a missing SNI, or match
+ * and its posture fails (the first failing condition); PC_REASON_COUNT when
+ * it does not apply at all. */
+static unsigned tls_rule_fit(const struct pc_policy *p, struct pc_engine_scratch *s, uint32_t ri,
+			     const struct pc_request *req)
+{
+	const struct pc_rt_rule *r = &p->rules[ri];
+	const struct pc_tls_hello *h = req->tls;
+	if (r->flags & PC_RT_RULE_L7)
+		return PC_REASON_COUNT;
+	uint8_t dm = r->n_dests == 0 ? DEST_YES : DEST_NO;
+	for (uint32_t i = 0; i < r->n_dests && dm != DEST_YES; i++) {
+		uint8_t m = dest_matches(p, s, r->dests[i], req);
+		if (m != DEST_NO)
+			dm = m;
+	}
+	if (dm == DEST_NO)
+		return PC_REASON_COUNT;
+	if (dm == DEST_NEED_SNI)
+		return PC_REASON_TLS_SNI_MISSING;
+	if (!(r->flags & PC_RT_RULE_TLS))
+		return PC_REASON_RULE;
+	if (r->tls_min_version != 0 && h->highest_version < r->tls_min_version)
+		return PC_REASON_TLS_VERSION_TOO_LOW;
+	if (r->n_ja4 != 0) {
+		if (!s->ja4_done) {
+			pc_tls_hello_ja4(h, s->ja4);
+			s->ja4_done = true;
+		}
+		bool ok = false;
+		for (uint32_t i = 0; i < r->n_ja4 && !ok; i++)
+			ok = r->ja4[i].len == PC_TLS_JA4_LEN &&
+			     memcmp(r->ja4[i].p, s->ja4, PC_TLS_JA4_LEN) == 0;
+		if (!ok)
+			return PC_REASON_TLS_FINGERPRINT_NOT_ALLOWED;
+	}
+	if (r->n_alpn != 0 && !alpn_offered(r, h))
+		return PC_REASON_TLS_ALPN_NOT_ALLOWED;
+	return PC_REASON_RULE;
 }
 
 /* Normalise the request path into s->path. False (v filled: deny,
@@ -728,6 +828,7 @@ enum pc_action pc_decide(const struct pc_policy *p, struct pc_engine_scratch *s,
 	s->path_len = 0;
 	s->path_changed = false;
 	s->have_claims = false;
+	s->ja4_done = false;
 	if (identify(p, s, req, v))
 		return PC_ACTION_DENY;
 	if (req->http != NULL && !normalise_path(s, &req->http->path, v))
@@ -761,9 +862,21 @@ enum pc_action pc_decide(const struct pc_policy *p, struct pc_engine_scratch *s,
 	 * policy order without a per-identity copy of the anyone-rules. */
 	const uint32_t *any = p->anyone_rules;
 	uint32_t n_any = p->n_anyone_rules, a = 0, b = 0;
+	const bool tls = tls_of(req) != NULL;
+	unsigned near = PC_REASON_COUNT; /* TLS: why the first allow rule missed */
 	while (a < n_own || b < n_any) {
 		uint32_t ri = (b >= n_any || (a < n_own && own[a] < any[b])) ? own[a++] : any[b++];
-		if (rule_matches(p, s, ri, req)) {
+		bool match;
+		if (tls) {
+			unsigned fit = tls_rule_fit(p, s, ri, req);
+			match = fit == PC_REASON_RULE;
+			if (!match && fit != PC_REASON_COUNT && near == PC_REASON_COUNT &&
+			    p->rules[ri].action == PC_ACTION_ALLOW)
+				near = fit;
+		} else {
+			match = rule_matches(p, s, ri, req);
+		}
+		if (match) {
 			v->action = p->rules[ri].action;
 			v->reason = PC_REASON_RULE;
 			v->rule = (int32_t)ri;
@@ -772,6 +885,8 @@ enum pc_action pc_decide(const struct pc_policy *p, struct pc_engine_scratch *s,
 	}
 	v->action = p->default_action;
 	v->reason = v->identity < 0 ? PC_REASON_UNKNOWN_CALLER : PC_REASON_DEFAULT;
+	if (near != PC_REASON_COUNT && p->default_action == PC_ACTION_DENY)
+		v->reason = (uint8_t)near;
 	return (enum pc_action)v->action;
 }
 
@@ -785,6 +900,16 @@ void pc_verdict_malformed(struct pc_verdict *v, uint8_t http_reason)
 	v->identity = -1;
 }
 
+void pc_verdict_tls_malformed(struct pc_verdict *v, uint8_t tls_reason)
+{
+	memset(v, 0, sizeof(*v));
+	v->action = PC_ACTION_DENY;
+	v->reason = PC_REASON_TLS_MALFORMED;
+	v->detail = tls_reason;
+	v->rule = -1;
+	v->identity = -1;
+}
+
 const char *pc_verdict_reason_name(const struct pc_verdict *v)
 {
 	if (v->reason == PC_REASON_HTTP_MALFORMED)
@@ -793,6 +918,8 @@ const char *pc_verdict_reason_name(const struct pc_verdict *v)
 		return pc_path_norm_reason_name((enum pc_path_reason)v->detail);
 	if (v->reason == PC_REASON_JWT_INVALID)
 		return pc_jwt_reason_name((enum pc_jwt_reason)v->detail);
+	if (v->reason == PC_REASON_TLS_MALFORMED)
+		return pc_tls_reason_name((enum pc_tls_reason)v->detail);
 	return v->reason < PC_REASON_COUNT ? reason_names[v->reason] : "invalid_reason";
 }
 

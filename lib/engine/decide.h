@@ -16,12 +16,20 @@
  *      every given condition holds decides; path regexes are matched in one
  *      Hyperscan scan of the path before the walk;
  *   4. no rule: the policy's default action.
+ *
+ * A TLS flow is decided once, on its parsed ClientHello (req->tls): the
+ * identity by source only (credentials travel encrypted), destinations of
+ * protocol tls (or any) by address, port and SNI, and rules without HTTP
+ * conditions, whose TLS posture (lowest version, JA4 allowlist, ALPN) must
+ * hold. When that ends in a default deny, the reason says what stopped the
+ * first allow rule that failed only on the hello (see decide.c).
  */
 #ifndef PC_DECIDE_H
 #define PC_DECIDE_H
 
 #include "http/http_parse.h"
 #include "policy/policy.h"
+#include "tls/tls_hello.h"
 
 /* X(name, "text"): why a verdict was reached. Stable names: they are what the
  * decision log, explain and metrics print. */
@@ -37,7 +45,13 @@
 	X(NO_POLICY, "no_policy")                                          \
 	X(ENGINE_ERROR, "engine_error")                                    \
 	X(JWT_INVALID, "jwt_invalid")       /* detail: enum pc_jwt_reason */  \
-	X(JWT_UNKNOWN_SUBJECT, "jwt_unknown_subject")
+	X(JWT_UNKNOWN_SUBJECT, "jwt_unknown_subject")                     \
+	X(TLS_MALFORMED, "tls_malformed")   /* detail: enum pc_tls_reason */  \
+	X(TLS_SNI_MISSING, "tls_sni_missing")                              \
+	X(TLS_VERSION_TOO_LOW, "tls_version_too_low")                      \
+	X(TLS_FINGERPRINT_NOT_ALLOWED, "tls_fingerprint_not_allowed")      \
+	X(TLS_ALPN_NOT_ALLOWED, "tls_alpn_not_allowed")                      \
+	X(QUARANTINED, "quarantined") /* caller revoked: lib/shm/quarantine.h */
 
 enum pc_decision_reason {
 #define PC_X(name, text) PC_REASON_##name,
@@ -54,8 +68,9 @@ struct pc_verdict {
 	uint8_t action;        /* enum pc_action */
 	uint8_t reason;        /* enum pc_decision_reason */
 	uint8_t detail;        /* enum pc_http_reason (HTTP_MALFORMED),
-				* enum pc_path_reason (PATH_REJECTED) or
-				* enum pc_jwt_reason (JWT_INVALID) */
+				* enum pc_path_reason (PATH_REJECTED),
+				* enum pc_jwt_reason (JWT_INVALID) or
+				* enum pc_tls_reason (TLS_MALFORMED) */
 	uint8_t cred_kind;     /* enum pc_cred_kind */
 	int32_t rule;          /* rule index, -1 when none decided */
 	int32_t identity;      /* identity index, -1 when unknown */
@@ -68,7 +83,10 @@ struct pc_request {
 	struct pc_addr src, dst;
 	uint16_t sport, dport;
 	uint8_t l4_proto;                  /* PC_PROTO_TCP, PC_PROTO_UDP, ... */
-	const struct pc_http_req *http;    /* NULL: an L4 decision */
+	const struct pc_http_req *http;    /* NULL: an L4 or TLS decision */
+	const struct pc_tls_hello *tls;    /* a parsed ClientHello (PC_TLS_OK): a TLS
+					    * decision; NULL otherwise. Read only when
+					    * http is NULL. */
 	int64_t now_s;                     /* wall-clock seconds since the epoch, for
 					    * token exp/nbf/iat; set once per burst */
 };
@@ -114,8 +132,15 @@ bool pc_engine_last_jwt(const struct pc_engine_scratch *s, struct pc_str *issuer
 /* Fill *v for a request that could not be parsed (deny, HTTP_MALFORMED). */
 void pc_verdict_malformed(struct pc_verdict *v, uint8_t http_reason);
 
-/* "rule_match", or the HTTP, path or JWT reason name for requests denied
- * for one of those ("http_bare_lf", "path_encoded_slash", "jwt_expired"). */
+/* Fill *v for a TLS flow whose ClientHello was refused by
+ * pc_tls_hello_parse() (deny, TLS_MALFORMED, detail the parser's reason;
+ * also for a hello still incomplete when the hold bound is reached). Any
+ * thread, fast path. */
+void pc_verdict_tls_malformed(struct pc_verdict *v, uint8_t tls_reason);
+
+/* "rule_match", or the HTTP, path, JWT or TLS parser reason name for
+ * requests denied for one of those ("http_bare_lf", "path_encoded_slash",
+ * "jwt_expired", "tls_hello_truncated"). */
 const char *pc_verdict_reason_name(const struct pc_verdict *v);
 const char *pc_action_name(enum pc_action a);
 

@@ -31,8 +31,28 @@ enum pc_action {
 };
 
 /* Which traffic a destination describes. HTTP destinations are inspected at
- * L7; the others are decided at L4 on the flow's first packet. */
-enum pc_dest_proto { PC_DEST_HTTP = 0, PC_DEST_TCP = 1, PC_DEST_UDP = 2, PC_DEST_ANY = 3 };
+ * L7 (each request); TLS destinations are TCP flows decided once, at the
+ * ClientHello (their hosts match the SNI); the others are decided at L4 on
+ * the flow's first packet. The values are stored in images. */
+enum pc_dest_proto {
+	PC_DEST_HTTP = 0,
+	PC_DEST_TCP = 1,
+	PC_DEST_UDP = 2,
+	PC_DEST_ANY = 3,
+	PC_DEST_TLS = 4,
+};
+#define PC_DEST_PROTO_MAX PC_DEST_TLS
+
+/* What the dataplane must do with a new TCP flow (pc_policy_inspect_kind). */
+enum pc_inspect {
+	PC_INSPECT_NONE = 0, /* decide at L4 on the first packet */
+	PC_INSPECT_HTTP = 1, /* hold and parse HTTP/1.1 request heads */
+	PC_INSPECT_TLS = 2,  /* hold and parse the TLS ClientHello */
+	/* Both an HTTP and a TLS destination cover dst:dport: the first
+	 * client byte tells them apart (22, a TLS handshake record, RFC 8446
+	 * §5.1, can never start an HTTP request line). */
+	PC_INSPECT_HTTP_OR_TLS = PC_INSPECT_HTTP | PC_INSPECT_TLS,
+};
 
 #define PC_API_KEY_DIGEST_LEN 32 /* SHA-256 */
 #define PC_POLICY_MAX_NAME 128
@@ -40,6 +60,8 @@ enum pc_dest_proto { PC_DEST_HTTP = 0, PC_DEST_TCP = 1, PC_DEST_UDP = 2, PC_DEST
 #define PC_POLICY_MAX_ISSUERS 256  /* JWT issuers (PC_JWT_MAX_ISSUERS) */
 #define PC_POLICY_MAX_GLOB 256     /* bytes of a subject or claim-value glob */
 #define PC_POLICY_DEFAULT_TOKEN_HEADER "authorization"
+#define PC_POLICY_JA4_LEN 36       /* "t13d1516h2_8daaf6152771_e5627efa2ab1" */
+#define PC_POLICY_MAX_ALPN_LEN 255 /* RFC 7301 §3.1: ProtocolName<1..2^8-1> */
 
 /* ---- builder: what the JSON says, validated, with names resolved ---- */
 
@@ -110,6 +132,14 @@ struct pc_src_rule {
 	uint32_t n_headers;
 	struct pc_src_claim_cond *claims; /* every one must hold; JWT callers only */
 	uint32_t n_claims;
+	/* TLS posture: a rule with any of these (has_tls) applies only to
+	 * decisions at a ClientHello, and every one given must hold. */
+	bool has_tls;
+	uint16_t tls_min_version; /* PC_TLS_VERSION_1_2 or _1_3 wire value; 0 = any */
+	char **ja4;            /* allowlist of exact JA4 fingerprints */
+	uint32_t n_ja4;
+	char **alpn;           /* the client must offer one of these protocols */
+	uint32_t n_alpn;
 	uint8_t action;        /* enum pc_action */
 };
 
@@ -168,9 +198,15 @@ uint32_t pc_policy_identity_count(const struct pc_policy *p);
 const char *pc_policy_rule_id(const struct pc_policy *p, uint32_t rule_idx);
 const char *pc_policy_identity_name(const struct pc_policy *p, uint32_t identity_idx);
 
-/* True when TCP traffic to dst:dport is HTTP to be inspected at L7 (it
- * matches the address and port of a destination whose protocol is http).
- * Fast path (called once per new flow), any thread. */
+/* How TCP traffic to dst:dport is inspected: HTTP when it matches the
+ * address and port of a destination whose protocol is http, TLS when of
+ * one whose protocol is tls, HTTP_OR_TLS when of both, else NONE (decided
+ * at L4). Fast path (called once per new flow), any thread. */
+enum pc_inspect pc_policy_inspect_kind(const struct pc_policy *p, const struct pc_addr *dst,
+				       uint16_t dport);
+
+/* pc_policy_inspect_kind() has the HTTP bit: kept for callers that know
+ * only HTTP inspection. Fast path, any thread. */
 bool pc_policy_inspects(const struct pc_policy *p, const struct pc_addr *dst, uint16_t dport);
 
 #endif

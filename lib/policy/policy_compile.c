@@ -16,6 +16,10 @@
  * pattern is reported with its rule and position, and so HS_FLAG_ALLOWEMPTY is
  * set only on the patterns that can match an empty path.
  *
+ * A rule's TLS posture goes in as its lowest version and two runs of
+ * string offsets (JA4 fingerprints, ALPN names), re-checked here against the
+ * same shape rules as the loader and the image loader use.
+ *
  * JWT issuers go in as data, key sets included, as the JSON text the loader
  * validated: the image stays self-contained (no file the dataplane would
  * have to read) and its loader parses the keys again, trusting nothing.
@@ -313,7 +317,7 @@ static int emit_destinations(struct pc_compile *c)
 		int rc = check_name(c, d->name, "$.destinations", i);
 		if (rc)
 			return rc;
-		if (d->proto > PC_DEST_ANY)
+		if (d->proto > PC_DEST_PROTO_MAX)
 			return compile_error(c, -EINVAL, "$.destinations[%u].protocol: bad value %u", i,
 					     d->proto);
 		if ((d->n_hosts && d->hosts == NULL) || (d->n_addresses && d->addresses == NULL) ||
@@ -415,6 +419,52 @@ static int emit_rule_claims(struct pc_compile *c, const struct pc_src_rule *r, u
 		ic->name = name;
 		ic->values_start = values_start;
 		ic->n_values = cc->n_values;
+	}
+	return 0;
+}
+
+/* The rule's TLS posture: the version must be one the loader offers, every
+ * fingerprint a JA4, every ALPN name one a policy may list. */
+static int emit_rule_tls(struct pc_compile *c, const struct pc_src_rule *r, uint32_t i,
+			 struct pc_img_rule *ir)
+{
+	if (!r->has_tls) {
+		if (r->tls_min_version != 0 || r->n_ja4 != 0 || r->n_alpn != 0)
+			return compile_error(c, -EINVAL, "$.rules[%u].tls: conditions without has_tls", i);
+		return 0;
+	}
+	if (r->tls_min_version != 0 && r->tls_min_version != 0x0303 && r->tls_min_version != 0x0304)
+		return compile_error(c, -EINVAL, "$.rules[%u].tls.min_version: bad value 0x%04x", i,
+				     r->tls_min_version);
+	if ((r->n_ja4 && r->ja4 == NULL) || (r->n_alpn && r->alpn == NULL) ||
+	    r->n_ja4 > PC_POLICY_IMAGE_MAX_ARRAY || r->n_alpn > PC_POLICY_IMAGE_MAX_ARRAY)
+		return compile_error(c, -EINVAL, "$.rules[%u].tls: bad list", i);
+	if (r->tls_min_version == 0 && r->n_ja4 == 0 && r->n_alpn == 0)
+		return compile_error(c, -EINVAL, "$.rules[%u].tls: no condition", i);
+	if (r->methods || r->n_paths || r->n_headers || r->n_claims)
+		return compile_error(c, -EINVAL,
+				     "$.rules[%u].tls: TLS posture with HTTP conditions never matches", i);
+	ir->has_tls = 1;
+	ir->tls_min_version = r->tls_min_version;
+	ir->ja4_start = sec_count(c, PC_IMG_SEC_TLS_JA4);
+	ir->n_ja4 = r->n_ja4;
+	for (uint32_t k = 0; k < r->n_ja4; k++) {
+		const char *f = r->ja4[k];
+		if (f == NULL || !pc__policy_ja4_valid(f, strlen(f)))
+			return compile_error(c, -EINVAL, "$.rules[%u].tls.ja4[%u]: \"%s\" is not a JA4 "
+					     "fingerprint", i, k, f ? f : "");
+		if (!sec_add_u32(c, PC_IMG_SEC_TLS_JA4, str_add(c, f, strlen(f), false)))
+			return -ENOMEM;
+	}
+	ir->alpn_start = sec_count(c, PC_IMG_SEC_TLS_ALPN);
+	ir->n_alpn = r->n_alpn;
+	for (uint32_t k = 0; k < r->n_alpn; k++) {
+		const char *a = r->alpn[k];
+		if (a == NULL || !pc__policy_alpn_valid(a, strlen(a)))
+			return compile_error(c, -EINVAL, "$.rules[%u].tls.alpn[%u]: \"%s\" is not an "
+					     "ALPN protocol name", i, k, a ? a : "");
+		if (!sec_add_u32(c, PC_IMG_SEC_TLS_ALPN, str_add(c, a, strlen(a), false)))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -571,9 +621,14 @@ static int emit_rules(struct pc_compile *c)
 			p->pattern = str_add(c, pat, strlen(pat), false);
 		}
 
+		struct pc_img_rule tr = { 0 };
+		rc = emit_rule_tls(c, r, i, &tr);
+		if (rc)
+			return rc;
 		struct pc_img_rule *ir = sec_add(c, PC_IMG_SEC_RULES);
 		if (ir == NULL)
 			return -ENOMEM;
+		*ir = tr;
 		ir->id = id;
 		ir->action = r->action;
 		ir->methods = r->methods;

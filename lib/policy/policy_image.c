@@ -53,6 +53,48 @@ size_t pc__img_section_elem_size(unsigned sec)
 	return sec < PC_IMG_SEC_COUNT ? section_sizes[sec] : 1;
 }
 
+static bool is_lower_hex(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+}
+
+static bool is_alnum(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+bool pc__policy_ja4_valid(const char *s, size_t len)
+{
+	if (len != PC_POLICY_JA4_LEN || s[10] != '_' || s[23] != '_')
+		return false;
+	if (s[0] != 't' && s[0] != 'q' && s[0] != 'd')
+		return false;
+	for (unsigned i = 1; i < 3; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z')))
+			return false;
+	if (s[3] != 'd' && s[3] != 'i')
+		return false;
+	for (unsigned i = 4; i < 8; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	if (!is_alnum(s[8]) || !is_alnum(s[9]))
+		return false;
+	for (unsigned i = 11; i < PC_POLICY_JA4_LEN; i++)
+		if (i != 23 && !is_lower_hex(s[i]))
+			return false;
+	return true;
+}
+
+bool pc__policy_alpn_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > PC_POLICY_MAX_ALPN_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
 uint32_t pc__img_crc(const void *image, size_t len)
 {
 	const uint8_t *p = (const uint8_t *)image + PC_POLICY_IMAGE_CRC_START;
@@ -341,7 +383,7 @@ static int check_destinations(struct pc_img_chk *c)
 	const struct pc_img_destination *d = sec_base(c, PC_IMG_SEC_DESTINATIONS);
 	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_DESTINATIONS]; i++, d++) {
 		CHECK_STR(c, d->name, "destination %u name", i);
-		if (unlikely(d->proto > PC_DEST_ANY))
+		if (unlikely(d->proto > PC_DEST_PROTO_MAX))
 			return img_error(c, "destination %u protocol %u out of range", i, d->proto);
 		CHECK_RANGE(c, d->hosts_start, d->n_hosts, PC_IMG_SEC_HOSTS, "destination %u hosts", i);
 		CHECK_RANGE(c, d->addrs_start, d->n_addrs, PC_IMG_SEC_DEST_PREFIXES,
@@ -384,6 +426,26 @@ static int check_rules(struct pc_img_chk *c)
 		CHECK_RANGE(c, r->paths_start, r->n_paths, PC_IMG_SEC_PATHS, "rule %u paths", i);
 		CHECK_RANGE(c, r->claims_start, r->n_claims, PC_IMG_SEC_CLAIM_CONDS,
 			    "rule %u claims", i);
+		if (r->has_tls == 0) {
+			if (unlikely(r->tls_min_version != 0 || r->n_ja4 != 0 || r->n_alpn != 0))
+				return img_error(c, "rule %u has TLS conditions but no TLS flag", i);
+		} else {
+			if (unlikely(r->has_tls != 1))
+				return img_error(c, "rule %u TLS flag %u is not 0 or 1", i, r->has_tls);
+			if (unlikely(r->tls_min_version != 0 && r->tls_min_version != 0x0303 &&
+				     r->tls_min_version != 0x0304))
+				return img_error(c, "rule %u TLS minimum version 0x%04x is not 1.2 or 1.3",
+						 i, r->tls_min_version);
+			if (unlikely(r->tls_min_version == 0 && r->n_ja4 == 0 && r->n_alpn == 0))
+				return img_error(c, "rule %u has a TLS flag but no TLS condition", i);
+			if (unlikely(r->methods != 0 || r->n_hdrs != 0 || r->n_paths != 0 ||
+				     r->n_claims != 0))
+				return img_error(c, "rule %u has both TLS and HTTP conditions", i);
+			CHECK_RANGE(c, r->ja4_start, r->n_ja4, PC_IMG_SEC_TLS_JA4,
+				    "rule %u ja4 fingerprints", i);
+			CHECK_RANGE(c, r->alpn_start, r->n_alpn, PC_IMG_SEC_TLS_ALPN,
+				    "rule %u alpn names", i);
+		}
 		for (uint32_t j = 0; j < r->n_ids; j++)
 			if (unlikely(refs[r->ids_start + j] >= n_ids))
 				return img_error(c, "rule %u identity index %u out of range (%u identities)",
@@ -417,6 +479,23 @@ static int check_rules(struct pc_img_chk *c)
 	}
 	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_CLAIM_VALUES]; i++)
 		CHECK_STR(c, cvals[i], "claim value %u", i);
+
+	/* The engine compares these byte for byte against what the client
+	 * sent, so a malformed entry would silently never match: refused. */
+	const uint32_t *ja4 = sec_base(c, PC_IMG_SEC_TLS_JA4);
+	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_TLS_JA4]; i++) {
+		CHECK_STR(c, ja4[i], "tls ja4 fingerprint %u", i);
+		const char *f = str_at(c, ja4[i]);
+		if (unlikely(!pc__policy_ja4_valid(f, strnlen(f, PC_POLICY_JA4_LEN + 1))))
+			return img_error(c, "tls ja4 fingerprint %u is not a JA4 fingerprint", i);
+	}
+	const uint32_t *alpn = sec_base(c, PC_IMG_SEC_TLS_ALPN);
+	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_TLS_ALPN]; i++) {
+		CHECK_STR(c, alpn[i], "tls alpn name %u", i);
+		const char *a = str_at(c, alpn[i]);
+		if (unlikely(!pc__policy_alpn_valid(a, strnlen(a, PC_POLICY_MAX_ALPN_LEN + 1))))
+			return img_error(c, "tls alpn name %u is not 1..255 printable bytes", i);
+	}
 
 	/* Pattern id k reports rule paths[k].rule: that rule must own k. */
 	const struct pc_img_path *p = sec_base(c, PC_IMG_SEC_PATHS);
@@ -482,14 +561,17 @@ static int build_runtime(struct pc_policy *p, struct pc_img_chk *c)
 	p->hosts = calloc((size_t)c->count[PC_IMG_SEC_HOSTS] + 1, sizeof(*p->hosts));
 	p->hdr_conds = calloc((size_t)c->count[PC_IMG_SEC_HDR_CONDS] + 1, sizeof(*p->hdr_conds));
 	p->hdr_values = calloc((size_t)c->count[PC_IMG_SEC_HDR_VALUES] + 1, sizeof(*p->hdr_values));
-	p->http_dests = calloc((size_t)p->n_destinations + 1, sizeof(*p->http_dests));
+	p->inspect_dests = calloc((size_t)p->n_destinations + 1, sizeof(*p->inspect_dests));
+	p->tls_ja4 = calloc((size_t)c->count[PC_IMG_SEC_TLS_JA4] + 1, sizeof(*p->tls_ja4));
+	p->tls_alpn = calloc((size_t)c->count[PC_IMG_SEC_TLS_ALPN] + 1, sizeof(*p->tls_alpn));
 	p->claim_conds = calloc((size_t)c->count[PC_IMG_SEC_CLAIM_CONDS] + 1, sizeof(*p->claim_conds));
 	p->claim_values = calloc((size_t)c->count[PC_IMG_SEC_CLAIM_VALUES] + 1,
 				 sizeof(*p->claim_values));
 	p->jwt_identities = calloc((size_t)p->n_identities + 1, sizeof(*p->jwt_identities));
 	if (!p->prefixes || !p->identities || !p->destinations || !p->rules || !p->key_headers ||
-	    !p->source_only || !p->hosts || !p->hdr_conds || !p->hdr_values || !p->http_dests ||
-	    !p->claim_conds || !p->claim_values || !p->jwt_identities)
+	    !p->source_only || !p->hosts || !p->hdr_conds || !p->hdr_values || !p->inspect_dests ||
+	    !p->claim_conds || !p->claim_values || !p->jwt_identities || !p->tls_ja4 ||
+	    !p->tls_alpn)
 		return -ENOMEM;
 
 	const struct pc_img_prefix *ip = sec_base(c, PC_IMG_SEC_SOURCES);
@@ -562,8 +644,8 @@ static int build_runtime(struct pc_policy *p, struct pc_img_chk *c)
 		d->hosts = &p->hosts[idst[i].hosts_start];
 		d->n_hosts = idst[i].n_hosts;
 		d->proto = idst[i].proto;
-		if (d->proto == PC_DEST_HTTP)
-			p->http_dests[p->n_http_dests++] = i;
+		if (d->proto == PC_DEST_HTTP || d->proto == PC_DEST_TLS)
+			p->inspect_dests[p->n_inspect_dests++] = i;
 	}
 
 	const uint32_t *val_offs = sec_base(c, PC_IMG_SEC_HDR_VALUES);
@@ -575,6 +657,16 @@ static int build_runtime(struct pc_policy *p, struct pc_img_chk *c)
 	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_CLAIM_VALUES]; i++) {
 		const char *s = str_at(c, cv_offs[i]);
 		p->claim_values[i] = (struct pc_str){ s, (uint32_t)strlen(s) };
+	}
+	const uint32_t *ja4_offs = sec_base(c, PC_IMG_SEC_TLS_JA4);
+	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_TLS_JA4]; i++) {
+		const char *s = str_at(c, ja4_offs[i]);
+		p->tls_ja4[i] = (struct pc_str){ s, (uint32_t)strlen(s) };
+	}
+	const uint32_t *alpn_offs = sec_base(c, PC_IMG_SEC_TLS_ALPN);
+	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_TLS_ALPN]; i++) {
+		const char *s = str_at(c, alpn_offs[i]);
+		p->tls_alpn[i] = (struct pc_str){ s, (uint32_t)strlen(s) };
 	}
 	const struct pc_img_claim_cond *icc = sec_base(c, PC_IMG_SEC_CLAIM_CONDS);
 	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_CLAIM_CONDS]; i++) {
@@ -627,6 +719,14 @@ static int build_runtime(struct pc_policy *p, struct pc_img_chk *c)
 		r->n_hdrs = ir[i].n_hdrs;
 		r->claims = &p->claim_conds[ir[i].claims_start];
 		r->n_claims = ir[i].n_claims;
+		if (ir[i].has_tls) {
+			r->flags |= PC_RT_RULE_TLS;
+			r->tls_min_version = ir[i].tls_min_version;
+			r->ja4 = &p->tls_ja4[ir[i].ja4_start];
+			r->n_ja4 = ir[i].n_ja4;
+			r->alpn = &p->tls_alpn[ir[i].alpn_start];
+			r->n_alpn = ir[i].n_alpn;
+		}
 		if (ir[i].n_paths)
 			r->flags |= PC_RT_RULE_PATHS;
 		if (r->n_claims)
@@ -819,7 +919,9 @@ void pc_policy_free(struct pc_policy *p)
 	free(p->hosts);
 	free(p->hdr_conds);
 	free(p->hdr_values);
-	free(p->http_dests);
+	free(p->inspect_dests);
+	free(p->tls_ja4);
+	free(p->tls_alpn);
 	free(p->rule_lists);
 	free(p->claim_conds);
 	free(p->claim_values);
@@ -920,20 +1022,30 @@ const char *pc_policy_identity_name(const struct pc_policy *p, uint32_t identity
 	return p->identities[identity_idx].name;
 }
 
-bool pc_policy_inspects(const struct pc_policy *p, const struct pc_addr *dst, uint16_t dport)
+enum pc_inspect pc_policy_inspect_kind(const struct pc_policy *p, const struct pc_addr *dst,
+				       uint16_t dport)
 {
-	for (uint32_t i = 0; i < p->n_http_dests; i++) {
-		const struct pc_rt_destination *d = &p->destinations[p->http_dests[i]];
+	unsigned kind = PC_INSPECT_NONE;
+	for (uint32_t i = 0; i < p->n_inspect_dests && kind != PC_INSPECT_HTTP_OR_TLS; i++) {
+		const struct pc_rt_destination *d = &p->destinations[p->inspect_dests[i]];
+		unsigned bit = d->proto == PC_DEST_TLS ? PC_INSPECT_TLS : PC_INSPECT_HTTP;
+		if (kind & bit)
+			continue;
 		bool ok = d->n_addrs == 0;
 		for (uint32_t j = 0; j < d->n_addrs && !ok; j++)
 			ok = pc_prefix_contains(&d->addrs[j], dst);
 		if (!ok)
 			continue;
-		if (d->n_ports == 0)
-			return true;
-		for (uint32_t j = 0; j < d->n_ports; j++)
-			if (d->ports[j] == dport)
-				return true;
+		ok = d->n_ports == 0;
+		for (uint32_t j = 0; j < d->n_ports && !ok; j++)
+			ok = d->ports[j] == dport;
+		if (ok)
+			kind |= bit;
 	}
-	return false;
+	return (enum pc_inspect)kind;
+}
+
+bool pc_policy_inspects(const struct pc_policy *p, const struct pc_addr *dst, uint16_t dport)
+{
+	return (pc_policy_inspect_kind(p, dst, dport) & PC_INSPECT_HTTP) != 0;
 }

@@ -25,6 +25,8 @@
  *            which the loader parses again with pc_jwks_load(): key material
  *            is validated the same way whatever wrote the image), and the
  *            rules' claim conditions
+ *   TLS_JA4, TLS_ALPN   the rules' JA4 allowlists and ALPN lists, as
+ *            string offsets (each rule says where its own run starts)
  *
  * Private to lib/policy: the compiler and the image loader share it; nothing
  * else should need it.
@@ -42,7 +44,8 @@
 struct hs_database;
 
 #define PC_POLICY_IMAGE_MAGIC 0x49504350u /* "PCPI" as bytes on little-endian */
-#define PC_POLICY_IMAGE_ABI 2 /* 2: JWT issuers, identity bindings, claim conditions */
+#define PC_POLICY_IMAGE_ABI 3 /* 2: JWT issuers, identity bindings, claim conditions;
+				* 3: tls destinations, rules' TLS posture */
 #define PC_POLICY_IMAGE_ALIGN 8 /* every section starts on this boundary */
 /* Flat arrays (keys, prefixes, references, path patterns) hold at most this
  * many entries: far beyond any real policy, small enough that index sums
@@ -72,7 +75,9 @@ struct hs_database;
 	X(ISSUERS, "jwt issuers", sizeof(struct pc_img_issuer))              \
 	X(AUDIENCES, "jwt audiences", sizeof(uint32_t))                      \
 	X(CLAIM_CONDS, "claim conditions", sizeof(struct pc_img_claim_cond)) \
-	X(CLAIM_VALUES, "claim values", sizeof(uint32_t))
+	X(CLAIM_VALUES, "claim values", sizeof(uint32_t))                    \
+	X(TLS_JA4, "tls ja4 fingerprints", sizeof(uint32_t))                 \
+	X(TLS_ALPN, "tls alpn names", sizeof(uint32_t))
 
 enum pc_img_section_id {
 #define PC_X(name, text, size) PC_IMG_SEC_##name,
@@ -175,8 +180,16 @@ struct pc_img_rule {
 	uint32_t n_paths;
 	uint32_t claims_start;  /* into CLAIM_CONDS */
 	uint32_t n_claims;
+	/* TLS posture; a rule has some exactly when has_tls is 1. */
+	uint8_t has_tls;        /* 0 or 1 */
+	uint8_t pad2;
+	uint16_t tls_min_version; /* 0, 0x0303 (1.2) or 0x0304 (1.3) */
+	uint32_t ja4_start;     /* into TLS_JA4: string offsets of JA4 fingerprints */
+	uint32_t n_ja4;
+	uint32_t alpn_start;    /* into TLS_ALPN: string offsets of protocol names */
+	uint32_t n_alpn;
 };
-static_assert(sizeof(struct pc_img_rule) == 48, "pc_img_rule layout");
+static_assert(sizeof(struct pc_img_rule) == 68, "pc_img_rule layout");
 
 struct pc_img_hdr_cond {
 	uint32_t name;         /* string, lowercase */
@@ -244,10 +257,12 @@ struct pc_rt_hdr_cond {
 	uint32_t n_values;
 };
 
-/* Rule flags. A rule with an L7 condition never matches an L4 decision. */
+/* Rule flags. A rule with an L7 condition never matches an L4 or TLS
+ * decision; a rule with TLS posture matches TLS decisions only. */
 #define PC_RT_RULE_L7 0x1
 #define PC_RT_RULE_PATHS 0x2
 #define PC_RT_RULE_CLAIMS 0x4 /* only callers identified by a verified JWT */
+#define PC_RT_RULE_TLS 0x8    /* has TLS posture conditions */
 
 struct pc_rt_claim_cond {
 	struct pc_str name;
@@ -265,6 +280,11 @@ struct pc_rt_rule {
 	uint32_t n_hdrs;
 	const struct pc_rt_claim_cond *claims;
 	uint32_t n_claims;
+	uint16_t tls_min_version;     /* 0 = any */
+	uint32_t n_ja4;               /* 0 = any fingerprint */
+	const struct pc_str *ja4;     /* PC_POLICY_JA4_LEN each */
+	uint32_t n_alpn;              /* 0 = ALPN not looked at */
+	const struct pc_str *alpn;
 	const char *id;
 };
 
@@ -327,8 +347,8 @@ struct pc_policy {
 	bool anyone_has_paths;
 	const struct pc_img_path *paths; /* pattern id -> rule */
 	struct hs_database *db;       /* NULL when no rule has paths */
-	uint32_t *http_dests;         /* destinations with proto HTTP */
-	uint32_t n_http_dests;
+	uint32_t *inspect_dests;      /* destinations with proto HTTP or TLS */
+	uint32_t n_inspect_dests;
 	/* JWT: issuers as lib/jwt wants them (a pointer array for
 	 * pc_jwt_verify_any), each with its key set built from the image. */
 	struct pc_jwt_issuer *issuers;
@@ -347,6 +367,8 @@ struct pc_policy {
 	struct pc_str *audiences;
 	struct pc_rt_claim_cond *claim_conds;
 	struct pc_str *claim_values;
+	struct pc_str *tls_ja4;
+	struct pc_str *tls_alpn;
 };
 
 /* Name of a section for messages ("destinations"). */
@@ -354,6 +376,17 @@ const char *pc__img_section_name(unsigned sec);
 
 /* Element size of a section in bytes. */
 size_t pc__img_section_elem_size(unsigned sec);
+
+/* A JA4 fingerprint's shape (FoxIO JA4 §"JA4 a_b_c"): [tqd], two
+ * version characters, [di], four digits, two ALPN characters, '_', 12
+ * lowercase hex, '_', 12 lowercase hex. The loader, the compiler and the
+ * image loader all hold a fingerprint to this. */
+bool pc__policy_ja4_valid(const char *s, size_t len);
+
+/* An ALPN protocol name as a policy may list it: 1..255 printable
+ * non-space ASCII bytes (RFC 7301 §3.1 allows any bytes; policies name
+ * registered protocols). */
+bool pc__policy_alpn_valid(const char *s, size_t len);
 
 /* crc32 of image[PC_POLICY_IMAGE_CRC_START, len): what the header's crc32
  * field must hold. len >= PC_POLICY_IMAGE_CRC_START. */

@@ -21,6 +21,13 @@
  * digests across the whole policy) is checked with small open-addressing
  * hash sets so that a policy with 65535 rules loads in linear time.
  *
+ * TLS: a "tls" destination is a TCP flow decided once at its ClientHello,
+ * its hosts matched against the SNI; a rule's "tls" object holds posture
+ * conditions (lowest version, JA4 allowlist, ALPN) and makes the rule apply
+ * to TLS decisions only. Rules that could never match are refused here: TLS
+ * posture with HTTP conditions, with a non-tls destination, or with an
+ * identity known by key or token (a ClientHello shows only its source).
+ *
  * JWT issuers are loaded first, so identities can name them. Each issuer's
  * key set (inline "jwks", or "jwks_file" relative to the policy file's
  * directory) is parsed here with pc_jwks_load(), the loader the runtime uses
@@ -49,6 +56,7 @@
 #include "jwt/jwt.h"
 #include "policy/json_locate.h"
 #include "policy/policy.h"
+#include "policy/policy_image.h"
 #include "util/addr.h"
 
 #define PC_POLICY_MAX_FILE_BYTES (64u << 20)
@@ -118,12 +126,16 @@ static const char *const destination_keys[] = {
 	"name", "hosts", "addresses", "ports", "protocol", "description", NULL,
 };
 static const char *const rule_keys[] = {
-	"id", "identities", "destinations", "methods", "paths", "headers", "claims", "action",
-	"description", NULL,
+	"id", "identities", "destinations", "methods", "paths", "headers", "claims", "tls",
+	"action", "description", NULL,
+};
+static const char *const tls_keys[] = {
+	"min_version", "ja4", "alpn", "description", NULL,
 };
 
 static const char *const proto_names[] = {
 	[PC_DEST_HTTP] = "http", [PC_DEST_TCP] = "tcp", [PC_DEST_UDP] = "udp", [PC_DEST_ANY] = "any",
+	[PC_DEST_TLS] = "tls",
 };
 
 static const char *const action_names[] = {
@@ -1274,7 +1286,7 @@ static int load_destination(struct load_ctx *c, json_t *o, uint32_t i)
 			if (json_is_string(v) && strcmp(json_string_value(v), proto_names[p]) == 0)
 				break;
 		if (p == PC_ARRAY_SIZE(proto_names))
-			return fail_expected(c, v, "\"http\", \"tcp\", \"udp\" or \"any\"");
+			return fail_expected(c, v, "\"http\", \"tls\", \"tcp\", \"udp\" or \"any\"");
 		d->proto = (uint8_t)p;
 		path_pop(c, saved);
 	}
@@ -1282,9 +1294,10 @@ static int load_destination(struct load_ctx *c, json_t *o, uint32_t i)
 	v = json_object_get(o, "hosts");
 	if (v != NULL) {
 		path_push_key(c, "hosts", &saved);
-		if (d->proto != PC_DEST_HTTP)
-			return load_fail(c, "host names apply only to \"http\" destinations (an L4 "
-					 "flow carries no Host), this one has protocol \"%s\"",
+		if (d->proto != PC_DEST_HTTP && d->proto != PC_DEST_TLS)
+			return load_fail(c, "host names apply only to \"http\" destinations (the "
+					 "Host header) and \"tls\" ones (the SNI); an L4 flow "
+					 "carries no name, and this one has protocol \"%s\"",
 					 proto_names[d->proto]);
 		if ((rc = load_hosts(c, v, d)) != 0)
 			return rc;
@@ -1540,6 +1553,97 @@ static int load_headers(struct load_ctx *c, json_t *v, struct pc_src_rule *r)
 	return 0;
 }
 
+/* ---- TLS posture ---- */
+
+#define JA4_WHAT "a JA4 fingerprint (e.g. \"t13d1516h2_8daaf6152771_e5627efa2ab1\": 10 " \
+		 "characters, '_', 12 lowercase hex digits, '_', 12 lowercase hex digits)"
+#define ALPN_WHAT "an ALPN protocol name (RFC 7301 §3.1: 1..255 bytes; e.g. \"h2\", " \
+		  "\"http/1.1\"; printable, no spaces)"
+
+/* A non-empty list of distinct strings, each checked by ok(). */
+static int load_checked_list(struct load_ctx *c, const json_t *v, const char *what,
+			     const char *elem_what, bool (*ok)(const char *, size_t), char ***out,
+			     uint32_t *n)
+{
+	int rc = check_array(c, v, what, false);
+
+	if (rc)
+		return rc;
+	*out = calloc(json_array_size(v), sizeof(**out));
+	if (*out == NULL)
+		return fail_nomem(c);
+	*n = (uint32_t)json_array_size(v);
+	for (uint32_t k = 0; k < *n; k++) {
+		const json_t *e = json_array_get(v, k);
+		size_t saved = path_push_index(c, k);
+		if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e) ||
+		    !ok(json_string_value(e), json_string_length(e)))
+			return fail_expected(c, e, elem_what);
+		for (uint32_t j = 0; j < k; j++)
+			if (strcmp((*out)[j], json_string_value(e)) == 0)
+				return load_fail(c, "\"%s\" is listed twice", json_string_value(e));
+		(*out)[k] = strdup(json_string_value(e));
+		if ((*out)[k] == NULL)
+			return fail_nomem(c);
+		path_pop(c, saved);
+	}
+	return 0;
+}
+
+/* "tls": {"min_version": "1.3", "ja4": [...], "alpn": [...]}. */
+static int load_tls(struct load_ctx *c, json_t *o, struct pc_src_rule *r)
+{
+	json_t *v;
+	size_t saved;
+	int rc;
+
+	if (!json_is_object(o))
+		return fail_expected(c, o, "an object of TLS conditions (\"min_version\", \"ja4\", "
+				     "\"alpn\")");
+	if ((rc = check_keys(c, o, tls_keys)) != 0)
+		return rc;
+	v = json_object_get(o, "min_version");
+	if (v != NULL) {
+		path_push_key(c, "min_version", &saved);
+		if (json_is_string(v) && strcmp(json_string_value(v), "1.2") == 0)
+			r->tls_min_version = 0x0303; /* RFC 5246 */
+		else if (json_is_string(v) && strcmp(json_string_value(v), "1.3") == 0)
+			r->tls_min_version = 0x0304; /* RFC 8446 */
+		else
+			return fail_expected(c, v, "\"1.2\" or \"1.3\" (the lowest TLS version the "
+					     "client must offer)");
+		path_pop(c, saved);
+	}
+	v = json_object_get(o, "ja4");
+	if (v != NULL) {
+		path_push_key(c, "ja4", &saved);
+		if ((rc = load_checked_list(c, v, "JA4 fingerprints", JA4_WHAT, pc__policy_ja4_valid,
+					    &r->ja4, &r->n_ja4)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+	v = json_object_get(o, "alpn");
+	if (v != NULL) {
+		path_push_key(c, "alpn", &saved);
+		if ((rc = load_checked_list(c, v, "ALPN protocol names", ALPN_WHAT,
+					    pc__policy_alpn_valid, &r->alpn, &r->n_alpn)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+	if (r->tls_min_version == 0 && r->n_ja4 == 0 && r->n_alpn == 0)
+		return load_fail(c, "expected at least one of \"min_version\", \"ja4\" or \"alpn\", "
+				 "got none");
+	r->has_tls = true;
+	return 0;
+}
+
+/* A TLS flow shows only its source address: API keys and tokens travel
+ * inside the encrypted stream. */
+static bool source_only(const struct pc_src_identity *id)
+{
+	return id->n_sources > 0 && id->n_api_keys == 0 && !id->has_jwt;
+}
+
 static int load_rule(struct load_ctx *c, json_t *o, uint32_t i)
 {
 	struct pc_src_rule *r = &c->src->rules[i];
@@ -1620,6 +1724,20 @@ static int load_rule(struct load_ctx *c, json_t *o, uint32_t i)
 		path_pop(c, saved);
 	}
 
+	v = json_object_get(o, "tls");
+	if (v != NULL) {
+		path_push_key(c, "tls", &saved);
+		if ((rc = load_tls(c, v, r)) != 0)
+			return rc;
+		if (r->methods != 0 || r->n_paths != 0 || r->n_headers != 0 || r->n_claims != 0)
+			return load_fail(c, "a rule with \"tls\" conditions is decided at the "
+					 "ClientHello, which carries no method, path, header or "
+					 "claim, but this rule also has %s",
+					 r->methods ? "methods" : r->n_paths ? "paths" :
+					 r->n_headers ? "headers" : "claims");
+		path_pop(c, saved);
+	}
+
 	v = json_object_get(o, "action");
 	if (v == NULL)
 		return fail_missing(c, "action", "\"allow\" or \"deny\"");
@@ -1627,6 +1745,36 @@ static int load_rule(struct load_ctx *c, json_t *o, uint32_t i)
 	if ((rc = load_action(c, v, &r->action)) != 0)
 		return rc;
 	path_pop(c, saved);
+
+	/* A rule for TLS flows only (posture conditions, or only tls
+	 * destinations) could never match a caller known by key or token. */
+	bool all_tls = r->n_destinations > 0;
+	for (uint32_t k = 0; k < r->n_destinations && all_tls; k++)
+		all_tls = c->src->destinations[r->destinations[k]].proto == PC_DEST_TLS;
+	bool tls_only = r->has_tls || all_tls;
+	for (uint32_t k = 0; tls_only && k < r->n_identities; k++) {
+		const struct pc_src_identity *id = &c->src->identities[r->identities[k]];
+		if (source_only(id))
+			continue;
+		path_push_key(c, "identities", &saved);
+		path_push_index(c, k);
+		return load_fail(c, "identity \"%s\" is recognised by %s, which a TLS flow never "
+				 "shows (credentials travel encrypted); a rule for TLS flows can "
+				 "name only identities known by \"sources\" alone", id->name,
+				 id->has_jwt ? "a JWT" : id->n_api_keys ? "an API key" : "no source");
+	}
+	if (r->has_tls) {
+		for (uint32_t k = 0; k < r->n_destinations; k++) {
+			const struct pc_src_destination *d = &c->src->destinations[r->destinations[k]];
+			if (d->proto == PC_DEST_TLS)
+				continue;
+			path_push_key(c, "destinations", &saved);
+			path_push_index(c, k);
+			return load_fail(c, "destination \"%s\" has protocol \"%s\", but the rule has "
+					 "\"tls\" conditions, which only \"tls\" destinations are "
+					 "decided on", d->name, proto_names[d->proto]);
+		}
+	}
 
 	/* An L4 flow is decided on its first packet, before any request: a
 	 * method, path or header condition could never be evaluated there. */
@@ -1640,9 +1788,11 @@ static int load_rule(struct load_ctx *c, json_t *o, uint32_t i)
 			path_push_key(c, "destinations", &saved);
 			path_push_index(c, k);
 			return load_fail(c, "destination \"%s\" has protocol \"%s\", but the rule "
-					 "has %s, which only HTTP requests carry (an L4 flow has "
-					 "no method, path or headers)", d->name,
-					 proto_names[d->proto], what);
+					 "has %s, which only HTTP requests carry (%s)", d->name,
+					 proto_names[d->proto], what,
+					 d->proto == PC_DEST_TLS
+						 ? "a TLS flow is decided at its ClientHello"
+						 : "an L4 flow has no method, path or headers");
 		}
 	}
 	return 0;
@@ -2014,6 +2164,8 @@ static void free_rule(struct pc_src_rule *r)
 		free_strings(r->claims[h].values, r->claims[h].n_values);
 	}
 	free(r->claims);
+	free_strings(r->ja4, r->n_ja4);
+	free_strings(r->alpn, r->n_alpn);
 }
 
 /* Free a builder, complete or left half-built by an error; NULL is fine.

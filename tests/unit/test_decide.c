@@ -7,7 +7,10 @@
  * wrap; JWT identities (HS256 tokens minted here with OpenSSL's HMAC, and the
  * RFC 7515 A.3 ES256 example): subject and claim globs, every JWT reason, the
  * per-scratch cache and its flush on fit, claim conditions, source binding
- * and the fallback of opaque Bearer values to API keys. Policies are built in C (a small builder below), compiled to an image
+ * and the fallback of opaque Bearer values to API keys; TLS decisions on
+ * ClientHellos made here: SNI exact, wildcard and absent, identity by source
+ * only, rules with HTTP conditions skipped, each posture condition and the
+ * reason that names the one that failed. Policies are built in C (a small builder below), compiled to an image
  * and loaded back, exactly as the dataplane gets them. The decide.c source is
  * included so the epoch test can reach the scratch's private counter.
  */
@@ -844,11 +847,13 @@ static void test_malformed_no_policy_engine_error(void)
 		"credential_from_unbound_source", "http_malformed", "path_rejected",
 		"http_head_not_in_first_segment",
 		"no_policy", "engine_error", "jwt_invalid", "jwt_unknown_subject",
+		"tls_malformed", "tls_sni_missing", "tls_version_too_low",
+		"tls_fingerprint_not_allowed", "tls_alpn_not_allowed", "quarantined",
 	};
 	CU_ASSERT_EQUAL(PC_ARRAY_SIZE(names), PC_REASON_COUNT);
 	for (unsigned r = 0; r < PC_REASON_COUNT; r++) {
 		if (r == PC_REASON_HTTP_MALFORMED || r == PC_REASON_PATH_REJECTED ||
-		    r == PC_REASON_JWT_INVALID)
+		    r == PC_REASON_JWT_INVALID || r == PC_REASON_TLS_MALFORMED)
 			continue; /* named by their detail */
 		struct pc_verdict x = { .reason = (uint8_t)r };
 		CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&x), names[r]);
@@ -1325,6 +1330,320 @@ static void test_jwt_cache_flushed_on_fit(void)
 	pc_policy_free(p2);
 }
 
+/* ---- TLS decisions ---- */
+
+/* A minimal ClientHello as one record (RFC 8446 §4.1.2): one cipher suite,
+ * then server_name when sni is given, ALPN when alpn is (a NULL-ended
+ * list), supported_versions {1.3} when tls13. */
+static size_t make_hello(uint8_t *out, const char *sni, const char *const *alpn, bool tls13)
+{
+	uint8_t ext[512], body[1024];
+	size_t e = 0, b = 0;
+#define PUT16(buf, at, v) do { (buf)[(at)++] = (uint8_t)((v) >> 8); (buf)[(at)++] = (uint8_t)(v); } while (0)
+	if (sni != NULL) {
+		size_t n = strlen(sni);
+		PUT16(ext, e, 0);
+		PUT16(ext, e, n + 5);
+		PUT16(ext, e, n + 3);
+		ext[e++] = 0; /* host_name */
+		PUT16(ext, e, n);
+		memcpy(ext + e, sni, n);
+		e += n;
+	}
+	if (alpn != NULL) {
+		size_t list = 0;
+		for (const char *const *a = alpn; *a; a++)
+			list += 1 + strlen(*a);
+		PUT16(ext, e, 16);
+		PUT16(ext, e, list + 2);
+		PUT16(ext, e, list);
+		for (const char *const *a = alpn; *a; a++) {
+			ext[e++] = (uint8_t)strlen(*a);
+			memcpy(ext + e, *a, strlen(*a));
+			e += strlen(*a);
+		}
+	}
+	if (tls13) {
+		PUT16(ext, e, 43);
+		PUT16(ext, e, 3);
+		ext[e++] = 2;
+		PUT16(ext, e, 0x0304);
+	}
+	PUT16(body, b, 0x0303);
+	memset(body + b, 0x5a, 32);
+	b += 32;
+	body[b++] = 0;                       /* session id */
+	PUT16(body, b, 2);
+	PUT16(body, b, tls13 ? 0x1301 : 0xc02f);
+	body[b++] = 1;                       /* compression: null */
+	body[b++] = 0;
+	PUT16(body, b, e);
+	memcpy(body + b, ext, e);
+	b += e;
+	size_t o = 0;
+	out[o++] = 22;
+	PUT16(out, o, 0x0301);
+	PUT16(out, o, b + 4);
+	out[o++] = 1;                        /* client_hello */
+	out[o++] = 0;
+	PUT16(out, o, b);
+	memcpy(out + o, body, b);
+#undef PUT16
+	return o + b;
+}
+
+struct thello {
+	uint8_t wire[1024];
+	struct pc_tls_hello h;
+};
+
+/* A TLS decision on a hello made by make_hello(). */
+static struct treq *tls_req(struct treq *t, struct thello *th, const char *src, const char *dst,
+			    uint16_t dport, const char *sni, const char *const *alpn, bool tls13)
+{
+	l4_req(t, src, dst, dport, PC_PROTO_TCP);
+	size_t n = make_hello(th->wire, sni, alpn, tls13);
+	enum pc_tls_reason r = pc_tls_hello_parse(th->wire, n, &th->h);
+	if (r != PC_TLS_OK)
+		fprintf(stderr, "tls parse: %s\n", pc_tls_reason_name(r));
+	CU_ASSERT_FATAL(r == PC_TLS_OK);
+	t->req.tls = &th->h;
+	return t;
+}
+
+#define TLS_SERVER "198.18.2.1"
+
+static void test_tls_sni_and_identity(void)
+{
+	struct tb *b = tb_new(DENY);
+	tb_identity(b, "agents", L("198.18.1.0/24"), NONE, NULL);
+	tb_identity(b, "keyed", NONE, L(KEY_TA), NULL);
+	tb_dest(b, "exact", PC_DEST_TLS, L("api.example"), L("198.18.2.0/24"), (uint16_t[]){ 443 }, 1);
+	tb_dest(b, "wild", PC_DEST_TLS, L("*.wild.example"), NONE, NULL, 0);
+	tb_dest(b, "web", PC_DEST_HTTP, L("api.example"), NONE, (uint16_t[]){ 443 }, 1);
+	tb_dest(b, "tcp443", PC_DEST_TCP, NONE, NONE, (uint16_t[]){ 443 }, 1);
+	tb_dest(b, "bare", PC_DEST_TLS, NONE, NONE, (uint16_t[]){ 8443 }, 1);
+	/* rules an HTTP or L4 decision would take, placed first */
+	tb_rule(b, "r-get", ALLOW, NONE, NONE, PC_HTTP_GET, NONE);
+	tb_rule(b, "r-keyed", ALLOW, L("keyed"), NONE, 0, NONE);
+	tb_rule(b, "r-tcp", ALLOW, NONE, L("tcp443"), 0, NONE);
+	tb_rule(b, "r-exact", ALLOW, L("agents"), L("exact"), 0, NONE);
+	tb_rule(b, "r-wild", ALLOW, L("agents"), L("wild"), 0, NONE);
+	tb_rule(b, "r-bare", DENY, NONE, L("bare"), 0, NONE);
+	struct env *e = env_new(b);
+	struct thello *th = calloc(1, sizeof(*th));
+	CU_ASSERT_FATAL(th != NULL);
+
+	/* exact SNI, by source identity; the HTTP, keyed and TCP rules before it
+	 * are skipped */
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "api.example", NONE, true);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "r-exact", "agents", PC_CRED_SOURCE);
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "API.Example", NONE, false);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "r-exact", "agents", PC_CRED_SOURCE);
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "x.api.example", NONE, true);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "agents", PC_CRED_SOURCE);
+	/* the destination's address and port still apply */
+	tls_req(&e->t, th, CLIENT, "198.18.3.1", 443, "api.example", NONE, true);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "agents", PC_CRED_SOURCE);
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 4443, "api.example", NONE, true);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "agents", PC_CRED_SOURCE);
+	/* wildcard: one or more labels before the suffix, never the bare domain */
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "a.wild.example", NONE, true);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "r-wild", "agents", PC_CRED_SOURCE);
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "a.b.wild.example", NONE, true);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "r-wild", "agents", PC_CRED_SOURCE);
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "wild.example", NONE, true);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "agents", PC_CRED_SOURCE);
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "xwild.example", NONE, true);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "agents", PC_CRED_SOURCE);
+	/* no SNI: a destination with hosts cannot match, and the allow rule it
+	 * stopped is named */
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, NULL, NONE, true);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_TLS_SNI_MISSING, NULL, "agents", PC_CRED_SOURCE);
+	/* ... while one without hosts does */
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 8443, NULL, NONE, true);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_RULE, "r-bare", "agents", PC_CRED_SOURCE);
+	/* an unknown source: the identity rules are not candidates */
+	tls_req(&e->t, th, "198.18.9.9", TLS_SERVER, 443, "api.example", NONE, true);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+	/* no addresses known (explain without --src, --dst): ports are not
+	 * checked either, so the anyone-rule on port 8443 applies */
+	tls_req(&e->t, th, NULL, NULL, 443, "api.example", NONE, true);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_RULE, "r-bare", NULL, PC_CRED_NONE);
+
+	/* the same rules still decide HTTP and L4 */
+	http_req(&e->t, CLIENT, TLS_SERVER, 443, "GET / HTTP/1.1\nHost: api.example");
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "r-get", "agents", PC_CRED_SOURCE);
+	http_req(&e->t, CLIENT, TLS_SERVER, 443, "POST / HTTP/1.1\nHost: api.example\nX-API-Key: " KEY_TA);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "r-keyed", "keyed", PC_CRED_API_KEY);
+	l4_req(&e->t, CLIENT, TLS_SERVER, 443, PC_PROTO_TCP);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "r-tcp", "agents", PC_CRED_SOURCE);
+	/* an HTTP request never matches a tls destination, whatever its Host */
+	http_req(&e->t, CLIENT, TLS_SERVER, 443, "POST / HTTP/1.1\nHost: a.wild.example");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "agents", PC_CRED_SOURCE);
+
+	/* what the dataplane inspects */
+	struct pc_addr a;
+	addr_of(TLS_SERVER, &a);
+	CU_ASSERT_EQUAL(pc_policy_inspect_kind(e->p, &a, 443), PC_INSPECT_HTTP_OR_TLS);
+	CU_ASSERT_EQUAL(pc_policy_inspect_kind(e->p, &a, 8443), PC_INSPECT_TLS);
+	CU_ASSERT_EQUAL(pc_policy_inspect_kind(e->p, &a, 22), PC_INSPECT_TLS); /* "wild": any port */
+	free(th);
+	env_free(e);
+}
+
+static void tls_rule(struct tb *b, const char *id, uint8_t action, const char *const *ids,
+		     const char *const *dests, uint16_t min_version, const char *const *ja4,
+		     const char *const *alpn)
+{
+	struct pc_src_rule *r = tb_rule(b, id, action, ids, dests, 0, NONE);
+	r->has_tls = true;
+	r->tls_min_version = min_version;
+	r->ja4 = tb_strs(b, ja4, &r->n_ja4);
+	r->alpn = tb_strs(b, alpn, &r->n_alpn);
+}
+
+static void test_tls_posture(void)
+{
+	struct thello *th = calloc(1, sizeof(*th));
+	CU_ASSERT_FATAL(th != NULL);
+	/* the JA4 of the client the policy pins: SNI, ALPN h2, TLS 1.3 */
+	char pinned[PC_TLS_JA4_LEN + 1], other[PC_TLS_JA4_LEN + 1];
+	size_t n = make_hello(th->wire, "j.example", L("h2"), true);
+	CU_ASSERT_FATAL(pc_tls_hello_parse(th->wire, n, &th->h) == PC_TLS_OK);
+	pc_tls_hello_ja4(&th->h, pinned);
+	n = make_hello(th->wire, "j.example", L("http/1.1"), true);
+	CU_ASSERT_FATAL(pc_tls_hello_parse(th->wire, n, &th->h) == PC_TLS_OK);
+	pc_tls_hello_ja4(&th->h, other);
+	CU_ASSERT_FATAL(strcmp(pinned, other) != 0);
+
+	struct tb *b = tb_new(DENY);
+	tb_identity(b, "agents", L("198.18.1.0/24"), NONE, NULL);
+	tb_dest(b, "v", PC_DEST_TLS, L("v.example"), NONE, NULL, 0);
+	tb_dest(b, "j", PC_DEST_TLS, L("j.example"), NONE, NULL, 0);
+	tb_dest(b, "a", PC_DEST_TLS, L("a.example"), NONE, NULL, 0);
+	tb_dest(b, "all", PC_DEST_TLS, L("all.example"), NONE, NULL, 0);
+	tb_dest(b, "d", PC_DEST_TLS, L("d.example"), NONE, NULL, 0);
+	tb_dest(b, "u", PC_DEST_TLS, L("u.example"), NONE, NULL, 0);
+	tls_rule(b, "rv", ALLOW, L("agents"), L("v"), PC_TLS_VERSION_1_3, NONE, NONE);
+	tls_rule(b, "rj", ALLOW, L("agents"), L("j"), 0, L("t13d1516h2_8daaf6152771_e5627efa2ab1", pinned), NONE);
+	tls_rule(b, "ra", ALLOW, L("agents"), L("a"), 0, NONE, L("h2", "acme-tls/1"));
+	tls_rule(b, "rall", ALLOW, L("agents"), L("all"), PC_TLS_VERSION_1_3, L(pinned), L("h2"));
+	tls_rule(b, "rdeny", DENY, L("agents"), L("d"), PC_TLS_VERSION_1_3, NONE, NONE);
+	tls_rule(b, "ru", ALLOW, NONE, L("u"), 0, NONE, L("h2"));
+	tls_rule(b, "r12", ALLOW, NONE, NONE, PC_TLS_VERSION_1_2, NONE, NONE);
+	struct env *e = env_new(b);
+
+	/* min_version: the highest version offered counts */
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "v.example", NONE, true);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "rv", "agents", PC_CRED_SOURCE);
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "v.example", NONE, false);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "r12", "agents", PC_CRED_SOURCE);
+	/* JA4 allowlist, exact */
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "j.example", L("h2"), true);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "rj", "agents", PC_CRED_SOURCE);
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "j.example", L("http/1.1"), true);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "r12", "agents", PC_CRED_SOURCE);
+	/* ALPN: one offered protocol must be listed */
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "a.example", L("spdy/3", "acme-tls/1"), false);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "ra", "agents", PC_CRED_SOURCE);
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "a.example", L("h2c"), true);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "r12", "agents", PC_CRED_SOURCE);
+	env_free(e);
+
+	/* the same without the catch-all, so the posture reasons show */
+	b = tb_new(DENY);
+	tb_identity(b, "agents", L("198.18.1.0/24"), NONE, NULL);
+	tb_dest(b, "v", PC_DEST_TLS, L("v.example"), NONE, NULL, 0);
+	tb_dest(b, "j", PC_DEST_TLS, L("j.example"), NONE, NULL, 0);
+	tb_dest(b, "a", PC_DEST_TLS, L("a.example"), NONE, NULL, 0);
+	tb_dest(b, "all", PC_DEST_TLS, L("all.example"), NONE, NULL, 0);
+	tb_dest(b, "d", PC_DEST_TLS, L("d.example"), NONE, NULL, 0);
+	tb_dest(b, "u", PC_DEST_TLS, L("u.example"), NONE, NULL, 0);
+	tls_rule(b, "rv", ALLOW, L("agents"), L("v"), PC_TLS_VERSION_1_3, NONE, NONE);
+	tls_rule(b, "rj", ALLOW, L("agents"), L("j"), 0, L("t13d1516h2_8daaf6152771_e5627efa2ab1", pinned), NONE);
+	tls_rule(b, "ra", ALLOW, L("agents"), L("a"), 0, NONE, L("h2", "acme-tls/1"));
+	tls_rule(b, "rall", ALLOW, L("agents"), L("all"), PC_TLS_VERSION_1_3, L(pinned), L("h2"));
+	tls_rule(b, "rdeny", DENY, L("agents"), L("d"), PC_TLS_VERSION_1_3, NONE, NONE);
+	tls_rule(b, "ru", ALLOW, NONE, L("u"), 0, NONE, L("h2"));
+	e = env_new(b);
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "v.example", NONE, false);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_TLS_VERSION_TOO_LOW, NULL, "agents", PC_CRED_SOURCE);
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "j.example", L("http/1.1"), true);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_TLS_FINGERPRINT_NOT_ALLOWED, NULL, "agents",
+	      PC_CRED_SOURCE);
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "a.example", L("h2c"), true);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_TLS_ALPN_NOT_ALLOWED, NULL, "agents", PC_CRED_SOURCE);
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "a.example", NONE, true); /* no ALPN at all */
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_TLS_ALPN_NOT_ALLOWED, NULL, "agents", PC_CRED_SOURCE);
+	/* every condition must hold; the first failing one is named: version,
+	 * then JA4, then ALPN */
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "all.example", L("h2"), true);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "rall", "agents", PC_CRED_SOURCE);
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "all.example", L("http/1.1"), false);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_TLS_VERSION_TOO_LOW, NULL, "agents", PC_CRED_SOURCE);
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "all.example", L("http/1.1"), true);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_TLS_FINGERPRINT_NOT_ALLOWED, NULL, "agents",
+	      PC_CRED_SOURCE);
+	/* a deny rule missed on posture explains nothing */
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "d.example", NONE, false);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "agents", PC_CRED_SOURCE);
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "d.example", NONE, true);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_RULE, "rdeny", "agents", PC_CRED_SOURCE);
+	/* an anyone-rule's posture reason replaces unknown_caller */
+	tls_req(&e->t, th, "198.18.9.9", TLS_SERVER, 443, "u.example", L("http/1.1"), true);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_TLS_ALPN_NOT_ALLOWED, NULL, NULL, PC_CRED_NONE);
+	tls_req(&e->t, th, "198.18.9.9", TLS_SERVER, 443, "u.example", L("h2"), true);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_RULE, "ru", NULL, PC_CRED_NONE);
+	/* an SNI that names another server is a plain miss */
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "w.example", NONE, false);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_DEFAULT, NULL, "agents", PC_CRED_SOURCE);
+	/* rules with TLS posture never match HTTP or L4 decisions */
+	http_req(&e->t, "198.18.9.9", TLS_SERVER, 443, "GET / HTTP/1.1\nHost: u.example");
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_UNKNOWN_CALLER, NULL, NULL, PC_CRED_NONE);
+	env_free(e);
+
+	/* with a default allow, a posture miss is just the default */
+	b = tb_new(ALLOW);
+	tb_identity(b, "agents", L("198.18.1.0/24"), NONE, NULL);
+	tb_dest(b, "v", PC_DEST_TLS, L("v.example"), NONE, NULL, 0);
+	tls_rule(b, "rv", ALLOW, L("agents"), L("v"), PC_TLS_VERSION_1_3, NONE, NONE);
+	tls_rule(b, "any-old", DENY, NONE, NONE, PC_TLS_VERSION_1_2, NONE, L("http/1.0"));
+	e = env_new(b);
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "v.example", NONE, false);
+	CHECK(e->p, e->s, &e->t, ALLOW, PC_REASON_DEFAULT, NULL, "agents", PC_CRED_SOURCE);
+	tls_req(&e->t, th, CLIENT, TLS_SERVER, 443, "v.example", L("http/1.0"), false);
+	CHECK(e->p, e->s, &e->t, DENY, PC_REASON_RULE, "any-old", "agents", PC_CRED_SOURCE);
+	env_free(e);
+	free(th);
+}
+
+static void test_tls_malformed(void)
+{
+	struct pc_verdict v;
+	memset(&v, 0xff, sizeof(v));
+	pc_verdict_tls_malformed(&v, PC_TLS_TRUNCATED);
+	CU_ASSERT_EQUAL(v.action, PC_ACTION_DENY);
+	CU_ASSERT_EQUAL(v.reason, PC_REASON_TLS_MALFORMED);
+	CU_ASSERT_EQUAL(v.detail, PC_TLS_TRUNCATED);
+	CU_ASSERT_EQUAL(v.rule, -1);
+	CU_ASSERT_EQUAL(v.identity, -1);
+	CU_ASSERT_EQUAL(v.cred_kind, PC_CRED_NONE);
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&v), "tls_hello_truncated");
+	pc_verdict_tls_malformed(&v, PC_TLS_INCOMPLETE);
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&v), "tls_hello_incomplete");
+	pc_verdict_tls_malformed(&v, 250);
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&v), "tls_unknown_reason");
+	v.reason = PC_REASON_TLS_VERSION_TOO_LOW;
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&v), "tls_version_too_low");
+	v.reason = PC_REASON_TLS_SNI_MISSING;
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&v), "tls_sni_missing");
+	v.reason = PC_REASON_TLS_FINGERPRINT_NOT_ALLOWED;
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&v), "tls_fingerprint_not_allowed");
+	v.reason = PC_REASON_TLS_ALPN_NOT_ALLOWED;
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&v), "tls_alpn_not_allowed");
+}
+
 static CU_TestInfo tests[] = {
 	PC_TEST(test_api_key_allow_and_fingerprint),
 	PC_TEST(test_first_match_order),
@@ -1346,6 +1665,9 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_jwt_globs_and_claim_identities),
 	PC_TEST(test_jwt_reasons),
 	PC_TEST(test_jwt_cache_flushed_on_fit),
+	PC_TEST(test_tls_sni_and_identity),
+	PC_TEST(test_tls_posture),
+	PC_TEST(test_tls_malformed),
 	CU_TEST_INFO_NULL,
 };
 

@@ -449,8 +449,8 @@ static void test_builder_errors(void)
 	tb_free(b);
 
 	b = sample();
-	b->src.destinations[1].proto = 4;
-	EXPECT_ERROR(b, -EINVAL, "test.json: $.destinations[1].protocol: bad value 4", NULL);
+	b->src.destinations[1].proto = PC_DEST_PROTO_MAX + 1;
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.destinations[1].protocol: bad value 5", NULL);
 	tb_free(b);
 
 	b = sample();
@@ -640,6 +640,91 @@ static void test_jwt_sections(void)
 	EXPECT_SRC_ERROR(src, "jwt.json: $.rules[1].claims: empty claim name");
 }
 
+/* A rule's TLS posture compiles into the rule and the two string runs, and
+ * every posture the image loader would refuse is refused here first. */
+static void test_tls_posture(void)
+{
+	struct tb *b = sample();
+	tb_identity(b, "agents", L("198.18.0.0/24"), NONE, NULL);
+	tb_dest(b, "models", PC_DEST_TLS, L("*.Models.example"), NONE, (uint16_t[]){ 443 }, 1);
+	struct pc_src_rule *r = tb_rule(b, "m", PC_ACTION_ALLOW, L("agents"), L("models"), 0, NONE);
+	r->has_tls = true;
+	r->tls_min_version = 0x0304;
+	r->ja4 = tb_strs(b, L("t13d1516h2_8daaf6152771_e5627efa2ab1"), &r->n_ja4);
+	r->alpn = tb_strs(b, L("h2", "http/1.1"), &r->n_alpn);
+	char err[512];
+	void *img;
+	size_t len;
+	CU_ASSERT_FATAL(compile(b, &img, &len, err, sizeof(err)) == 0);
+	const struct pc_img_rule *ir = (const struct pc_img_rule *)section(img, PC_IMG_SEC_RULES) + 3;
+	const char *strs = section(img, PC_IMG_SEC_STRINGS);
+	const uint32_t *ja4 = section(img, PC_IMG_SEC_TLS_JA4), *alpn = section(img, PC_IMG_SEC_TLS_ALPN);
+	CU_ASSERT_EQUAL(ir->has_tls, 1);
+	CU_ASSERT_EQUAL(ir->tls_min_version, 0x0304);
+	CU_ASSERT_EQUAL(ir->ja4_start, 0);
+	CU_ASSERT_EQUAL_FATAL(ir->n_ja4, 1);
+	CU_ASSERT_STRING_EQUAL(strs + ja4[0], "t13d1516h2_8daaf6152771_e5627efa2ab1");
+	CU_ASSERT_EQUAL_FATAL(ir->n_alpn, 2);
+	CU_ASSERT_STRING_EQUAL(strs + alpn[ir->alpn_start + 1], "http/1.1");
+	CU_ASSERT_EQUAL(hdr(img)->sections[PC_IMG_SEC_TLS_ALPN].len, 8);
+	/* the rules without posture carry none */
+	const struct pc_img_rule *r0 = section(img, PC_IMG_SEC_RULES);
+	CU_ASSERT(r0->has_tls == 0 && r0->tls_min_version == 0 && r0->n_ja4 == 0 && r0->n_alpn == 0);
+	struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+	CU_ASSERT_FATAL(p != NULL);
+	struct pc_addr a;
+	CU_ASSERT_FATAL(pc_addr_parse("198.18.0.2", &a) == 0);
+	CU_ASSERT_EQUAL(pc_policy_inspect_kind(p, &a, 443), PC_INSPECT_TLS);
+	CU_ASSERT_EQUAL(pc_policy_inspect_kind(p, &a, 80), PC_INSPECT_HTTP);
+	CU_ASSERT_EQUAL(pc_policy_inspect_kind(p, &a, 22), PC_INSPECT_NONE);
+	pc_policy_free(p);
+	free(img);
+
+	/* a tls destination on every port, beside an http one on 80 */
+	b->src.destinations[2].n_ports = 0;
+	CU_ASSERT_FATAL(compile(b, &img, &len, err, sizeof(err)) == 0);
+	p = pc_policy_from_image(img, len, err, sizeof(err));
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT_EQUAL(pc_policy_inspect_kind(p, &a, 80), PC_INSPECT_HTTP_OR_TLS);
+	CU_ASSERT(pc_policy_inspects(p, &a, 80));
+	CU_ASSERT_EQUAL(pc_policy_inspect_kind(p, &a, 22), PC_INSPECT_TLS);
+	CU_ASSERT(!pc_policy_inspects(p, &a, 22));
+	pc_policy_free(p);
+	free(img);
+	b->src.destinations[2].n_ports = 1;
+
+	r->tls_min_version = 0x0302;
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.rules[3].tls.min_version: bad value 0x0302", NULL);
+	r->tls_min_version = 0x0304;
+	r->ja4[0][0] = 'x';
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.rules[3].tls.ja4[0]: \"x13d1516h2_8daaf6152771_e5627efa2ab1\" "
+		     "is not a JA4 fingerprint", NULL);
+	r->ja4[0][0] = 't';
+	r->alpn[1][0] = '\0';
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.rules[3].tls.alpn[1]: \"\" is not an ALPN protocol name", NULL);
+	r->alpn[1][0] = 'h';
+	r->methods = PC_HTTP_GET;
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.rules[3].tls: TLS posture with HTTP conditions never matches",
+		     NULL);
+	r->methods = 0;
+	uint32_t n_ja4 = r->n_ja4, n_alpn = r->n_alpn;
+	r->tls_min_version = 0;
+	r->n_ja4 = 0;
+	r->n_alpn = 0;
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.rules[3].tls: no condition", NULL);
+	r->has_tls = false;
+	r->n_alpn = n_alpn;
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.rules[3].tls: conditions without has_tls", NULL);
+	r->has_tls = true;
+	r->n_ja4 = n_ja4;
+	b->src.destinations[2].proto = PC_DEST_PROTO_MAX + 1;
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.destinations[2].protocol: bad value 5", NULL);
+	b->src.destinations[2].proto = PC_DEST_TLS;
+	CU_ASSERT(compile(b, &img, &len, err, sizeof(err)) == 0);
+	free(img);
+	tb_free(b);
+}
+
 static CU_TestInfo tests[] = {
 	PC_TEST(test_round_trip),
 	PC_TEST(test_deterministic),
@@ -649,6 +734,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_allowempty),
 	PC_TEST(test_builder_errors),
 	PC_TEST(test_jwt_sections),
+	PC_TEST(test_tls_posture),
 	CU_TEST_INFO_NULL,
 };
 

@@ -7,7 +7,9 @@
  * sections outside the image or misaligned, counts that disagree, indexes and
  * string offsets out of range, unsorted keys, bad prefixes, a damaged
  * Hyperscan database, and in the JWT sections issuer offsets, ranges,
- * algorithm sets and a key set that no longer validates. Finally random
+ * algorithm sets and a key set that no longer validates; in the TLS parts
+ * the posture flag, version, ranges and the shape of every JA4 and ALPN
+ * string. Finally random
  * damage, resealed, must never crash the loader or the engine running what it
  * accepted.
  *
@@ -175,7 +177,8 @@ static void test_length_magic_abi(void)
 	size_t len;
 	uint8_t *img = fresh(&len);
 	EXPECT_REJECT(img, len - 1, "policy image: truncated (%zu of %zu bytes)", len - 1, len);
-	EXPECT_REJECT(img, 200, "policy image: truncated (%zu of %zu bytes)", (size_t)200, len);
+	EXPECT_REJECT(img, sizeof(struct pc_img_header) + 16, "policy image: truncated (%zu of %zu bytes)",
+		      sizeof(struct pc_img_header) + 16, len);
 	EXPECT_REJECT(img, 100, "policy image: truncated (100 bytes; the header alone is %zu)",
 		      sizeof(struct pc_img_header));
 	EXPECT_REJECT(img, 20, "policy image: truncated (20 bytes; the header alone is %zu)",
@@ -193,7 +196,8 @@ static void test_length_magic_abi(void)
 	EXPECT_REJECT(img, len, "policy image: bad magic 0x48504350 (expected 0x49504350)");
 	H(img)->magic ^= 0x01000000;
 	H(img)->abi = PC_POLICY_IMAGE_ABI + 1;
-	EXPECT_REJECT(img, len, "policy image: ABI version 3, this build reads version 2");
+	EXPECT_REJECT(img, len, "policy image: ABI version %u, this build reads version %u",
+		      PC_POLICY_IMAGE_ABI + 1, PC_POLICY_IMAGE_ABI);
 	H(img)->abi = PC_POLICY_IMAGE_ABI;
 	H(img)->header_len = 8;
 	reseal(img, len);
@@ -861,6 +865,281 @@ static void test_random_damage_jwt(void)
 	free(orig);
 }
 
+/* ---- TLS: tls destinations and the rules' posture ---- */
+
+static const char tls_json[] =
+	"{\"version\": 1,\n"
+	" \"identities\": [{\"name\": \"agents\", \"sources\": [\"198.18.0.0/24\"]}],\n"
+	" \"destinations\": [{\"name\": \"models\", \"protocol\": \"tls\", \"hosts\": [\"*.models.example\"],\n"
+	"   \"ports\": [443]}, {\"name\": \"web\", \"ports\": [80]}],\n"
+	" \"rules\": [{\"id\": \"t\", \"identities\": [\"agents\"], \"destinations\": [\"models\"],\n"
+	"   \"tls\": {\"min_version\": \"1.3\", \"ja4\": [\"t13d1516h2_8daaf6152771_e5627efa2ab1\",\n"
+	"     \"t13d0412h1_16476d049b0b_85302d7e289e\"], \"alpn\": [\"h2\", \"http/1.1\"]},\n"
+	"   \"action\": \"allow\"},\n"
+	"  {\"id\": \"w\", \"destinations\": [\"web\"], \"methods\": [\"GET\"], \"action\": \"allow\"}]}\n";
+
+static uint8_t *fresh_tls(size_t *len)
+{
+	char err[512];
+	struct pc_policy_src *src =
+		pc_policy_load_string(tls_json, sizeof(tls_json) - 1, "tls.json", err, sizeof(err));
+	if (src == NULL)
+		fprintf(stderr, "load: %s\n", err);
+	CU_ASSERT_FATAL(src != NULL);
+	void *img = NULL;
+	int rc = pc_policy_compile(src, &img, len, err, sizeof(err));
+	pc_policy_src_free(src);
+	CU_ASSERT_FATAL(rc == 0);
+	return img;
+}
+
+static void run_tls_damage(damage_fn fn, int line)
+{
+	size_t len;
+	uint8_t *img = fresh_tls(&len);
+	char want[512];
+	fn(img, len, want, sizeof(want));
+	reseal(img, len);
+	expect_reject(img, len, want, line);
+	free(img);
+}
+
+#define TLS_DAMAGE(fn) run_tls_damage((fn), __LINE__)
+
+static char *tls_str(uint8_t *img, unsigned sec_id, unsigned i)
+{
+	return (char *)sec(img, PC_IMG_SEC_STRINGS) + ((uint32_t *)sec(img, sec_id))[i];
+}
+
+static void d_tls_flag(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	rule(img, 0)->has_tls = 2;
+	snprintf(want, n, "policy image: rule 0 TLS flag 2 is not 0 or 1");
+}
+
+static void d_tls_flag_cleared(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	rule(img, 0)->has_tls = 0;
+	snprintf(want, n, "policy image: rule 0 has TLS conditions but no TLS flag");
+}
+
+static void d_tls_flag_on_http_rule(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	rule(img, 1)->has_tls = 1;
+	rule(img, 1)->tls_min_version = 0x0303;
+	snprintf(want, n, "policy image: rule 1 has both TLS and HTTP conditions");
+}
+
+static void d_tls_version(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	rule(img, 0)->tls_min_version = 0x0302;
+	snprintf(want, n, "policy image: rule 0 TLS minimum version 0x0302 is not 1.2 or 1.3");
+}
+
+static void d_tls_no_condition(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	rule(img, 0)->tls_min_version = 0;
+	rule(img, 0)->n_ja4 = 0;
+	rule(img, 0)->n_alpn = 0;
+	snprintf(want, n, "policy image: rule 0 has a TLS flag but no TLS condition");
+}
+
+static void d_tls_ja4_range(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	rule(img, 0)->ja4_start = 1;
+	snprintf(want, n, "policy image: rule 0 ja4 fingerprints [1, +2) outside the tls ja4 "
+		 "fingerprints (2 entries)");
+}
+
+static void d_tls_alpn_range(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	rule(img, 0)->n_alpn = UINT32_MAX;
+	snprintf(want, n, "policy image: rule 0 alpn names [0, +%u) outside the tls alpn names "
+		 "(2 entries)", UINT32_MAX);
+}
+
+static void d_tls_ja4_offset(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	uint32_t tab = H(img)->sections[PC_IMG_SEC_STRINGS].len;
+	((uint32_t *)sec(img, PC_IMG_SEC_TLS_JA4))[1] = tab + 7;
+	snprintf(want, n, "policy image: tls ja4 fingerprint 1 offset %u outside the string table "
+		 "(%u bytes)", tab + 7, tab);
+}
+
+static void d_tls_ja4_shape(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	tls_str(img, PC_IMG_SEC_TLS_JA4, 1)[12] = 'G';
+	snprintf(want, n, "policy image: tls ja4 fingerprint 1 is not a JA4 fingerprint");
+}
+
+static void d_tls_ja4_short(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	tls_str(img, PC_IMG_SEC_TLS_JA4, 0)[35] = '\0';
+	snprintf(want, n, "policy image: tls ja4 fingerprint 0 is not a JA4 fingerprint");
+}
+
+static void d_tls_alpn_shape(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	tls_str(img, PC_IMG_SEC_TLS_ALPN, 1)[4] = ' ';
+	snprintf(want, n, "policy image: tls alpn name 1 is not 1..255 printable bytes");
+}
+
+static void d_tls_alpn_empty(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	((uint32_t *)sec(img, PC_IMG_SEC_TLS_ALPN))[0] = 0; /* the empty string */
+	snprintf(want, n, "policy image: tls alpn name 0 is not 1..255 printable bytes");
+}
+
+static void d_tls_section_partial(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	H(img)->sections[PC_IMG_SEC_TLS_ALPN].len = 6;
+	snprintf(want, n, "policy image: tls alpn names section length 6 is not a multiple of 4");
+}
+
+static void d_tls_dest_proto(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	struct pc_img_destination *d = sec(img, PC_IMG_SEC_DESTINATIONS);
+	d[0].proto = PC_DEST_PROTO_MAX + 1;
+	snprintf(want, n, "policy image: destination 0 protocol %u out of range", PC_DEST_PROTO_MAX + 1);
+}
+
+static void test_tls_sections(void)
+{
+	size_t len;
+	uint8_t *img = fresh_tls(&len);
+	char err[512];
+	struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+	if (p == NULL)
+		fprintf(stderr, "\n%s\n", err);
+	CU_ASSERT_FATAL(p != NULL);
+	const struct pc_rt_rule *r = &p->rules[0];
+	CU_ASSERT(r->flags & PC_RT_RULE_TLS);
+	CU_ASSERT(!(r->flags & PC_RT_RULE_L7));
+	CU_ASSERT_EQUAL(r->tls_min_version, 0x0304);
+	CU_ASSERT_EQUAL_FATAL(r->n_ja4, 2);
+	CU_ASSERT(pc_str_eq(r->ja4[1], "t13d0412h1_16476d049b0b_85302d7e289e", 36));
+	CU_ASSERT_EQUAL_FATAL(r->n_alpn, 2);
+	CU_ASSERT(pc_str_eq(r->alpn[0], "h2", 2));
+	CU_ASSERT(pc_str_eq(r->alpn[1], "http/1.1", 8));
+	CU_ASSERT(!(p->rules[1].flags & PC_RT_RULE_TLS));
+	CU_ASSERT_EQUAL(p->destinations[0].proto, PC_DEST_TLS);
+
+	/* what the dataplane inspects, by port */
+	struct pc_addr a;
+	CU_ASSERT_FATAL(pc_addr_parse("198.18.5.5", &a) == 0);
+	CU_ASSERT_EQUAL(pc_policy_inspect_kind(p, &a, 443), PC_INSPECT_TLS);
+	CU_ASSERT_EQUAL(pc_policy_inspect_kind(p, &a, 80), PC_INSPECT_HTTP);
+	CU_ASSERT_EQUAL(pc_policy_inspect_kind(p, &a, 22), PC_INSPECT_NONE);
+	CU_ASSERT(pc_policy_inspects(p, &a, 80));
+	CU_ASSERT(!pc_policy_inspects(p, &a, 443)); /* TLS is not HTTP */
+	pc_policy_free(p);
+	free(img);
+
+	TLS_DAMAGE(d_tls_flag);
+	TLS_DAMAGE(d_tls_flag_cleared);
+	TLS_DAMAGE(d_tls_flag_on_http_rule);
+	TLS_DAMAGE(d_tls_version);
+	TLS_DAMAGE(d_tls_no_condition);
+	TLS_DAMAGE(d_tls_ja4_range);
+	TLS_DAMAGE(d_tls_alpn_range);
+	TLS_DAMAGE(d_tls_ja4_offset);
+	TLS_DAMAGE(d_tls_ja4_shape);
+	TLS_DAMAGE(d_tls_ja4_short);
+	TLS_DAMAGE(d_tls_alpn_shape);
+	TLS_DAMAGE(d_tls_alpn_empty);
+	TLS_DAMAGE(d_tls_section_partial);
+	TLS_DAMAGE(d_tls_dest_proto);
+}
+
+/* A captured ClientHello (tests/data/tls, hex with '#' comments). */
+static size_t read_hello_hex(const char *path, uint8_t *out, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	size_t n = 0;
+	CU_ASSERT_FATAL(f != NULL);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (line[0] == '#')
+			continue;
+		for (char *c = line; c[0] && c[1] && n < cap;) {
+			unsigned v;
+			if (sscanf(c, "%2x", &v) == 1 && c[0] != ' ' && c[0] != '\n') {
+				out[n++] = (uint8_t)v;
+				c += 2;
+			} else {
+				c++;
+			}
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+static void test_random_damage_tls(void)
+{
+	size_t len;
+	uint8_t *orig = fresh_tls(&len);
+	uint8_t *img = malloc(len);
+	struct pc_tls_hello *h = malloc(sizeof(*h));
+	static uint8_t stream[4096];
+	CU_ASSERT_FATAL(img != NULL && h != NULL);
+	size_t n = read_hello_hex("../data/tls/curl_tls13.hex", stream, sizeof(stream));
+	CU_ASSERT_FATAL(pc_tls_hello_parse(stream, n, h) == PC_TLS_OK);
+	struct pc_request req = { .l4_proto = 6, .dport = 443, .tls = h };
+	CU_ASSERT_FATAL(pc_addr_parse("198.18.0.9", &req.src) == 0);
+	CU_ASSERT_FATAL(pc_addr_parse("198.18.9.9", &req.dst) == 0);
+
+	uint32_t seed = 4242, accepted = 0, rejected = 0;
+	for (int round = 0; round < 600; round++) {
+		memcpy(img, orig, len);
+		int flips = 1 + (int)(seed % 3);
+		for (int f = 0; f < flips; f++) {
+			seed = seed * 1103515245u + 12345u;
+			uint32_t at = PC_POLICY_IMAGE_CRC_START + 4 + (seed >> 12) % ((uint32_t)len - 20);
+			seed = seed * 1103515245u + 12345u;
+			img[at] = (seed >> 16) % 3 == 0 ? (uint8_t)(seed >> 8) : img[at] ^ (uint8_t)(1u << (seed >> 24) % 8);
+		}
+		reseal(img, len);
+		char err[512] = "";
+		struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+		if (p == NULL) {
+			rejected++;
+			CU_ASSERT(strncmp(err, "policy image: ", 14) == 0);
+			continue;
+		}
+		accepted++;
+		struct pc_engine_scratch *s = pc_engine_scratch_new(p);
+		CU_ASSERT_FATAL(s != NULL);
+		struct pc_verdict v;
+		pc_decide(p, s, &req, &v);
+		CU_ASSERT(v.action < PC_ACTION_COUNT && v.reason < PC_REASON_COUNT);
+		CU_ASSERT(v.rule < (int32_t)pc_policy_rule_count(p));
+		struct pc_addr a = req.dst;
+		CU_ASSERT(pc_policy_inspect_kind(p, &a, 443) <= PC_INSPECT_HTTP_OR_TLS);
+		pc_engine_scratch_free(s);
+		pc_policy_free(p);
+	}
+	CU_ASSERT(accepted > 0);
+	CU_ASSERT(rejected > 0);
+	free(h);
+	free(img);
+	free(orig);
+}
+
 static CU_TestInfo tests[] = {
 	PC_TEST(test_accepts_sample),
 	PC_TEST(test_checksum),
@@ -870,6 +1149,8 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_random_damage),
 	PC_TEST(test_jwt_sections),
 	PC_TEST(test_random_damage_jwt),
+	PC_TEST(test_tls_sections),
+	PC_TEST(test_random_damage_tls),
 	CU_TEST_INFO_NULL,
 };
 

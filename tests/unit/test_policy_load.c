@@ -221,6 +221,61 @@ static void test_valid_jwt(void)
 	pc_policy_src_free(s);
 }
 
+static void test_valid_tls(void)
+{
+	struct pc_policy_src *s = pc_policy_load_file(FIXTURES "valid-tls.json", err, sizeof(err));
+
+	if (s == NULL)
+		fprintf(stderr, "\n  %s\n", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL_FATAL(s->n_destinations, 3);
+	const struct pc_src_destination *d = &s->destinations[0];
+	CU_ASSERT_EQUAL(d->proto, PC_DEST_TLS);
+	CU_ASSERT_EQUAL_FATAL(d->n_hosts, 2);
+	CU_ASSERT_STRING_EQUAL(d->hosts[1], "*.models.example"); /* lowercased, as for HTTP */
+	CU_ASSERT_EQUAL(d->n_addresses, 1);
+	CU_ASSERT_EQUAL(d->n_ports, 1);
+	CU_ASSERT_EQUAL(s->destinations[1].proto, PC_DEST_TLS);
+	CU_ASSERT_EQUAL(s->destinations[2].proto, PC_DEST_HTTP);
+
+	CU_ASSERT_EQUAL_FATAL(s->n_rules, 4);
+	const struct pc_src_rule *r = &s->rules[0];
+	CU_ASSERT(r->has_tls);
+	CU_ASSERT_EQUAL(r->tls_min_version, 0x0304);
+	CU_ASSERT_EQUAL_FATAL(r->n_ja4, 2);
+	CU_ASSERT_STRING_EQUAL(r->ja4[0], "t13d1516h2_8daaf6152771_e5627efa2ab1");
+	CU_ASSERT_STRING_EQUAL(r->ja4[1], "t13d0412h1_16476d049b0b_85302d7e289e");
+	CU_ASSERT_EQUAL_FATAL(r->n_alpn, 2);
+	CU_ASSERT_STRING_EQUAL(r->alpn[0], "h2");
+	CU_ASSERT_STRING_EQUAL(r->alpn[1], "http/1.1");
+	r = &s->rules[1];
+	CU_ASSERT(r->has_tls);
+	CU_ASSERT_EQUAL(r->tls_min_version, 0x0303);
+	CU_ASSERT_EQUAL(r->n_ja4, 0);
+	CU_ASSERT_EQUAL(r->n_alpn, 0);
+	/* no "tls": no posture, and a rule over tls and http destinations may
+	 * name a keyed identity (it can match its HTTP requests) */
+	CU_ASSERT(!s->rules[2].has_tls);
+	CU_ASSERT(!s->rules[3].has_tls);
+	CU_ASSERT_EQUAL(s->rules[3].n_destinations, 2);
+	pc_policy_src_free(s);
+
+	/* a JWT identity is refused like a keyed one */
+	static const char jwt_text[] =
+		"{\"version\": 1, \"jwt_issuers\": [{\"issuer\": \"https://i\", \"algorithms\": "
+		"[\"HS256\"], \"jwks\": {\"keys\": [{\"kty\": \"oct\", \"k\": "
+		"\"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA\"}]}}],\n"
+		"\"identities\": [{\"name\": \"j\", \"jwt\": {\"issuer\": \"https://i\", "
+		"\"subject\": \"x\"}}],\n"
+		"\"rules\": [{\"id\": \"r\", \"identities\": [\"j\"], \"tls\": {\"min_version\": "
+		"\"1.3\"}, \"action\": \"allow\"}]}";
+	CU_ASSERT_PTR_NULL(load_text(jwt_text));
+	CU_ASSERT_STRING_EQUAL(err, "t.json:3: $.rules[0].identities[0]: identity \"j\" is "
+			       "recognised by a JWT, which a TLS flow never shows (credentials "
+			       "travel encrypted); a rule for TLS flows can name only identities "
+			       "known by \"sources\" alone");
+}
+
 static void test_valid_full(void)
 {
 	struct pc_policy_src *s = pc_policy_load_file(FIXTURES "valid-full.json", err, sizeof(err));
@@ -414,11 +469,13 @@ static const struct bad_case bad_cases[] = {
 	{ "invalid-destination-duplicate-name.json",
 	  ":7: $.destinations[2].name: duplicate name \"api\" (first at $.destinations[0])" },
 	{ "invalid-destination-bad-protocol.json",
-	  ":6: $.destinations[0].protocol: expected \"http\", \"tcp\", \"udp\" or \"any\", got "
+	  ":6: $.destinations[0].protocol: expected \"http\", \"tls\", \"tcp\", \"udp\" or \"any\", "
+	  "got "
 	  "\"icmp\"" },
 	{ "invalid-destination-hosts-on-tcp.json",
-	  ":6: $.destinations[0].hosts: host names apply only to \"http\" destinations (an L4 flow "
-	  "carries no Host), this one has protocol \"tcp\"" },
+	  ":6: $.destinations[0].hosts: host names apply only to \"http\" destinations (the Host "
+	  "header) and \"tls\" ones (the SNI); an L4 flow carries no name, and this one has "
+	  "protocol \"tcp\"" },
 	{ "invalid-destination-hosts-empty.json",
 	  ":6: $.destinations[0].hosts: expected a non-empty array of host names, got an empty "
 	  "array" },
@@ -455,7 +512,7 @@ static const struct bad_case bad_cases[] = {
 	  ":6: $.rules[0].action: expected \"allow\" or \"deny\", got \"permit\"" },
 	{ "invalid-rule-unknown-key.json",
 	  ":6: $.rules[0].acton: unknown key \"acton\"; did you mean \"action\"? (allowed keys: id, "
-	  "identities, destinations, methods, paths, headers, claims, action, description)" },
+	  "identities, destinations, methods, paths, headers, claims, tls, action, description)" },
 	{ "invalid-rule-unknown-identity.json",
 	  ":11: $.rules[0].identities[0]: unknown identity \"tiket-agent\" (defined: ticket-agent, "
 	  "billing-bot)" },
@@ -539,6 +596,51 @@ static const struct bad_case bad_cases[] = {
 	{ "invalid-jwt-unknown-issuer.json",
 	  ":5: $.identities[0].jwt.issuer: expected an issuer of $.jwt_issuers, got "
 	  "\"https://idp.example.org\"" },
+	{ "invalid-tls-alpn-bad.json",
+	  ":4: $.rules[0].tls.alpn[1]: expected an ALPN protocol name (RFC 7301 §3.1: 1..255 "
+	  "bytes; e.g. \"h2\", \"http/1.1\"; printable, no spaces), got \"http 1.1\"" },
+	{ "invalid-tls-alpn-empty.json",
+	  ":4: $.rules[0].tls.alpn: expected a non-empty array of ALPN protocol names, got an "
+	  "empty array" },
+	{ "invalid-tls-api-key-identity.json",
+	  ":9: $.rules[0].identities[1]: identity \"keyed\" is recognised by an API key, which "
+	  "a TLS flow never shows (credentials travel encrypted); a rule for TLS flows can "
+	  "name only identities known by \"sources\" alone" },
+	{ "invalid-tls-destination-rule-paths.json",
+	  ":5: $.rules[0].destinations[0]: destination \"t\" has protocol \"tls\", but the "
+	  "rule has paths, which only HTTP requests carry (a TLS flow is decided at its "
+	  "ClientHello)" },
+	{ "invalid-tls-empty.json",
+	  ":4: $.rules[0].tls: expected at least one of \"min_version\", \"ja4\" or \"alpn\", "
+	  "got none" },
+	{ "invalid-tls-http-destination.json",
+	  ":5: $.rules[0].destinations[1]: destination \"web\" has protocol \"http\", but the "
+	  "rule has \"tls\" conditions, which only \"tls\" destinations are decided on" },
+	{ "invalid-tls-ja4-bad.json",
+	  ":5: $.rules[0].tls.ja4[1]: expected a JA4 fingerprint (e.g. "
+	  "\"t13d1516h2_8daaf6152771_e5627efa2ab1\": 10 characters, '_', 12 lowercase hex "
+	  "digits, '_', 12 lowercase hex digits), got \"t13d1516h2_8DAAF6152771_e5627efa2ab1\"" },
+	{ "invalid-tls-ja4-duplicate.json",
+	  ":5: $.rules[0].tls.ja4[1]: \"t13d1516h2_8daaf6152771_e5627efa2ab1\" is listed twice" },
+	{ "invalid-tls-min-version-old.json",
+	  ":4: $.rules[0].tls.min_version: expected \"1.2\" or \"1.3\" (the lowest TLS version "
+	  "the client must offer), got \"1.1\"" },
+	{ "invalid-tls-min-version.json",
+	  ":5: $.rules[0].tls.min_version: expected \"1.2\" or \"1.3\" (the lowest TLS version "
+	  "the client must offer), got a real number" },
+	{ "invalid-tls-not-object.json",
+	  ":4: $.rules[0].tls: expected an object of TLS conditions (\"min_version\", \"ja4\", "
+	  "\"alpn\"), got \"1.3\"" },
+	{ "invalid-tls-only-destinations-key-identity.json",
+	  ":8: $.rules[0].identities[0]: identity \"keyed\" is recognised by an API key, which "
+	  "a TLS flow never shows (credentials travel encrypted); a rule for TLS flows can "
+	  "name only identities known by \"sources\" alone" },
+	{ "invalid-tls-unknown-key.json",
+	  ":4: $.rules[0].tls.min_versoin: unknown key \"min_versoin\"; did you mean "
+	  "\"min_version\"? (allowed keys: min_version, ja4, alpn, description)" },
+	{ "invalid-tls-with-methods.json",
+	  ":5: $.rules[0].tls: a rule with \"tls\" conditions is decided at the ClientHello, "
+	  "which carries no method, path, header or claim, but this rule also has methods" },
 	{ "invalid-rule-l4-paths.json",
 	  ":7: $.rules[0].destinations[0]: destination \"dns\" has protocol \"udp\", but the rule "
 	  "has paths" L4_TAIL },
@@ -961,6 +1063,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_sample),
 	PC_TEST(test_valid_full),
 	PC_TEST(test_valid_jwt),
+	PC_TEST(test_valid_tls),
 	PC_TEST(test_valid_minimal),
 	PC_TEST(test_invalid_fixtures),
 	PC_TEST(test_every_fixture_listed),

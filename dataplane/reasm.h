@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Per-flow hold of client→server TCP segments, so that a request head is
+ * decided whole before any byte of it reaches the server.
+ *
+ * A hold keeps the packets themselves (an opaque pointer per segment, with
+ * the sequence number, length and payload pointer of the segment), sorted by
+ * sequence number; nothing is copied on the way in, and an allowed segment
+ * goes out as it came. Segments may overlap each other as long as the bytes
+ * they share are equal: a new segment whose shared bytes differ from a held
+ * one is a conflicting overlap (pc_reasm_insert() says so and the caller
+ * denies, since a server could reassemble either version), and one whose
+ * every byte is already held equally is a plain retransmission (dropped).
+ * A head is read in place when one held segment carries all of its
+ * contiguous bytes; only a head split over segments is copied, into one
+ * bounded per-worker buffer, and only while it is being parsed.
+ *
+ * Holds come from a per-worker pool with two bounds: packets held by one
+ * flow, and packets held by the worker as a whole. A flow holds nothing, and
+ * owns no hold, when its bytes pass in order and whole.
+ *
+ * Sequence numbers compare modulo 2^32 (RFC 9293 section 3.4): a before b
+ * when (int32_t)(a - b) < 0. Every function here runs on the owning worker
+ * only and is fast path unless said otherwise. The module uses no DPDK
+ * call besides allocation, so its logic is tested on plain buffers.
+ */
+#ifndef PC_DP_REASM_H
+#define PC_DP_REASM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* X(name, "text"): the dataplane's own reasons for denying a request, for
+ * what the decision engine never sees (the TCP stream under the request).
+ * They live in struct pc_verdict's reason byte from PC_DP_REASON_BASE up, out
+ * of the engine's range; pc_dp_reason_name() names both kinds. */
+#define PC_DP_REASONS(X)                                                    \
+	X(TCP_OVERLAP_CONFLICT, "tcp_overlap_conflict")                     \
+	X(HOLD_LIMIT, "hold_limit")                                         \
+	X(HOLD_TIMEOUT, "hold_timeout")                                     \
+	X(HTTP_BODY_MALFORMED, "http_body_malformed")                       \
+	X(HTTP_UPGRADE, "http_upgrade_not_inspectable")
+
+#define PC_DP_REASON_BASE 0x80
+
+enum pc_dp_reason {
+	PC_DP_REASON_FIRST_ = PC_DP_REASON_BASE - 1,
+#define PC_X(name, text) PC_DP_REASON_##name,
+	PC_DP_REASONS(PC_X)
+#undef PC_X
+	PC_DP_REASON_END
+};
+
+/* The text of a dataplane reason byte, or NULL when the byte is one of the
+ * engine's (pc_verdict_reason_name() names those). Any thread. */
+static inline const char *pc_dp_reason_text(uint8_t reason)
+{
+	static const char *const names[] = {
+#define PC_X(name, text) text,
+		PC_DP_REASONS(PC_X)
+#undef PC_X
+	};
+	if (reason >= PC_DP_REASON_BASE && reason < PC_DP_REASON_END)
+		return names[reason - PC_DP_REASON_BASE];
+	return NULL;
+}
+
+#define PC_REASM_DEFAULT_FLOW_PKTS 32
+#define PC_REASM_DEFAULT_WORKER_PKTS 4096
+#define PC_REASM_MAX_FLOW_PKTS 1024
+/* Out-of-order bytes are held only this far past the flow's decided
+ * frontier; further is dropped, and the sender retransmits. */
+#define PC_REASM_WINDOW (1u << 20)
+
+struct pc_reasm_seg {
+	uint32_t seq;        /* first byte's sequence number */
+	uint32_t len;        /* payload bytes */
+	const uint8_t *data; /* the payload, inside pkt */
+	void *pkt;           /* the caller's packet */
+};
+
+/* One flow's held segments, sorted by seq (then by length). */
+struct pc_reasm_hold {
+	uint32_t n;
+	uint32_t next_free;  /* pool free list, while unused */
+	struct pc_reasm_seg seg[];
+};
+
+/* A worker's pool of holds and its head buffer. */
+struct pc_reasm {
+	uint32_t flow_pkts;   /* bound: packets one flow may hold */
+	uint32_t max_pkts;    /* bound: packets the worker may hold */
+	uint32_t held;        /* packets held now, all flows */
+	uint32_t n_holds;
+	uint32_t free_head;   /* index + 1 of the first free hold; 0: none */
+	uint32_t max_head;    /* bytes of head the buffer takes */
+	size_t hold_size;
+	uint8_t *holds;
+	uint8_t *buf;         /* max_head bytes */
+};
+
+enum pc_reasm_result {
+	PC_REASM_HELD = 0,   /* kept: the hold owns the packet now */
+	PC_REASM_DUPLICATE,  /* every byte already held, equal: the caller drops it */
+	PC_REASM_CONFLICT,   /* overlaps held bytes with different bytes */
+	PC_REASM_FULL,       /* a packet bound is reached; nothing kept */
+};
+
+/* A pool of holds for a worker: flow_pkts packets per flow (1 ..
+ * PC_REASM_MAX_FLOW_PKTS), max_pkts in all (>= 1), heads of up to max_head
+ * bytes. Returns 0 or -errno. Control path. */
+int pc_reasm_init(struct pc_reasm *r, uint32_t flow_pkts, uint32_t max_pkts, uint32_t max_head,
+		  int socket);
+
+/* Free the pool's memory (every hold must have been emptied). Control path. */
+void pc_reasm_fini(struct pc_reasm *r);
+
+/* A hold by its id (>= 1). */
+static inline struct pc_reasm_hold *pc_reasm_hold(const struct pc_reasm *r, uint32_t id)
+{
+	return (struct pc_reasm_hold *)(r->holds + (size_t)(id - 1) * r->hold_size);
+}
+
+/* Take an empty hold: its id (>= 1), or 0 when the pool is exhausted (it
+ * cannot be while fewer than max_pkts packets are held). */
+uint32_t pc_reasm_get(struct pc_reasm *r);
+
+/* Give back an empty hold. */
+void pc_reasm_put(struct pc_reasm *r, uint32_t id);
+
+/* Hold segment s in h, comparing it with what h already holds. Bytes
+ * before floor (already decided and forwarded) are neither compared nor
+ * counted as new. Returns what became of it (see the enum). */
+enum pc_reasm_result pc_reasm_insert(struct pc_reasm *r, struct pc_reasm_hold *h,
+				     const struct pc_reasm_seg *s, uint32_t floor);
+
+/* Bytes held contiguously from seq on (0 when no held segment covers seq). */
+uint32_t pc_reasm_contig(const struct pc_reasm_hold *h, uint32_t seq);
+
+/* The longest run of bytes that one held segment carries from seq on:
+ * returns a pointer to the byte at seq and sets *len, or NULL (*len 0) when
+ * no segment covers seq. */
+const uint8_t *pc_reasm_span(const struct pc_reasm_hold *h, uint32_t seq, uint32_t *len);
+
+/* The contiguous bytes from seq on, at most r->max_head of them, as one
+ * buffer: in place when one segment carries them all, else copied into
+ * r->buf. Sets *len to the bytes readable there and *total to all the
+ * contiguous bytes held (which may exceed max_head). */
+const uint8_t *pc_reasm_view(struct pc_reasm *r, const struct pc_reasm_hold *h, uint32_t seq,
+			     uint32_t *len, uint32_t *total);
+
+/* Hand out, in sequence order, every segment ending at or before upto
+ * (all its bytes are decided): each packet goes to fn(arg, pkt) and leaves
+ * the hold. Returns the packets released. */
+uint32_t pc_reasm_release(struct pc_reasm *r, struct pc_reasm_hold *h, uint32_t upto,
+			  void (*fn)(void *arg, void *pkt), void *arg);
+
+/* Give up the highest-sequence segment of h, if s comes before it: its
+ * packet goes to fn. Makes room for bytes nearer the gap, which the stream
+ * needs first (the sender retransmits what was given up). Returns whether a
+ * segment was given up. */
+bool pc_reasm_yield_last(struct pc_reasm *r, struct pc_reasm_hold *h,
+			 const struct pc_reasm_seg *s, void (*fn)(void *arg, void *pkt),
+			 void *arg);
+
+/* Hand every held packet to fn (to free them) and empty h. Returns how
+ * many there were. */
+uint32_t pc_reasm_clear(struct pc_reasm *r, struct pc_reasm_hold *h,
+			void (*fn)(void *arg, void *pkt), void *arg);
+
+/* Whether sequence number a comes before b. */
+static inline bool pc_seq_lt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+static inline bool pc_seq_le(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) <= 0;
+}
+
+#endif

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The control segment: the one shared-memory object through which
+ * portcullis-control (the writer of policy images and revocations) and
+ * portcullis-dataplane (the reader, and the writer of acknowledgements) talk.
+ * This header is the ABI between the two processes: every layout change bumps
+ * PC_SHM_ABI_VERSION, and a process refuses a segment of another version.
+ *
+ * Layout: struct pc_shm_ctl at offset 0, then two image slots of slot_max
+ * bytes each at page-aligned offsets slot_off[0] and slot_off[1].
+ *
+ * Policy push protocol (generation g into slot s):
+ *   1. control picks s = the slot NOT named by the current publish word, and
+ *      only once ack.acked_generation >= the generation that last used s
+ *      (the dataplane may still be copying an older publish out of s until
+ *      it acknowledges it). It writes the image into s, then slot[s].len,
+ *      slot[s].crc32 and slot[s].generation (plain stores).
+ *   2. control stores publish = g << 32 | s with release: everything of step
+ *      1 is visible to a reader that loads the new word with acquire.
+ *   3. the dataplane's main lcore loads publish (acquire) once per loop; on a
+ *      word it has not handled it reads slot[s], checks len <= slot_max,
+ *      copies len bytes out, and loads publish again: a changed word means
+ *      control moved on (or misbehaved) during the copy, so the copy is
+ *      dropped and the newer word handled instead. Only then is the copy
+ *      checked (crc32, then pc_policy_from_image validates the image as
+ *      hostile input), so nothing control writes later can change what was
+ *      validated.
+ *   4. the dataplane writes the ack fields, then stores ack.acked_generation
+ *      = g with release. Control loads acked_generation (acquire) until it
+ *      is g, then reads the fields: they stay as they are until control
+ *      publishes again, since the dataplane writes them only when it handles
+ *      a new publish word, and control is the only publisher.
+ *   5. the next push goes to the other slot, after step 4 for g (bounded
+ *      wait): until then the dataplane may still be copying out of the slot
+ *      named by the word before g, which is the slot the next push fills. A
+ *      dataplane that is not attached (no heartbeat) reads no slot; one that
+ *      attaches later reads only the newest word, and step 3's re-check
+ *      catches a push that lands during its copy.
+ * Generation 0 means "nothing published"; the dataplane runs its startup
+ * policy as generation 1, so control's first push is generation 2. A
+ * restarted control continues from max(published, acked) + 1, never
+ * backwards.
+ *
+ * Quarantine protocol: control increments quar_seq to an odd value (release),
+ * rewrites the table, then increments it to the next even value (release).
+ * The dataplane copies the table when quar_seq is even and different from
+ * the last it applied, and keeps the copy only when quar_seq is the same
+ * after the copy (an acquire fence between the copy and the re-check). Each
+ * entry is checked again on the dataplane side (count bounded, kind known,
+ * strings cut at their last byte). Identity entries name policy identities;
+ * the dataplane maps names to the running policy's indexes every time the
+ * table or the policy changes, and drops entries whose expires_s has passed
+ * even when control is gone.
+ *
+ * Which process writes what is said field by field below; a field written by
+ * the other process is never trusted beyond its type.
+ */
+#ifndef PC_SHM_ABI_H
+#define PC_SHM_ABI_H
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PC_SHM_MAGIC 0x31544e4343504350ull /* "PCPCCNT1" in little-endian bytes */
+#define PC_SHM_ABI_VERSION 1u
+
+#define PC_SHM_DEFAULT_SLOT_MAX (64u << 20) /* bytes of one image slot */
+#define PC_SHM_MIN_SLOT_MAX (64u << 10)
+#define PC_SHM_MAX_SLOT_MAX (1u << 30)
+#define PC_SHM_ERR_MAX 256      /* bytes of ack.error, NUL included */
+#define PC_SHM_QUAR_MAX 1024    /* revocation entries */
+#define PC_SHM_QUAR_NAME_MAX 128 /* bytes of an identity name, NUL included */
+#define PC_SHM_QUAR_REASON_MAX 128
+#define PC_SHM_FP_LEN 8         /* bytes of a credential fingerprint */
+
+#define PC_SHM_PUBLISH(gen, slot) (((uint64_t)(gen) << 32) | (uint64_t)(slot))
+#define PC_SHM_PUBLISH_GEN(word) ((uint32_t)((word) >> 32))
+#define PC_SHM_PUBLISH_SLOT(word) ((uint32_t)((word) & 0xffffffffu))
+
+/* One image slot's description. Control writes it before the publish store
+ * that names the slot; the dataplane reads it after loading that word. */
+struct pc_shm_slot {
+	uint64_t len;        /* bytes of image at slot_off[i]; must be <= slot_max */
+	uint32_t crc32;      /* zlib crc32 of those bytes */
+	uint32_t generation; /* the generation the slot was filled for */
+};
+
+enum pc_shm_quar_kind {
+	PC_SHM_QUAR_IDENTITY = 1,   /* name is a policy identity name */
+	PC_SHM_QUAR_CREDENTIAL = 2, /* fp is a credential fingerprint */
+};
+
+/* One revocation. Control writes; the dataplane copies (see the protocol). */
+struct pc_shm_quar_entry {
+	uint32_t kind;                   /* enum pc_shm_quar_kind */
+	uint32_t pad;
+	int64_t added_s;                 /* CLOCK_REALTIME seconds */
+	int64_t expires_s;               /* CLOCK_REALTIME seconds; 0: never */
+	uint8_t fp[PC_SHM_FP_LEN];
+	char name[PC_SHM_QUAR_NAME_MAX];
+	char reason[PC_SHM_QUAR_REASON_MAX];
+};
+
+/* Written by the dataplane's main lcore only. */
+struct pc_shm_ack {
+	/* Written with release last, after every other field of this struct
+	 * that describes the generation (see the protocol). */
+	uint32_t acked_generation; /* last generation handled, applied or not */
+	int32_t result;            /* 0, or -errno of the failure */
+	char error[PC_SHM_ERR_MAX]; /* "" or why the generation was refused */
+	uint32_t applied_generation; /* the generation workers run now */
+	uint32_t applied_rules;      /* its rule count */
+	uint64_t apply_ns;      /* seen -> acknowledged, ns */
+	uint64_t seen_ns;       /* CLOCK_REALTIME when the publish was seen */
+	uint64_t quiescent_ns;  /* CLOCK_REALTIME when the last worker went quiescent */
+	uint64_t applied_ns;    /* CLOCK_REALTIME when applied_generation was applied */
+
+	/* Relaxed stores, every ~100 ms while the main lcore runs: a reader
+	 * calls the dataplane attached while heartbeat_ns is recent. */
+	uint64_t heartbeat_ns;  /* CLOCK_MONOTONIC */
+	uint64_t started_ns;    /* CLOCK_REALTIME when the dataplane attached */
+	uint32_t pid;
+	uint16_t workers;
+	uint16_t pad;
+	uint32_t quar_seq_applied; /* quar_seq of the table workers use now */
+	uint32_t quar_entries;     /* entries in it */
+};
+
+struct pc_shm_ctl {
+	/* Control, once, when it creates the segment; never changed after. */
+	uint64_t magic;        /* PC_SHM_MAGIC */
+	uint32_t abi;          /* PC_SHM_ABI_VERSION */
+	uint32_t header_size;  /* sizeof(struct pc_shm_ctl) */
+	uint64_t seg_size;     /* bytes of the whole segment */
+	uint64_t slot_max;     /* bytes of each image slot */
+	uint64_t slot_off[2];  /* offsets of the slots from the segment start */
+
+	/* Control: publish with release after the slot is filled. */
+	uint64_t publish __attribute__((aligned(64))); /* PC_SHM_PUBLISH(generation, slot) */
+	struct pc_shm_slot slot[2];
+	uint32_t cp_pid;       /* informational */
+
+	/* Control: the quarantine table (seqlock, see the protocol). */
+	uint32_t quar_seq __attribute__((aligned(64)));
+	uint32_t quar_count;   /* entries in use; <= PC_SHM_QUAR_MAX */
+	struct pc_shm_quar_entry quar[PC_SHM_QUAR_MAX];
+
+	/* Dataplane. */
+	struct pc_shm_ack ack __attribute__((aligned(64)));
+};
+
+static_assert(sizeof(struct pc_shm_slot) == 16, "slot descriptor is 16 bytes");
+static_assert(offsetof(struct pc_shm_ctl, publish) == 64, "publish word on its own line");
+static_assert(sizeof(struct pc_shm_quar_entry) == 288, "quarantine entry is 288 bytes");
+
+#endif
