@@ -39,6 +39,7 @@
 	X(DECISIONS_DENIED, "decisions_denied")                             \
 	X(DENIED_DROPPED, "denied_dropped")       /* frames of denied flows, the deciding one included */ \
 	X(RESETS_SENT, "resets_sent")                                       \
+	X(QUARANTINE_RESETS, "quarantine_resets") /* live flows of a revoked caller */ \
 	X(MBUF_ALLOC_FAILED, "mbuf_alloc_failed") /* a reset could not be built */ \
 	X(DECISION_LOG_LOST, "decision_log_lost") /* record ring full */ \
 	X(HANDOFF_ENQUEUED, "handoff_enqueued")   /* sent to the owning worker */ \

@@ -113,6 +113,7 @@ struct pc_flow {
 	uint32_t fwd_seq;          /* client bytes before this have been sent to the server */
 	uint32_t requests;         /* requests decided on this connection */
 	uint64_t hold_tsc;         /* when the current hold took its first packet */
+	uint32_t quar_epoch;       /* quarantine epoch the verdict was last checked at */
 	struct pc_http_body body;  /* BODY: the allowed request's body framing */
 } __rte_aligned(128); /* exactly two cache lines, never straddling a third */
 static_assert(sizeof(struct pc_flow) == 128, "flow entry must stay within 128 bytes");

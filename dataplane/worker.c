@@ -44,6 +44,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "handoff.h"
+#include "shm/quarantine.h"
 #include "tcp_reset.h"
 #include "worker.h"
 
@@ -115,6 +116,28 @@ static void send_reset(struct pc_worker *w, const uint8_t *frame, const struct p
 	tx_push(w, out_port, r);
 }
 
+/* The engine scratch made for the policy this loop runs: a new policy comes
+ * with new scratch (Hyperscan scratch and token cache sized for it), so a
+ * swap never resizes memory a worker is using. */
+static inline struct pc_engine_scratch *engine_scratch(const struct pc_worker *w)
+{
+	struct pc_engine_scratch *s = w->pol->scratch[w->id];
+	return s != NULL ? s : w->scratch;
+}
+
+/* A verdict that allows a caller the quarantine has revoked becomes a deny:
+ * a revocation acts at once, without a policy recompile. */
+static inline void apply_quarantine(const struct pc_worker *w, struct pc_verdict *v)
+{
+	if (v->action == PC_ACTION_ALLOW &&
+	    unlikely(pc_quarantine_check(w->pol->quarantine, v->identity,
+					 v->cred_kind != PC_CRED_NONE ? v->cred_fp : NULL))) {
+		v->action = PC_ACTION_DENY;
+		v->reason = PC_REASON_QUARANTINED;
+		v->rule = -1;
+	}
+}
+
 static void record(struct pc_worker *w, const struct pc_pkt_meta *m, const struct pc_verdict *v,
 		   const struct pc_http_req *http)
 {
@@ -122,7 +145,7 @@ static void record(struct pc_worker *w, const struct pc_pkt_meta *m, const struc
 	struct pc_str norm_path = { 0 };
 	if (http != NULL) { /* the verdict came from pc_decide() on this head */
 		bool changed = false;
-		struct pc_str seen = pc_engine_last_path(w->scratch, &changed);
+		struct pc_str seen = pc_engine_last_path(engine_scratch(w), &changed);
 		if (changed)
 			norm_path = seen;
 	}
@@ -345,6 +368,34 @@ static void deny_stream_dp(struct pc_worker *w, struct pc_flow *f, struct rte_mb
 	deny_stream(w, f, m, mt, held);
 }
 
+/* True when the quarantine changed since the flow's caller was last decided
+ * and now revokes it. A 4-byte compare per packet while nothing changes.
+ * Identity indexes belong to one policy generation: a flow decided under an
+ * older one is re-decided, quarantine included, at its next request. */
+static inline bool quarantined_since_decided(struct pc_worker *w, struct pc_flow *f)
+{
+	uint32_t e = pc_quarantine_epoch(w->pol->quarantine);
+	if (likely(e == f->quar_epoch))
+		return false;
+	f->quar_epoch = e;
+	if (f->generation != w->pol->generation || f->verdict.action != PC_ACTION_ALLOW)
+		return false;
+	struct pc_verdict v = f->verdict;
+	apply_quarantine(w, &v);
+	return v.action != PC_ACTION_ALLOW;
+}
+
+/* A live connection of a caller quarantined after its last decision ends at
+ * its next client packet: logged with reason quarantined, reset both ends. */
+static void deny_quarantined(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf *m,
+			     const struct pc_pkt_meta *mt)
+{
+	apply_quarantine(w, &f->verdict);
+	w->ctr[PC_CTR_QUARANTINE_RESETS]++;
+	record(w, mt, &f->verdict, NULL);
+	deny_stream(w, f, m, mt, false);
+}
+
 /* Decide the head that starts at f->l7_seq, whose bytes are p[0..len). Returns
  * true when allowed (f->l7_seq then moves past the head). */
 static bool decide_head(struct pc_worker *w, struct pc_flow *f, const struct pc_pkt_meta *mt,
@@ -362,7 +413,8 @@ static bool decide_head(struct pc_worker *w, struct pc_flow *f, const struct pc_
 		if (unlikely(w->pol->policy == NULL))
 			verdict_deny(&v, PC_REASON_NO_POLICY);
 		else
-			pc_decide(w->pol->policy, w->scratch, &rq, &v);
+			pc_decide(w->pol->policy, engine_scratch(w), &rq, &v);
+		apply_quarantine(w, &v);
 		/* After an Upgrade the stream is no longer HTTP/1.1 requests
 		 * this gateway can frame: fail closed. */
 		if (v.action == PC_ACTION_ALLOW &&
@@ -375,6 +427,7 @@ static bool decide_head(struct pc_worker *w, struct pc_flow *f, const struct pc_
 	}
 	f->verdict = v;
 	f->generation = w->pol->generation;
+	f->quar_epoch = pc_quarantine_epoch(w->pol->quarantine);
 	f->requests++;
 	record(w, mt, &v, http);
 	if (v.action != PC_ACTION_ALLOW)
@@ -663,8 +716,10 @@ static void new_flow(struct pc_worker *w, struct rte_mbuf *m, struct pc_pkt_ctx 
 			.src = mt->src, .dst = mt->dst, .sport = mt->sport, .dport = mt->dport,
 			.l4_proto = mt->l4_proto, .http = NULL,
 		};
-		pc_decide(p, w->scratch, &rq, &f->verdict);
+		pc_decide(p, engine_scratch(w), &rq, &f->verdict);
+		apply_quarantine(w, &f->verdict);
 	}
+	f->quar_epoch = pc_quarantine_epoch(w->pol->quarantine);
 	record(w, mt, &f->verdict, NULL);
 	if (f->verdict.action == PC_ACTION_ALLOW) {
 		f->state = PC_FLOW_FORWARD;
@@ -714,6 +769,10 @@ static inline void act(struct pc_worker *w, struct rte_mbuf *m, struct pc_pkt_ct
 		tx_push(w, m->port ^ 1, m);
 		break;
 	case PC_FLOW_INSPECT:
+		if (from_client && unlikely(quarantined_since_decided(w, f))) {
+			deny_quarantined(w, f, m, mt);
+			break;
+		}
 		inspect_packet(w, m, c, f, from_client);
 		break;
 	default:
