@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# End-to-end: quarantine acts on a live keep-alive connection. The
+# dataplane runs inline (tools/topology) under portcullis-control; a Python
+# client in the client namespace sends an allowed request, keeps the
+# connection open, and after `portcullisctl quarantine add identity` sends a
+# second request on the same connection: it must be reset, the backend must
+# never see it, and the decision log must say "quarantined". A new
+# connection is then denied with the same reason, and after `quarantine
+# remove` allowed again.
+#
+#   test_quarantine.sh DATAPLANE CONTROL CTL SOURCE_DIR
+set -Eeuo pipefail
+
+if [ $# -ne 4 ]; then
+	echo "usage: $0 DATAPLANE CONTROL CTL SOURCE_DIR" >&2
+	exit 2
+fi
+DP=$1
+CP=$2
+CTL=$3
+PC_SRC=$(cd "$4" && pwd)
+# shellcheck source=tests/e2e/common.sh
+. "$PC_SRC/tests/e2e/common.sh"
+pc_e2e_preflight ip ethtool curl python3
+pc_e2e_begin pq "-q"
+INST=pcq$$
+SOCK=$WORK/control.sock
+CP_PID=
+POLICY=$PC_SRC/config/policy.sample.json
+KEY=pc-demo-ticket-agent-key-1
+
+stop_cp() { pc_stop "$CP_PID" 5 || true; }
+trap 'rc=$?; stop_cp; (exit $rc); pc_e2e_cleanup' EXIT
+ctl() { "$CTL" "$@" --socket "$SOCK"; }
+
+pc_e2e_topology_up
+pc_start_backend "$PC_TOPO_SERVER_NS" "$PC_TOPO_SERVER_IP" "$WORK" 170
+pc_e2e_dataplane "$POLICY" --control "$INST"
+"$CP" --policy "$POLICY" --instance "$INST" --socket "$SOCK" --foreground --ack-timeout 30000 \
+	>"$WORK/cp.out" 2>"$WORK/cp.err" &
+CP_PID=$!
+check "portcullis-control attached and the dataplane applied its push" \
+	pc_wait 30 eval "'$CTL' status --socket '$SOCK' 2>/dev/null | grep -Eq '^generation +2\$'"
+
+# The client: request 1, then wait for WORK/go, then request 2 on the same
+# connection. Prints one line per request: "200", or "reset".
+ip netns exec "$PC_TOPO_CLIENT_NS" python3 - "$PC_TOPO_SERVER_IP" "$KEY" "$WORK" \
+	>"$WORK/client.out" 2>"$WORK/client.err" <<'PY' &
+import os, socket, sys, time
+server, key, work = sys.argv[1:4]
+req = (f"GET /api/v2/tickets/42 HTTP/1.1\r\nHost: tickets.internal\r\n"
+       f"x-api-key: {key}\r\n\r\n").encode()
+
+def exchange(s):
+    try:
+        s.sendall(req)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(4096)
+            if not chunk:
+                return "closed"
+            head += chunk
+        status = head.split(b" ", 2)[1].decode()
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        body = head.split(b"\r\n\r\n", 1)[1]
+        while len(body) < length:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            body += chunk
+        return status
+    except ConnectionResetError:
+        return "reset"
+    except socket.timeout:
+        return "timeout"
+
+s = socket.create_connection((server, 80), timeout=10)
+print(exchange(s), s.getsockname()[1], flush=True)
+open(os.path.join(work, "first.done"), "w").close()
+deadline = time.time() + 60
+while not os.path.exists(os.path.join(work, "go")) and time.time() < deadline:
+    time.sleep(0.05)
+print(exchange(s), flush=True)
+PY
+CLIENT_PID=$!
+pc_wait 30 test -e "$WORK/first.done" || true
+check "first request on the connection answered 200" \
+	grep -Eq '^200 ' "$WORK/client.out"
+PORT=$(awk 'NR == 1 { print $2 }' "$WORK/client.out")
+
+check "quarantine add identity ticket-agent" \
+	ctl quarantine add identity ticket-agent --reason "key leaked in a build log"
+check "quarantine list shows it with its reason" \
+	bash -c "'$CTL' quarantine list --socket '$SOCK' | grep -q 'key leaked in a build log'"
+check "status shows the dataplane applied the table" \
+	pc_wait 10 eval "'$CTL' status --socket '$SOCK' | grep -Eq '^quarantine_entries +1\$'"
+touch "$WORK/go"
+pc_wait 20 eval "[ \$(wc -l <'$WORK/client.out') -ge 2 ]" || true
+wait "$CLIENT_PID" || true
+check "second request on the live connection is reset" \
+	bash -c "sed -n 2p '$WORK/client.out' | grep -Eq '^(reset|closed)\$'"
+check "the backend saw exactly one request" \
+	bash -c "[ \$(wc -l <'$WORK/backend.requests') -eq 1 ]"
+check "the decision log says quarantined for the live connection" \
+	pc_wait 5 eval "grep -F '\"sport\":$PORT,' '$WORK/decisions.jsonl' | grep -q '\"reason\":\"quarantined\"'"
+
+pc_request "$PC_TOPO_CLIENT_NS" "$WORK/new" GET /api/v2/tickets/42 "$KEY"
+check "a new connection of the quarantined caller is reset" \
+	bash -c "[ \$(cat '$WORK/new.rc') = 56 ]"
+check "...with reason quarantined" \
+	pc_wait 5 eval "grep -F '\"sport\":$(cat "$WORK/new.port"),' '$WORK/decisions.jsonl' | grep -q '\"reason\":\"quarantined\"'"
+
+check "quarantine remove identity ticket-agent" ctl quarantine remove identity ticket-agent
+pc_wait 10 eval "'$CTL' status --socket '$SOCK' | grep -Eq '^quarantine_entries +0\$'" || true
+pc_request "$PC_TOPO_CLIENT_NS" "$WORK/again" GET /api/v2/tickets/42 "$KEY"
+check "after remove the caller is allowed again" \
+	bash -c "[ \$(cat '$WORK/again.rc') = 0 ]"
+check "the daemon logged the change with its reason" \
+	grep -q "key leaked in a build log" "$WORK/cp.err" "$WORK/cp.out"
+pc_e2e_summary
