@@ -493,6 +493,18 @@ static int fail_missing(struct load_ctx *c, const char *key, const char *what)
 	return load_fail(c, "missing required key \"%s\" (%s)", key, what);
 }
 
+/* The value of the optional key in obj with the current path moved onto it
+ * (path_pop(c, *saved) moves back), or NULL, path unchanged, when obj has
+ * no such key. */
+static json_t *opt_key(struct load_ctx *c, json_t *obj, const char *key, size_t *saved)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v != NULL)
+		path_push_key(c, key, saved);
+	return v;
+}
+
 /* ---- scalar values ---- */
 
 static char *dup_lower(const char *s, size_t len)
@@ -522,17 +534,55 @@ static bool valid_name(const char *s, size_t len)
 	return true;
 }
 
+/* what: "name" or "rule id", said with "a". */
 static int load_name(struct load_ctx *c, const json_t *v, const char *what, char **out)
 {
 	char exp[160];
 
 	if (!json_is_string(v) || !valid_name(json_string_value(v), json_string_length(v))) {
-		snprintf(exp, sizeof(exp), "%s of 1..%u characters from %s", what,
+		snprintf(exp, sizeof(exp), "a %s of 1..%u characters from %s", what,
 			 PC_POLICY_MAX_NAME, NAME_CHARS);
 		return fail_expected(c, v, exp);
 	}
 	*out = strndup(json_string_value(v), json_string_length(v));
 	return *out ? 0 : fail_nomem(c);
+}
+
+/* Record name as item i's in set, or fail with "duplicate WHAT "name"
+ * (first at $.ARRAY[j])" at the current path. */
+static int add_unique(struct load_ctx *c, struct name_set *set, const char *name, uint32_t i,
+		      const char *what, const char *array)
+{
+	const struct name_slot *prev;
+	int rc = nset_add(set, name, strlen(name), i, 0, &prev);
+
+	if (rc == -ENOMEM)
+		return fail_nomem(c);
+	if (rc == -EEXIST)
+		return load_fail(c, "duplicate %s \"%s\" (first at $.%s[%u])", what, name, array,
+				 prev->idx);
+	return 0;
+}
+
+/* The required key of item i of $.ARRAY that names it (an identity's or
+ * destination's "name", a rule's "id"), unique among the array's items;
+ * what ("name", "rule id") is how messages call it. */
+static int load_unique_name(struct load_ctx *c, json_t *o, const char *key, const char *missing,
+			    const char *what, struct name_set *set, uint32_t i, const char *array,
+			    char **out)
+{
+	json_t *v = json_object_get(o, key);
+	size_t saved;
+	int rc;
+
+	if (v == NULL)
+		return fail_missing(c, key, missing);
+	path_push_key(c, key, &saved);
+	if ((rc = load_name(c, v, what, out)) != 0 ||
+	    (rc = add_unique(c, set, *out, i, what, array)) != 0)
+		return rc;
+	path_pop(c, saved);
+	return 0;
 }
 
 static int load_action(struct load_ctx *c, const json_t *v, uint8_t *out)
@@ -588,20 +638,70 @@ static int check_array(struct load_ctx *c, const json_t *v, const char *what, bo
 	return 0;
 }
 
+/* check_array() for a non-empty array of what, then one zeroed element of
+ * size bytes per item. Returns the array, with its count already in *n, for
+ * the caller to store in the builder at once (see Ownership at the top); or
+ * NULL with the error in *rc. */
+static void *alloc_items(struct load_ctx *c, const json_t *v, const char *what, size_t size,
+			 uint32_t *n, int *rc)
+{
+	void *a;
+
+	if ((*rc = check_array(c, v, what, false)) != 0)
+		return NULL;
+	a = calloc(json_array_size(v), size);
+	if (a == NULL) {
+		*rc = fail_nomem(c);
+		return NULL;
+	}
+	*n = (uint32_t)json_array_size(v);
+	return a;
+}
+
+/* The same for an object of 1..max members, kind names to arrays of values
+ * ("claims", "headers"): one zeroed element per member. */
+static void *alloc_members(struct load_ctx *c, const json_t *v, const char *kind, unsigned max,
+			   size_t size, uint32_t *n, int *rc)
+{
+	char obj[96];
+	void *a;
+
+	snprintf(obj, sizeof(obj), "object of %s name to array of values", kind);
+	if (!json_is_object(v)) {
+		char exp[128];
+		snprintf(exp, sizeof(exp), "an %s", obj);
+		*rc = fail_expected(c, v, exp);
+		return NULL;
+	}
+	size_t m = json_object_size(v);
+	if (m == 0) {
+		*rc = load_fail(c, "expected a non-empty %s, got an empty object", obj);
+		return NULL;
+	}
+	if (m > max) {
+		*rc = load_fail(c, "expected at most %u %s conditions, got %zu", max, kind, m);
+		return NULL;
+	}
+	a = calloc(m, size);
+	if (a == NULL) {
+		*rc = fail_nomem(c);
+		return NULL;
+	}
+	*n = (uint32_t)m;
+	return a;
+}
+
 #define PREFIX_WHAT "an IPv4 or IPv6 address or CIDR prefix with no host bits set " \
 		    "(e.g. \"198.18.1.0/24\", \"2001:db8::/32\")"
 
 /* A non-empty array of CIDR strings at the current path. */
 static int load_prefixes(struct load_ctx *c, const json_t *v, struct pc_prefix **out, uint32_t *n)
 {
-	int rc = check_array(c, v, "CIDR prefixes", false);
+	int rc;
 
-	if (rc)
-		return rc;
-	*out = calloc(json_array_size(v), sizeof(**out));
+	*out = alloc_items(c, v, "CIDR prefixes", sizeof(**out), n, &rc);
 	if (*out == NULL)
-		return fail_nomem(c);
-	*n = (uint32_t)json_array_size(v);
+		return rc;
 	for (uint32_t i = 0; i < *n; i++) {
 		const json_t *e = json_array_get(v, i);
 		size_t saved = path_push_index(c, i);
@@ -645,18 +745,26 @@ static bool valid_glob(const json_t *v)
 	return valid_text(v, PC_POLICY_MAX_GLOB) && strchr(json_string_value(v), '\\') == NULL;
 }
 
+/* Keep the string e as list[k], unless list[0..k) has it already: lists
+ * of values are sets, and a repeat is most likely a typo for another. */
+static int keep_distinct(struct load_ctx *c, const json_t *e, char **list, uint32_t k)
+{
+	for (uint32_t j = 0; j < k; j++)
+		if (strcmp(list[j], json_string_value(e)) == 0)
+			return load_fail(c, "\"%s\" is listed twice", json_string_value(e));
+	list[k] = strdup(json_string_value(e));
+	return list[k] != NULL ? 0 : fail_nomem(c);
+}
+
 static int load_string_list(struct load_ctx *c, const json_t *v, const char *what, size_t max,
 			    char ***out, uint32_t *n)
 {
 	char exp[160];
-	int rc = check_array(c, v, what, false);
+	int rc;
 
-	if (rc)
-		return rc;
-	*out = calloc(json_array_size(v), sizeof(**out));
+	*out = alloc_items(c, v, what, sizeof(**out), n, &rc);
 	if (*out == NULL)
-		return fail_nomem(c);
-	*n = (uint32_t)json_array_size(v);
+		return rc;
 	for (uint32_t k = 0; k < *n; k++) {
 		const json_t *e = json_array_get(v, k);
 		size_t saved = path_push_index(c, k);
@@ -664,12 +772,8 @@ static int load_string_list(struct load_ctx *c, const json_t *v, const char *wha
 			snprintf(exp, sizeof(exp), "a string of 1..%zu printable characters", max);
 			return fail_expected(c, e, exp);
 		}
-		for (uint32_t j = 0; j < k; j++)
-			if (strcmp((*out)[j], json_string_value(e)) == 0)
-				return load_fail(c, "\"%s\" is listed twice", json_string_value(e));
-		(*out)[k] = strdup(json_string_value(e));
-		if ((*out)[k] == NULL)
-			return fail_nomem(c);
+		if ((rc = keep_distinct(c, e, *out, k)) != 0)
+			return rc;
 		path_pop(c, saved);
 	}
 	return 0;
@@ -772,7 +876,6 @@ static int load_jwks_file(struct load_ctx *c, const json_t *v, struct pc_src_jwt
 static int load_issuer(struct load_ctx *c, json_t *o, uint32_t i)
 {
 	struct pc_src_jwt_issuer *is = &c->src->jwt_issuers[i];
-	const struct name_slot *prev;
 	json_t *v;
 	size_t saved;
 	int rc;
@@ -792,17 +895,11 @@ static int load_issuer(struct load_ctx *c, json_t *o, uint32_t i)
 	is->issuer = strdup(json_string_value(v));
 	if (is->issuer == NULL)
 		return fail_nomem(c);
-	rc = nset_add(&c->issuers, is->issuer, strlen(is->issuer), i, 0, &prev);
-	if (rc == -ENOMEM)
-		return fail_nomem(c);
-	if (rc == -EEXIST)
-		return load_fail(c, "duplicate issuer \"%s\" (first at $.jwt_issuers[%u])",
-				 is->issuer, prev->idx);
+	if ((rc = add_unique(c, &c->issuers, is->issuer, i, "issuer", "jwt_issuers")) != 0)
+		return rc;
 	path_pop(c, saved);
 
-	v = json_object_get(o, "audiences");
-	if (v != NULL) {
-		path_push_key(c, "audiences", &saved);
+	if ((v = opt_key(c, o, "audiences", &saved)) != NULL) {
 		if ((rc = load_string_list(c, v, "audience names", PC_POLICY_MAX_ISSUER_LEN,
 					   &is->audiences, &is->n_audiences)) != 0)
 			return rc;
@@ -841,33 +938,25 @@ static int load_issuer(struct load_ctx *c, json_t *o, uint32_t i)
 	is->leeway_s = def.leeway_s;
 	is->max_lifetime_s = def.max_lifetime_s;
 	is->require_exp = def.require_exp;
-	v = json_object_get(o, "leeway_s");
-	if (v != NULL) {
-		path_push_key(c, "leeway_s", &saved);
+	if ((v = opt_key(c, o, "leeway_s", &saved)) != NULL) {
 		if ((rc = load_uint(c, v, PC_POLICY_MAX_LEEWAY_S, "seconds of clock skew",
 				    &is->leeway_s)) != 0)
 			return rc;
 		path_pop(c, saved);
 	}
-	v = json_object_get(o, "max_lifetime_s");
-	if (v != NULL) {
-		path_push_key(c, "max_lifetime_s", &saved);
+	if ((v = opt_key(c, o, "max_lifetime_s", &saved)) != NULL) {
 		if ((rc = load_uint(c, v, PC_POLICY_MAX_LIFETIME_S, "seconds; 0 for no cap",
 				    &is->max_lifetime_s)) != 0)
 			return rc;
 		path_pop(c, saved);
 	}
-	v = json_object_get(o, "require_exp");
-	if (v != NULL) {
-		path_push_key(c, "require_exp", &saved);
+	if ((v = opt_key(c, o, "require_exp", &saved)) != NULL) {
 		if (!json_is_boolean(v))
 			return fail_expected(c, v, "true or false");
 		is->require_exp = json_is_true(v);
 		path_pop(c, saved);
 	}
-	v = json_object_get(o, "token_header");
-	if (v != NULL) {
-		path_push_key(c, "token_header", &saved);
+	if ((v = opt_key(c, o, "token_header", &saved)) != NULL) {
 		if (!json_is_string(v) || !valid_token(json_string_value(v), json_string_length(v),
 						       PC_POLICY_MAX_HEADER_NAME))
 			return fail_expected(c, v, HEADER_NAME_WHAT);
@@ -953,19 +1042,10 @@ static int load_claims(struct load_ctx *c, json_t *v, struct pc_src_rule *r)
 	uint32_t k = 0;
 	int rc;
 
-	if (!json_is_object(v))
-		return fail_expected(c, v, "an object of claim name to array of values");
-	size_t n = json_object_size(v);
-	if (n == 0)
-		return load_fail(c, "expected a non-empty object of claim name to array of values, "
-				 "got an empty object");
-	if (n > PC_JWT_MAX_CLAIMS)
-		return load_fail(c, "expected at most %u claim conditions, got %zu",
-				 PC_JWT_MAX_CLAIMS, n);
-	r->claims = calloc(n, sizeof(*r->claims));
+	r->claims = alloc_members(c, v, "claim", PC_JWT_MAX_CLAIMS, sizeof(*r->claims),
+				  &r->n_claims, &rc);
 	if (r->claims == NULL)
-		return fail_nomem(c);
-	r->n_claims = (uint32_t)n;
+		return rc;
 	json_object_foreach(v, key, cv) {
 		struct pc_src_claim_cond *cc = &r->claims[k++];
 		size_t saved;
@@ -1014,14 +1094,12 @@ static bool decode_hex(const char *s, size_t len, uint8_t *out, size_t out_len)
 static int load_digests(struct load_ctx *c, const json_t *v, struct pc_src_identity *id,
 			uint32_t id_idx)
 {
-	int rc = check_array(c, v, "SHA-256 digests", false);
+	int rc;
 
-	if (rc)
-		return rc;
-	id->api_key_digests = calloc(json_array_size(v), sizeof(*id->api_key_digests));
+	id->api_key_digests = alloc_items(c, v, "SHA-256 digests", sizeof(*id->api_key_digests),
+					  &id->n_api_keys, &rc);
 	if (id->api_key_digests == NULL)
-		return fail_nomem(c);
-	id->n_api_keys = (uint32_t)json_array_size(v);
+		return rc;
 	for (uint32_t k = 0; k < id->n_api_keys; k++) {
 		const json_t *e = json_array_get(v, k);
 		const struct name_slot *prev;
@@ -1045,7 +1123,6 @@ static int load_digests(struct load_ctx *c, const json_t *v, struct pc_src_ident
 static int load_identity(struct load_ctx *c, json_t *o, uint32_t i)
 {
 	struct pc_src_identity *id = &c->src->identities[i];
-	const struct name_slot *prev;
 	json_t *v, *keys, *hdr;
 	size_t saved;
 	int rc;
@@ -1055,41 +1132,25 @@ static int load_identity(struct load_ctx *c, json_t *o, uint32_t i)
 	if ((rc = check_keys(c, o, identity_keys)) != 0)
 		return rc;
 
-	v = json_object_get(o, "name");
-	if (v == NULL)
-		return fail_missing(c, "name", "the identity's name");
-	path_push_key(c, "name", &saved);
-	if ((rc = load_name(c, v, "a name", &id->name)) != 0)
+	if ((rc = load_unique_name(c, o, "name", "the identity's name", "name", &c->identities, i,
+				   "identities", &id->name)) != 0)
 		return rc;
-	rc = nset_add(&c->identities, id->name, strlen(id->name), i, 0, &prev);
-	if (rc == -ENOMEM)
-		return fail_nomem(c);
-	if (rc == -EEXIST)
-		return load_fail(c, "duplicate name \"%s\" (first at $.identities[%u])", id->name,
-				 prev->idx);
-	path_pop(c, saved);
 
-	v = json_object_get(o, "sources");
-	if (v != NULL) {
-		path_push_key(c, "sources", &saved);
+	if ((v = opt_key(c, o, "sources", &saved)) != NULL) {
 		if ((rc = load_prefixes(c, v, &id->sources, &id->n_sources)) != 0)
 			return rc;
 		path_pop(c, saved);
 	}
 
-	keys = json_object_get(o, "api_keys_sha256");
-	if (keys != NULL) {
-		path_push_key(c, "api_keys_sha256", &saved);
+	if ((keys = opt_key(c, o, "api_keys_sha256", &saved)) != NULL) {
 		if ((rc = load_digests(c, keys, id, i)) != 0)
 			return rc;
 		path_pop(c, saved);
 	}
 
-	hdr = json_object_get(o, "api_key_header");
-	if (hdr != NULL) {
+	if ((hdr = opt_key(c, o, "api_key_header", &saved)) != NULL) {
 		const char *s;
 		size_t len;
-		path_push_key(c, "api_key_header", &saved);
 		if (keys == NULL)
 			return load_fail(c, "\"api_key_header\" given without \"api_keys_sha256\" "
 					 "(there is no key to look for)");
@@ -1107,9 +1168,7 @@ static int load_identity(struct load_ctx *c, json_t *o, uint32_t i)
 	if (id->api_key_header == NULL)
 		return fail_nomem(c);
 
-	v = json_object_get(o, "jwt");
-	if (v != NULL) {
-		path_push_key(c, "jwt", &saved);
+	if ((v = opt_key(c, o, "jwt", &saved)) != NULL) {
 		if ((rc = load_jwt_binding(c, v, id)) != 0)
 			return rc;
 		path_pop(c, saved);
@@ -1200,14 +1259,11 @@ static const char *check_host(const char *s, size_t len)
 
 static int load_hosts(struct load_ctx *c, const json_t *v, struct pc_src_destination *d)
 {
-	int rc = check_array(c, v, "host names", false);
+	int rc;
 
-	if (rc)
-		return rc;
-	d->hosts = calloc(json_array_size(v), sizeof(*d->hosts));
+	d->hosts = alloc_items(c, v, "host names", sizeof(*d->hosts), &d->n_hosts, &rc);
 	if (d->hosts == NULL)
-		return fail_nomem(c);
-	d->n_hosts = (uint32_t)json_array_size(v);
+		return rc;
 	for (uint32_t k = 0; k < d->n_hosts; k++) {
 		const json_t *e = json_array_get(v, k);
 		size_t saved = path_push_index(c, k);
@@ -1227,14 +1283,11 @@ static int load_hosts(struct load_ctx *c, const json_t *v, struct pc_src_destina
 
 static int load_ports(struct load_ctx *c, const json_t *v, struct pc_src_destination *d)
 {
-	int rc = check_array(c, v, "port numbers", false);
+	int rc;
 
-	if (rc)
-		return rc;
-	d->ports = calloc(json_array_size(v), sizeof(*d->ports));
+	d->ports = alloc_items(c, v, "port numbers", sizeof(*d->ports), &d->n_ports, &rc);
 	if (d->ports == NULL)
-		return fail_nomem(c);
-	d->n_ports = (uint32_t)json_array_size(v);
+		return rc;
 	for (uint32_t k = 0; k < d->n_ports; k++) {
 		const json_t *e = json_array_get(v, k);
 		size_t saved = path_push_index(c, k);
@@ -1253,7 +1306,6 @@ static int load_ports(struct load_ctx *c, const json_t *v, struct pc_src_destina
 static int load_destination(struct load_ctx *c, json_t *o, uint32_t i)
 {
 	struct pc_src_destination *d = &c->src->destinations[i];
-	const struct name_slot *prev;
 	json_t *v;
 	size_t saved;
 	int rc;
@@ -1263,25 +1315,13 @@ static int load_destination(struct load_ctx *c, json_t *o, uint32_t i)
 	if ((rc = check_keys(c, o, destination_keys)) != 0)
 		return rc;
 
-	v = json_object_get(o, "name");
-	if (v == NULL)
-		return fail_missing(c, "name", "the destination's name");
-	path_push_key(c, "name", &saved);
-	if ((rc = load_name(c, v, "a name", &d->name)) != 0)
+	if ((rc = load_unique_name(c, o, "name", "the destination's name", "name",
+				   &c->destinations, i, "destinations", &d->name)) != 0)
 		return rc;
-	rc = nset_add(&c->destinations, d->name, strlen(d->name), i, 0, &prev);
-	if (rc == -ENOMEM)
-		return fail_nomem(c);
-	if (rc == -EEXIST)
-		return load_fail(c, "duplicate name \"%s\" (first at $.destinations[%u])", d->name,
-				 prev->idx);
-	path_pop(c, saved);
 
 	d->proto = PC_DEST_HTTP;
-	v = json_object_get(o, "protocol");
-	if (v != NULL) {
+	if ((v = opt_key(c, o, "protocol", &saved)) != NULL) {
 		unsigned p;
-		path_push_key(c, "protocol", &saved);
 		for (p = 0; p < PC_ARRAY_SIZE(proto_names); p++)
 			if (json_is_string(v) && strcmp(json_string_value(v), proto_names[p]) == 0)
 				break;
@@ -1291,9 +1331,7 @@ static int load_destination(struct load_ctx *c, json_t *o, uint32_t i)
 		path_pop(c, saved);
 	}
 
-	v = json_object_get(o, "hosts");
-	if (v != NULL) {
-		path_push_key(c, "hosts", &saved);
+	if ((v = opt_key(c, o, "hosts", &saved)) != NULL) {
 		if (d->proto != PC_DEST_HTTP && d->proto != PC_DEST_TLS)
 			return load_fail(c, "host names apply only to \"http\" destinations (the "
 					 "Host header) and \"tls\" ones (the SNI); an L4 flow "
@@ -1304,17 +1342,13 @@ static int load_destination(struct load_ctx *c, json_t *o, uint32_t i)
 		path_pop(c, saved);
 	}
 
-	v = json_object_get(o, "addresses");
-	if (v != NULL) {
-		path_push_key(c, "addresses", &saved);
+	if ((v = opt_key(c, o, "addresses", &saved)) != NULL) {
 		if ((rc = load_prefixes(c, v, &d->addresses, &d->n_addresses)) != 0)
 			return rc;
 		path_pop(c, saved);
 	}
 
-	v = json_object_get(o, "ports");
-	if (v != NULL) {
-		path_push_key(c, "ports", &saved);
+	if ((v = opt_key(c, o, "ports", &saved)) != NULL) {
 		if ((rc = load_ports(c, v, d)) != 0)
 			return rc;
 		path_pop(c, saved);
@@ -1363,12 +1397,9 @@ static int load_refs(struct load_ctx *c, const json_t *v, bool identities, uint3
 	int rc;
 
 	snprintf(exp, sizeof(exp), "%s names", kind);
-	if ((rc = check_array(c, v, exp, false)) != 0)
-		return rc;
-	*out = calloc(json_array_size(v), sizeof(**out));
+	*out = alloc_items(c, v, exp, sizeof(**out), n, &rc);
 	if (*out == NULL)
-		return fail_nomem(c);
-	*n = (uint32_t)json_array_size(v);
+		return rc;
 	for (uint32_t k = 0; k < *n; k++) {
 		const json_t *e = json_array_get(v, k);
 		const struct name_slot *slot;
@@ -1436,14 +1467,11 @@ static int load_methods(struct load_ctx *c, const json_t *v, uint16_t *out)
 
 static int load_paths(struct load_ctx *c, const json_t *v, struct pc_src_rule *r)
 {
-	int rc = check_array(c, v, "path regexes", false);
+	int rc;
 
-	if (rc)
-		return rc;
-	r->paths = calloc(json_array_size(v), sizeof(*r->paths));
+	r->paths = alloc_items(c, v, "path regexes", sizeof(*r->paths), &r->n_paths, &rc);
 	if (r->paths == NULL)
-		return fail_nomem(c);
-	r->n_paths = (uint32_t)json_array_size(v);
+		return rc;
 	for (uint32_t k = 0; k < r->n_paths; k++) {
 		const json_t *e = json_array_get(v, k);
 		size_t saved = path_push_index(c, k);
@@ -1498,12 +1526,9 @@ static int load_header_cond(struct load_ctx *c, const char *key, const json_t *v
 		if (strcmp(r->headers[k].name, hc->name) == 0)
 			return load_fail(c, "header \"%s\" is given twice (header names are "
 					 "case-insensitive, RFC 9110 §5.1)", hc->name);
-	if ((rc = check_array(c, v, "header values", false)) != 0)
-		return rc;
-	hc->values = calloc(json_array_size(v), sizeof(*hc->values));
+	hc->values = alloc_items(c, v, "header values", sizeof(*hc->values), &hc->n_values, &rc);
 	if (hc->values == NULL)
-		return fail_nomem(c);
-	hc->n_values = (uint32_t)json_array_size(v);
+		return rc;
 	for (uint32_t k = 0; k < hc->n_values; k++) {
 		const json_t *e = json_array_get(v, k);
 		size_t saved = path_push_index(c, k);
@@ -1527,21 +1552,12 @@ static int load_headers(struct load_ctx *c, json_t *v, struct pc_src_rule *r)
 	uint32_t h = 0;
 	int rc;
 
-	if (!json_is_object(v))
-		return fail_expected(c, v, "an object of header name to array of values");
-	size_t n = json_object_size(v);
-	if (n == 0)
-		return load_fail(c, "expected a non-empty object of header name to array of "
-				 "values, got an empty object");
 	/* A request carries at most PC_HTTP_MAX_HEADERS fields, so a rule
 	 * that needs more distinct ones could never match. */
-	if (n > PC_HTTP_MAX_HEADERS)
-		return load_fail(c, "expected at most %u header conditions, got %zu",
-				 PC_HTTP_MAX_HEADERS, n);
-	r->headers = calloc(n, sizeof(*r->headers));
+	r->headers = alloc_members(c, v, "header", PC_HTTP_MAX_HEADERS, sizeof(*r->headers),
+				   &r->n_headers, &rc);
 	if (r->headers == NULL)
-		return fail_nomem(c);
-	r->n_headers = (uint32_t)n;
+		return rc;
 	json_object_foreach(v, key, hv) {
 		size_t saved;
 		path_push_key(c, key, &saved); /* tokens of <= 256 bytes always fit */
@@ -1565,26 +1581,19 @@ static int load_checked_list(struct load_ctx *c, const json_t *v, const char *wh
 			     const char *elem_what, bool (*ok)(const char *, size_t), char ***out,
 			     uint32_t *n)
 {
-	int rc = check_array(c, v, what, false);
+	int rc;
 
-	if (rc)
-		return rc;
-	*out = calloc(json_array_size(v), sizeof(**out));
+	*out = alloc_items(c, v, what, sizeof(**out), n, &rc);
 	if (*out == NULL)
-		return fail_nomem(c);
-	*n = (uint32_t)json_array_size(v);
+		return rc;
 	for (uint32_t k = 0; k < *n; k++) {
 		const json_t *e = json_array_get(v, k);
 		size_t saved = path_push_index(c, k);
 		if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e) ||
 		    !ok(json_string_value(e), json_string_length(e)))
 			return fail_expected(c, e, elem_what);
-		for (uint32_t j = 0; j < k; j++)
-			if (strcmp((*out)[j], json_string_value(e)) == 0)
-				return load_fail(c, "\"%s\" is listed twice", json_string_value(e));
-		(*out)[k] = strdup(json_string_value(e));
-		if ((*out)[k] == NULL)
-			return fail_nomem(c);
+		if ((rc = keep_distinct(c, e, *out, k)) != 0)
+			return rc;
 		path_pop(c, saved);
 	}
 	return 0;
@@ -1602,9 +1611,7 @@ static int load_tls(struct load_ctx *c, json_t *o, struct pc_src_rule *r)
 				     "\"alpn\")");
 	if ((rc = check_keys(c, o, tls_keys)) != 0)
 		return rc;
-	v = json_object_get(o, "min_version");
-	if (v != NULL) {
-		path_push_key(c, "min_version", &saved);
+	if ((v = opt_key(c, o, "min_version", &saved)) != NULL) {
 		if (json_is_string(v) && strcmp(json_string_value(v), "1.2") == 0)
 			r->tls_min_version = 0x0303; /* RFC 5246 */
 		else if (json_is_string(v) && strcmp(json_string_value(v), "1.3") == 0)
@@ -1614,17 +1621,13 @@ static int load_tls(struct load_ctx *c, json_t *o, struct pc_src_rule *r)
 					     "client must offer)");
 		path_pop(c, saved);
 	}
-	v = json_object_get(o, "ja4");
-	if (v != NULL) {
-		path_push_key(c, "ja4", &saved);
+	if ((v = opt_key(c, o, "ja4", &saved)) != NULL) {
 		if ((rc = load_checked_list(c, v, "JA4 fingerprints", JA4_WHAT, pc__policy_ja4_valid,
 					    &r->ja4, &r->n_ja4)) != 0)
 			return rc;
 		path_pop(c, saved);
 	}
-	v = json_object_get(o, "alpn");
-	if (v != NULL) {
-		path_push_key(c, "alpn", &saved);
+	if ((v = opt_key(c, o, "alpn", &saved)) != NULL) {
 		if ((rc = load_checked_list(c, v, "ALPN protocol names", ALPN_WHAT,
 					    pc__policy_alpn_valid, &r->alpn, &r->n_alpn)) != 0)
 			return rc;
@@ -1637,6 +1640,15 @@ static int load_tls(struct load_ctx *c, json_t *o, struct pc_src_rule *r)
 	return 0;
 }
 
+/* The first HTTP-only condition kind the rule has ("methods", "paths",
+ * "headers", "claims"), or NULL: such conditions need a request, which
+ * neither a ClientHello nor an L4 flow's first packet is. */
+static const char *http_condition(const struct pc_src_rule *r)
+{
+	return r->methods ? "methods" : r->n_paths ? "paths" : r->n_headers ? "headers" :
+	       r->n_claims ? "claims" : NULL;
+}
+
 /* A TLS flow shows only its source address: API keys and tokens travel
  * inside the encrypted stream. */
 static bool source_only(const struct pc_src_identity *id)
@@ -1647,7 +1659,6 @@ static bool source_only(const struct pc_src_identity *id)
 static int load_rule(struct load_ctx *c, json_t *o, uint32_t i)
 {
 	struct pc_src_rule *r = &c->src->rules[i];
-	const struct name_slot *prev;
 	json_t *v, *dests;
 	size_t saved;
 	int rc;
@@ -1657,63 +1668,41 @@ static int load_rule(struct load_ctx *c, json_t *o, uint32_t i)
 	if ((rc = check_keys(c, o, rule_keys)) != 0)
 		return rc;
 
-	v = json_object_get(o, "id");
-	if (v == NULL)
-		return fail_missing(c, "id", "the rule's id");
-	path_push_key(c, "id", &saved);
-	if ((rc = load_name(c, v, "a rule id", &r->id)) != 0)
+	if ((rc = load_unique_name(c, o, "id", "the rule's id", "rule id", &c->rules, i, "rules",
+				   &r->id)) != 0)
 		return rc;
-	rc = nset_add(&c->rules, r->id, strlen(r->id), i, 0, &prev);
-	if (rc == -ENOMEM)
-		return fail_nomem(c);
-	if (rc == -EEXIST)
-		return load_fail(c, "duplicate rule id \"%s\" (first at $.rules[%u])", r->id,
-				 prev->idx);
-	path_pop(c, saved);
 
-	v = json_object_get(o, "identities");
-	if (v != NULL) {
-		path_push_key(c, "identities", &saved);
+	if ((v = opt_key(c, o, "identities", &saved)) != NULL) {
 		if ((rc = load_refs(c, v, true, i, &r->identities, &r->n_identities)) != 0)
 			return rc;
 		path_pop(c, saved);
 	}
 
-	dests = json_object_get(o, "destinations");
-	if (dests != NULL) {
-		path_push_key(c, "destinations", &saved);
+	if ((dests = opt_key(c, o, "destinations", &saved)) != NULL) {
 		if ((rc = load_refs(c, dests, false, i, &r->destinations, &r->n_destinations)) != 0)
 			return rc;
 		path_pop(c, saved);
 	}
 
-	v = json_object_get(o, "methods");
-	if (v != NULL) {
-		path_push_key(c, "methods", &saved);
+	if ((v = opt_key(c, o, "methods", &saved)) != NULL) {
 		if ((rc = load_methods(c, v, &r->methods)) != 0)
 			return rc;
 		path_pop(c, saved);
 	}
 
-	v = json_object_get(o, "paths");
-	if (v != NULL) {
-		path_push_key(c, "paths", &saved);
+	if ((v = opt_key(c, o, "paths", &saved)) != NULL) {
 		if ((rc = load_paths(c, v, r)) != 0)
 			return rc;
 		path_pop(c, saved);
 	}
 
-	v = json_object_get(o, "headers");
-	if (v != NULL) {
-		path_push_key(c, "headers", &saved);
+	if ((v = opt_key(c, o, "headers", &saved)) != NULL) {
 		if ((rc = load_headers(c, v, r)) != 0)
 			return rc;
 		path_pop(c, saved);
 	}
 
-	v = json_object_get(o, "claims");
-	if (v != NULL) {
-		path_push_key(c, "claims", &saved);
+	if ((v = opt_key(c, o, "claims", &saved)) != NULL) {
 		if ((rc = load_claims(c, v, r)) != 0)
 			return rc;
 		/* Claims come only from a verified token: without an issuer
@@ -1724,17 +1713,13 @@ static int load_rule(struct load_ctx *c, json_t *o, uint32_t i)
 		path_pop(c, saved);
 	}
 
-	v = json_object_get(o, "tls");
-	if (v != NULL) {
-		path_push_key(c, "tls", &saved);
+	if ((v = opt_key(c, o, "tls", &saved)) != NULL) {
 		if ((rc = load_tls(c, v, r)) != 0)
 			return rc;
-		if (r->methods != 0 || r->n_paths != 0 || r->n_headers != 0 || r->n_claims != 0)
+		if (http_condition(r) != NULL)
 			return load_fail(c, "a rule with \"tls\" conditions is decided at the "
 					 "ClientHello, which carries no method, path, header or "
-					 "claim, but this rule also has %s",
-					 r->methods ? "methods" : r->n_paths ? "paths" :
-					 r->n_headers ? "headers" : "claims");
+					 "claim, but this rule also has %s", http_condition(r));
 		path_pop(c, saved);
 	}
 
@@ -1778,9 +1763,8 @@ static int load_rule(struct load_ctx *c, json_t *o, uint32_t i)
 
 	/* An L4 flow is decided on its first packet, before any request: a
 	 * method, path or header condition could never be evaluated there. */
-	if (r->methods != 0 || r->n_paths != 0 || r->n_headers != 0 || r->n_claims != 0) {
-		const char *what = r->methods ? "methods" : r->n_paths ? "paths" :
-				   r->n_headers ? "headers" : "claims";
+	const char *what = http_condition(r);
+	if (what != NULL) {
 		for (uint32_t k = 0; k < r->n_destinations; k++) {
 			const struct pc_src_destination *d = &c->src->destinations[r->destinations[k]];
 			if (d->proto == PC_DEST_HTTP)
@@ -1869,9 +1853,7 @@ static int load_root(struct load_ctx *c, json_t *root)
 	path_pop(c, saved);
 
 	src->default_action = PC_ACTION_DENY;
-	v = json_object_get(root, "default_action");
-	if (v != NULL) {
-		path_push_key(c, "default_action", &saved);
+	if ((v = opt_key(c, root, "default_action", &saved)) != NULL) {
 		if ((rc = load_action(c, v, &src->default_action)) != 0)
 			return rc;
 		path_pop(c, saved);
@@ -2109,6 +2091,13 @@ struct pc_policy_src *pc_policy_load_file(const char *path, char *err, size_t er
 	return src;
 }
 
+static void free_strings(char **a, uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++)
+		free(a[k]);
+	free(a);
+}
+
 static void free_identity(struct pc_src_identity *id)
 {
 	free(id->name);
@@ -2117,13 +2106,6 @@ static void free_identity(struct pc_src_identity *id)
 	free(id->api_key_header);
 	free(id->jwt_claim);
 	free(id->jwt_value);
-}
-
-static void free_strings(char **a, uint32_t n)
-{
-	for (uint32_t k = 0; k < n; k++)
-		free(a[k]);
-	free(a);
 }
 
 static void free_issuer(struct pc_src_jwt_issuer *is)
@@ -2137,9 +2119,7 @@ static void free_issuer(struct pc_src_jwt_issuer *is)
 static void free_destination(struct pc_src_destination *d)
 {
 	free(d->name);
-	for (uint32_t k = 0; k < d->n_hosts; k++)
-		free(d->hosts[k]);
-	free(d->hosts);
+	free_strings(d->hosts, d->n_hosts);
 	free(d->addresses);
 	free(d->ports);
 }
@@ -2149,14 +2129,10 @@ static void free_rule(struct pc_src_rule *r)
 	free(r->id);
 	free(r->identities);
 	free(r->destinations);
-	for (uint32_t k = 0; k < r->n_paths; k++)
-		free(r->paths[k]);
-	free(r->paths);
+	free_strings(r->paths, r->n_paths);
 	for (uint32_t h = 0; h < r->n_headers; h++) {
 		free(r->headers[h].name);
-		for (uint32_t k = 0; k < r->headers[h].n_values; k++)
-			free(r->headers[h].values[k]);
-		free(r->headers[h].values);
+		free_strings(r->headers[h].values, r->headers[h].n_values);
 	}
 	free(r->headers);
 	for (uint32_t h = 0; h < r->n_claims; h++) {

@@ -19,63 +19,10 @@ if [ $# -ne 2 ]; then
 fi
 DP=$1
 PC_SRC=$(cd "$2" && pwd)
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: the end-to-end test needs root (network namespaces)"
-	exit 77
-fi
-for tool in ip ethtool curl python3; do
-	command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed"; exit 1; }
-done
-if [ ! -x "$DP" ]; then
-	echo "FAIL: no dataplane binary at $DP"
-	exit 1
-fi
 # shellcheck source=tests/e2e/common.sh
 . "$PC_SRC/tests/e2e/common.sh"
-
-TOPO=pe$$
-EAL_PREFIX=pc-e2e-$$
-WORK=$(mktemp -d /tmp/portcullis-e2e.XXXXXX)
-PC_DP_PID=
-PC_BACKEND_PID=
-failures=0
-passes=0
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM ERR
-	pc_stop "$PC_DP_PID" 10 || true
-	pc_stop "$PC_BACKEND_PID" 5 || true
-	"$PC_SRC/tools/topology" down "$TOPO" || true
-	pc_eal_cleanup "$EAL_PREFIX"
-	if [ "$rc" -ne 0 ] || [ "$failures" -ne 0 ]; then
-		# Leave the evidence in the test log before it goes.
-		for f in dataplane.out dataplane.err decisions.jsonl backend.requests backend.out; do
-			[ -s "$WORK/$f" ] || continue
-			echo "---- $f"
-			tail -n 40 "$WORK/$f"
-		done
-	fi
-	rm -rf -- "$WORK"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-pass() {
-	passes=$((passes + 1))
-	echo "ok   $*"
-}
-fail() {
-	failures=$((failures + 1))
-	echo "FAIL $*"
-}
-check() { # check DESCRIPTION CMD...
-	local what=$1
-	shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
-}
+pc_e2e_preflight ip ethtool curl python3
+pc_e2e_begin pe ""
 
 # Number of requests the backend logged for METHOD PATH.
 backend_saw() {
@@ -94,12 +41,6 @@ no_sanitizer_report() {
 	! grep -Eq 'runtime error:|AddressSanitizer|LeakSanitizer' "$WORK/dataplane.err"
 }
 
-# The exact body the backend serves for METHOD PATH.
-expected_body() {
-	python3 -B -c 'import sys; sys.path.insert(0, sys.argv[1]); import backend; sys.stdout.buffer.write(backend.body_for(sys.argv[2], sys.argv[3]))' \
-		"$PC_SRC/tests/e2e" "$1" "$2"
-}
-
 # request NAME METHOD PATH KEY: send it; remember its client port and the
 # decision it must produce (filled in by expect_decision).
 request() {
@@ -107,36 +48,8 @@ request() {
 	echo "     $1: $2 $3 -> $(pc_client_saw "$WORK/$1"), client port $(cat "$WORK/$1.port")"
 }
 
-answered_with_body() { # NAME METHOD PATH
-	local out=$WORK/$1
-	[ "$(cat "$out.rc")" = 0 ] || return 1
-	head -n 1 "$out.head" | grep -q '^HTTP/1\.[01] 200 ' || return 1
-	expected_body "$2" "$3" >"$out.want"
-	cmp -s "$out.want" "$out.body"
-}
-
-was_reset() { # NAME
-	[ "$(cat "$WORK/$1.rc")" = 56 ] && grep -qi 'reset' "$WORK/$1.err"
-}
-
-decision() { # NAME KEY=VALUE...
-	local name=$1
-	shift
-	local port
-	port=$(cat "$WORK/$name.port")
-	[ -n "$port" ] && [ "$port" != 0 ] || return 1
-	python3 "$PC_SRC/tests/e2e/decisions.py" find "$WORK/decisions.jsonl" \
-		--sport "$port" --timeout 5 --expect "$@" | sed 's/^/     /'
-	return "${PIPESTATUS[0]}"
-}
-
-echo "# topology $TOPO, work dir $WORK"
-topo_env=$("$PC_SRC/tools/topology" up "$TOPO")
-eval "$topo_env"
-pc_start_backend "$PC_TOPO_SERVER_NS" "$PC_TOPO_SERVER_IP" "$WORK" 170
-pc_start_dataplane "$DP" "$PC_SRC/config/policy.sample.json" \
-	"$PC_TOPO_GW_CLIENT_IF" "$PC_TOPO_GW_SERVER_IF" "$EAL_PREFIX" "$WORK"
-echo "# $(grep -E "$PC_READY_RE" "$WORK/dataplane.out")"
+pc_e2e_topology_up
+pc_e2e_start "$PC_SRC/config/policy.sample.json"
 
 # ICMP and ARP are bridged: the client reaches the server at L3 through the
 # gateway, which has no address of its own.
@@ -227,5 +140,4 @@ s = json.load(open(sys.argv[1]))
 sys.exit(not (s.get("decisions_denied") == 4 and s.get("decisions_allowed") == 2))' \
 	"$WORK/stats.json"
 
-echo "# $passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+pc_e2e_summary

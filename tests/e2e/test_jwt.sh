@@ -22,27 +22,10 @@ if [ $# -ne 2 ]; then
 fi
 DP=$1
 PC_SRC=$(cd "$2" && pwd)
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: the end-to-end test needs root (network namespaces)"
-	exit 77
-fi
-for tool in ip ethtool curl python3 openssl; do
-	command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed"; exit 1; }
-done
-if [ ! -x "$DP" ]; then
-	echo "FAIL: no dataplane binary at $DP"
-	exit 1
-fi
 # shellcheck source=tests/e2e/common.sh
 . "$PC_SRC/tests/e2e/common.sh"
-
-TOPO=pj$$
-EAL_PREFIX=pc-e2e-jwt-$$
-WORK=$(mktemp -d /tmp/portcullis-e2e-jwt.XXXXXX)
-PC_DP_PID=
-PC_BACKEND_PID=
-failures=0
-passes=0
+pc_e2e_preflight ip ethtool curl python3 openssl
+pc_e2e_begin pj "-jwt"
 # Inside the API key's 198.18.1.0/24 binding (the topology's client address)
 # and outside it; both in the topology's /15, so the server answers either
 # straight through the gateway.
@@ -51,41 +34,6 @@ CLIENT_OUT=198.18.2.10
 ISSUER=https://idp.portcullis.test
 AUDIENCE=tickets-gw
 API_KEY=pc-e2e-jwt-api-key-1
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM ERR
-	pc_stop "$PC_DP_PID" 10 || true
-	pc_stop "$PC_BACKEND_PID" 5 || true
-	"$PC_SRC/tools/topology" down "$TOPO" || true
-	pc_eal_cleanup "$EAL_PREFIX"
-	if [ "$rc" -ne 0 ] || [ "$failures" -ne 0 ]; then
-		for f in dataplane.out dataplane.err decisions.jsonl backend.requests backend.out; do
-			[ -s "$WORK/$f" ] || continue
-			echo "---- $f"
-			tail -n 40 "$WORK/$f"
-		done
-	fi
-	rm -rf -- "$WORK"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-pass() {
-	passes=$((passes + 1))
-	echo "ok   $*"
-}
-fail() {
-	failures=$((failures + 1))
-	echo "FAIL $*"
-}
-check() { # check DESCRIPTION CMD...
-	local what=$1
-	shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
-}
 
 # Keys, key set, tokens and policy, all in $WORK. Tokens are valid from now
 # (the dataplane checks them against its wall clock), or expired a while ago.
@@ -133,12 +81,6 @@ with open(os.path.join(work, "policy.json"), "w") as f:
     json.dump(policy, f, indent=1)
 PY
 
-# The exact body the backend serves for METHOD PATH.
-expected_body() {
-	python3 -B -c 'import sys; sys.path.insert(0, sys.argv[1]); import backend; sys.stdout.buffer.write(backend.body_for(sys.argv[2], sys.argv[3]))' \
-		"$PC_SRC/tests/e2e" "$1" "$2"
-}
-
 # request NAME FROM_ADDR PATH HEADER: GET http://tickets.internal PATH from
 # FROM_ADDR in the client namespace with one extra header, on a new
 # connection. Leaves NAME.head, .body, .err, .port and .rc as pc_request does.
@@ -154,48 +96,20 @@ request() {
 	echo "     $name: GET $path from $from -> $(pc_client_saw "$out"), client port $(cat "$out.port")"
 }
 
-answered_with_body() { # NAME PATH
-	local out=$WORK/$1
-	[ "$(cat "$out.rc")" = 0 ] || return 1
-	head -n 1 "$out.head" | grep -q '^HTTP/1\.[01] 200 ' || return 1
-	expected_body GET "$2" >"$out.want"
-	cmp -s "$out.want" "$out.body"
-}
-
-was_reset() { # NAME
-	[ "$(cat "$WORK/$1.rc")" = 56 ] && grep -qi 'reset' "$WORK/$1.err"
-}
-
-decision() { # NAME KEY=VALUE...
-	local name=$1
-	shift
-	local port
-	port=$(cat "$WORK/$name.port")
-	[ -n "$port" ] && [ "$port" != 0 ] || return 1
-	python3 "$PC_SRC/tests/e2e/decisions.py" find "$WORK/decisions.jsonl" \
-		--sport "$port" --timeout 5 --expect "$@" | sed 's/^/     /'
-	return "${PIPESTATUS[0]}"
-}
-
-echo "# topology $TOPO, work dir $WORK"
-topo_env=$("$PC_SRC/tools/topology" up "$TOPO")
-eval "$topo_env"
+pc_e2e_topology_up
 ip netns exec "$PC_TOPO_CLIENT_NS" ip addr add "$CLIENT_OUT/15" dev "$PC_TOPO_NS_IF"
-pc_start_backend "$PC_TOPO_SERVER_NS" "$PC_TOPO_SERVER_IP" "$WORK" 170
-pc_start_dataplane "$DP" "$WORK/policy.json" \
-	"$PC_TOPO_GW_CLIENT_IF" "$PC_TOPO_GW_SERVER_IF" "$EAL_PREFIX" "$WORK"
-echo "# $(grep -E "$PC_READY_RE" "$WORK/dataplane.out")"
+pc_e2e_start "$WORK/policy.json"
 
 request jwt_valid "$CLIENT_IN" /api/v2/tickets/42 "Authorization: Bearer $(cat "$WORK/valid.jwt")"
 check "valid JWT answered 200 with the backend's exact body" \
-	answered_with_body jwt_valid /api/v2/tickets/42
+	answered_with_body jwt_valid GET /api/v2/tickets/42
 
 request jwt_expired "$CLIENT_IN" /api/v2/tickets/43 "Authorization: Bearer $(cat "$WORK/expired.jwt")"
 check "expired JWT reset (curl exit 56)" was_reset jwt_expired
 
 request key_bound "$CLIENT_IN" /api/v2/tickets/44 "X-Api-Key: $API_KEY"
 check "API key from the bound source answered 200 with the exact body" \
-	answered_with_body key_bound /api/v2/tickets/44
+	answered_with_body key_bound GET /api/v2/tickets/44
 
 request key_replayed "$CLIENT_OUT" /api/v2/tickets/45 "X-Api-Key: $API_KEY"
 check "API key replayed from $CLIENT_OUT, outside the binding, reset (curl exit 56)" \
@@ -233,5 +147,4 @@ denied_n=$(pc_counter "$WORK/dataplane.out" decisions_denied)
 check "counters: 2 allowed, 2 denied (are ${allowed_n:-missing}, ${denied_n:-missing})" \
 	test "${allowed_n:-}/${denied_n:-}" = 2/2
 
-echo "# $passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+pc_e2e_summary

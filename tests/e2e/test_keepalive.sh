@@ -30,62 +30,10 @@ if [ $# -ne 2 ]; then
 fi
 DP=$1
 PC_SRC=$(cd "$2" && pwd)
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: the end-to-end test needs root (network namespaces)"
-	exit 77
-fi
-for tool in ip ethtool curl python3; do
-	command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed"; exit 1; }
-done
-if [ ! -x "$DP" ]; then
-	echo "FAIL: no dataplane binary at $DP"
-	exit 1
-fi
 # shellcheck source=tests/e2e/common.sh
 . "$PC_SRC/tests/e2e/common.sh"
-
-TOPO=pk$$
-EAL_PREFIX=pc-e2e-ka-$$
-WORK=$(mktemp -d /tmp/portcullis-e2e-ka.XXXXXX)
-PC_DP_PID=
-PC_BACKEND_PID=
-failures=0
-passes=0
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM ERR
-	pc_stop "$PC_DP_PID" 10 || true
-	pc_stop "$PC_BACKEND_PID" 5 || true
-	"$PC_SRC/tools/topology" down "$TOPO" || true
-	pc_eal_cleanup "$EAL_PREFIX"
-	if [ "$rc" -ne 0 ] || [ "$failures" -ne 0 ]; then
-		for f in dataplane.out dataplane.err decisions.jsonl backend.requests backend.out; do
-			[ -s "$WORK/$f" ] || continue
-			echo "---- $f"
-			tail -n 40 "$WORK/$f"
-		done
-	fi
-	rm -rf -- "$WORK"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-pass() {
-	passes=$((passes + 1))
-	echo "ok   $*"
-}
-fail() {
-	failures=$((failures + 1))
-	echo "FAIL $*"
-}
-check() { # check DESCRIPTION CMD...
-	local what=$1
-	shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
-}
+pc_e2e_preflight ip ethtool curl python3
+pc_e2e_begin pk "-ka"
 
 # The backend: HTTP/1.1 with keep-alive, reads every body byte, logs one JSON
 # line per request (method, path, body length and SHA-256) before answering.
@@ -94,6 +42,7 @@ import argparse, hashlib, http.server, json, threading
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--bind", required=True)
+ap.add_argument("--port", type=int, required=True)
 ap.add_argument("--log", required=True)
 ap.add_argument("--ready", required=True)
 ap.add_argument("--lifetime", type=float, required=True)
@@ -131,7 +80,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-srv = http.server.ThreadingHTTPServer((a.bind, 80), Handler)
+srv = http.server.ThreadingHTTPServer((a.bind, a.port), Handler)
 threading.Timer(a.lifetime, srv.shutdown).start()
 open(a.ready, "w").write("ready\n")
 srv.serve_forever()
@@ -146,36 +95,6 @@ p["rules"].insert(1, {"id": "uploads", "identities": ["ticket-agent"],
                       "paths": ["^/upload$"], "action": "allow"})
 json.dump(p, open(sys.argv[2], "w"), indent=1)
 PY
-
-start_backend() {
-	rm -f "$WORK/backend.ready"
-	ip netns exec "$PC_TOPO_SERVER_NS" python3 "$WORK/backend.py" --bind "$PC_TOPO_SERVER_IP" \
-		--log "$WORK/backend.requests" --ready "$WORK/backend.ready" --lifetime 170 \
-		>"$WORK/backend.out" 2>&1 &
-	PC_BACKEND_PID=$!
-	pc_wait 10 test -s "$WORK/backend.ready"
-}
-
-# start_dp [OPTION...]: the dataplane as pc_start_dataplane starts it, with
-# extra application options.
-start_dp() {
-	local i
-	pc_eal_cleanup "$EAL_PREFIX"
-	: >"$WORK/dataplane.out"
-	"$DP" -l 0,1 --no-huge -m 512 --no-pci --file-prefix "$EAL_PREFIX" \
-		--vdev "net_af_packet0,iface=$PC_TOPO_GW_CLIENT_IF" \
-		--vdev "net_af_packet1,iface=$PC_TOPO_GW_SERVER_IF" \
-		-- --policy "$WORK/policy.json" --decision-log "$WORK/decisions.jsonl" \
-		--stats-json "$WORK/stats.json" "$@" \
-		>"$WORK/dataplane.out" 2>"$WORK/dataplane.err" &
-	PC_DP_PID=$!
-	for ((i = 0; i < 300; i++)); do
-		pc_dp_ready "$WORK/dataplane.out" && return 0
-		pc_alive "$PC_DP_PID" || break
-		sleep 0.1
-	done
-	pc_dp_ready "$WORK/dataplane.out"
-}
 
 stop_dp() {
 	local rc=0
@@ -219,15 +138,11 @@ in_client() {
 	ip netns exec "$PC_TOPO_CLIENT_NS" "$@"
 }
 
-echo "# topology $TOPO, work dir $WORK"
-topo_env=$("$PC_SRC/tools/topology" up "$TOPO")
-eval "$topo_env"
+pc_e2e_topology_up
 URL=http://$PC_HOST
 RESOLVE=(--resolve "$PC_HOST:80:$PC_TOPO_SERVER_IP")
 KEY=(-H "x-api-key: $PC_API_KEY")
-start_backend
-start_dp
-echo "# $(grep -E "$PC_READY_RE" "$WORK/dataplane.out")"
+pc_e2e_start "$WORK/policy.json" "$WORK/backend.py"
 
 # 1. curl keep-alive with --next: one connection, first allowed, second denied.
 # When its kept-alive connection is reset under a request, curl retries that
@@ -344,7 +259,7 @@ check "no mbuf left in use" test "$(pc_counter "$WORK/dataplane.out" mbufs_in_us
 echo "     counters (non-zero): $(grep -E '^[a-z0-9_]+ [0-9]+$' "$WORK/dataplane.out" | grep -v ' 0$' | tr ' \n' '= ')"
 
 # 4. --deny-response 403: the client reads why.
-start_dp --deny-response 403
+pc_e2e_dataplane "$WORK/policy.json" --deny-response 403
 rc=0
 in_client curl -sS --connect-timeout 5 --max-time 10 "${RESOLVE[@]}" "${KEY[@]}" \
 	-D "$WORK/403.head" -o "$WORK/403.body" "$URL/admin/users" 2>"$WORK/403.err" || rc=$?
@@ -361,5 +276,4 @@ check "dataplane (403) exits 0 on SIGTERM (exit $dp_rc)" test "$dp_rc" = 0
 check "no sanitizer report (403 run)" no_sanitizer_report
 check "deny_responses_sent = 1" test "$(pc_counter "$WORK/dataplane.out" deny_responses_sent)" = 1
 
-echo "# $passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+pc_e2e_summary
