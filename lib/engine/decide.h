@@ -41,7 +41,6 @@
 	X(UNBOUND_SOURCE, "credential_from_unbound_source")                \
 	X(HTTP_MALFORMED, "http_malformed") /* detail: enum pc_http_reason */ \
 	X(PATH_REJECTED, "path_rejected")   /* detail: enum pc_path_reason */ \
-	X(HEAD_NOT_IN_SEGMENT, "http_head_not_in_first_segment")           \
 	X(NO_POLICY, "no_policy")                                          \
 	X(ENGINE_ERROR, "engine_error")                                    \
 	X(JWT_INVALID, "jwt_invalid")       /* detail: enum pc_jwt_reason */  \

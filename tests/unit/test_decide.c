@@ -681,11 +681,10 @@ static void test_malformed_no_policy_engine_error(void)
 	pc_policy_free(sp);
 	tb_free(small);
 
-	/* names of every reason, and HEAD_NOT_IN_SEGMENT which the dataplane sets */
+	/* names of every reason */
 	static const char *const names[] = {
 		"rule_match", "default_action", "unknown_caller", "api_key_unknown",
 		"credential_from_unbound_source", "http_malformed", "path_rejected",
-		"http_head_not_in_first_segment",
 		"no_policy", "engine_error", "jwt_invalid", "jwt_unknown_subject",
 		"tls_malformed", "tls_sni_missing", "tls_version_too_low",
 		"tls_fingerprint_not_allowed", "tls_alpn_not_allowed", "quarantined",
