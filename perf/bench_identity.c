@@ -1,0 +1,681 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * portcullis-bench-identity: what identity resolution costs in the engine.
+ * No EAL, no DPDK: the engine is libportcullis alone.
+ *
+ * A policy with one identity and one rule per caller kind is written as JSON
+ * text and built the way the control plane builds it (pc_policy_load_string,
+ * pc_policy_compile, pc_policy_from_image), so rule matching costs the same
+ * for every caller and the differences are identity resolution:
+ *   baseline     no credential: the source-only identity (longest prefix)
+ *   api_key      X-Api-Key (SHA-256 of the key, digest lookup)
+ *   jwt_cached   the same token again: the scratch's verified-token cache
+ *   jwt_uncached a token never seen before, per algorithm: HS256, RS256,
+ *                PS256, ES256, ES384, EdDSA
+ * Keys are made here with OpenSSL 3 EVP, the JWK Sets are written from their
+ * public parts, and every token is signed here. The cache evicts the way
+ * with the earliest exp, so a cycled set of tokens larger than the cache
+ * still hits on the tokens with the latest exp: the uncached figures
+ * therefore use a fresh token (distinct jti) for every call and reuse none.
+ *
+ * The reference is the bare OpenSSL verify on the same signing inputs and
+ * signatures, prepared the way lib/jwt/jwt.c keeps them: one reused
+ * EVP_MD_CTX and EVP_DigestVerifyInit + EVP_DigestVerify per token (DER
+ * signatures for ECDSA, converted before timing), and for HS256 a reused
+ * EVP_MAC_CTX (init, update, final) plus a constant-time compare.
+ *
+ * Engine and reference calls alternate token by token, so that load from
+ * other processes on the machine weighs on both sides of each ratio alike.
+ * Each call is timed alone with lfence + rdtsc on both sides; the median of
+ * an empty timed region is subtracted from every sample. The request head
+ * is parsed before each timed pc_decide() (untimed), so the request is in
+ * the cache as it is in the dataplane right after its own parse.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <x86intrin.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rsa.h>
+
+#include "engine/decide.h"
+#include "http/http_parse.h"
+#include "jwt/jwt.h"
+#include "pkt/pkt_parse.h"
+#include "util/addr.h"
+#include "policy/policy.h"
+
+#define ISS_PREFIX "https://issuer.bench/"
+#define API_KEY "bench-api-key-0123456789"
+#define WARMUP 64 /* fresh tokens verified before the uncached samples */
+
+enum fam { F_HMAC, F_RSA, F_PSS, F_EC, F_ED };
+
+struct alg {
+	const char *name; /* JWS "alg" */
+	enum fam fam;
+	const char *curve; /* EC curve */
+	unsigned coord;    /* bytes of r, s, x, y for EC */
+	unsigned samples;  /* default uncached samples: ES384 verifies slowly */
+	const EVP_MD *md;
+	EVP_PKEY *pkey;           /* NULL for HMAC */
+	uint8_t secret[32];       /* HMAC key */
+	EVP_MAC_CTX *mac;         /* HMAC key set once (reference) */
+	int identity;             /* index in the policy */
+};
+
+static struct alg algs[] = {
+	{ "HS256", F_HMAC, NULL, 0, 4000, NULL, NULL, { 0 }, NULL, -1 },
+	{ "RS256", F_RSA, NULL, 0, 3000, NULL, NULL, { 0 }, NULL, -1 },
+	{ "PS256", F_PSS, NULL, 0, 3000, NULL, NULL, { 0 }, NULL, -1 },
+	{ "ES256", F_EC, "P-256", 32, 3000, NULL, NULL, { 0 }, NULL, -1 },
+	{ "ES384", F_EC, "P-384", 48, 1000, NULL, NULL, { 0 }, NULL, -1 },
+	{ "EdDSA", F_ED, NULL, 0, 3000, NULL, NULL, { 0 }, NULL, -1 },
+};
+#define N_ALGS (sizeof(algs) / sizeof(algs[0]))
+
+/* One request: its head, and where the token's signing input and the
+ * signature for the reference verify are. */
+struct treq {
+	char *head;
+	size_t head_len;
+	const char *si; /* into head: "header.payload" */
+	size_t si_len;
+	uint8_t sig[512]; /* raw (HMAC, RSA, EdDSA) or DER (ECDSA) */
+	size_t sig_len;
+};
+
+static int64_t now_s;
+static struct pc_request base_req;
+
+static __attribute__((noreturn)) void die(const char *what)
+{
+	fprintf(stderr, "portcullis-bench-identity: %s\n", what);
+	exit(1);
+}
+
+static inline uint64_t tsc(void)
+{
+	_mm_lfence();
+	uint64_t t = __rdtsc();
+	_mm_lfence();
+	return t;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct stat2 {
+	double p50, p99;
+};
+
+/* Percentiles of n samples (sorted in place), timer overhead removed. */
+static struct stat2 pct(uint64_t *s, size_t n, uint64_t ovh)
+{
+	qsort(s, n, sizeof(*s), cmp_u64);
+	double p50 = (double)s[n / 2], p99 = (double)s[(n * 99) / 100];
+	return (struct stat2){ p50 > ovh ? p50 - (double)ovh : 0, p99 > ovh ? p99 - (double)ovh : 0 };
+}
+
+static double tsc_hz(void)
+{
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	uint64_t t0 = tsc();
+	do
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < 200000000L);
+	uint64_t t1 = tsc();
+	double ns = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
+	return (double)(t1 - t0) * 1e9 / ns;
+}
+
+static size_t b64u(const void *in, size_t len, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	const uint8_t *p = in;
+	size_t o = 0;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		size_t left = len - i;
+		if (left > 1)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (left > 2)
+			v |= p[i + 2];
+		out[o++] = a[v >> 18];
+		out[o++] = a[(v >> 12) & 63];
+		if (left > 1)
+			out[o++] = a[(v >> 6) & 63];
+		if (left > 2)
+			out[o++] = a[v & 63];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* A big number as exactly width bytes (width 0: its natural length), in
+ * base64url: JWK members are unsigned big-endian (RFC 7518 §6.2.1, §6.3.1). */
+static void bn_b64u(const EVP_PKEY *k, const char *param, int width, char *out)
+{
+	BIGNUM *bn = NULL;
+	uint8_t buf[600];
+	if (EVP_PKEY_get_bn_param(k, param, &bn) != 1)
+		die("EVP_PKEY_get_bn_param");
+	int n = width ? BN_bn2binpad(bn, buf, width) : BN_bn2bin(bn, buf);
+	BN_free(bn);
+	if (n <= 0)
+		die("BN_bn2bin");
+	b64u(buf, (size_t)n, out);
+}
+
+static void make_keys(void)
+{
+	for (size_t i = 0; i < N_ALGS; i++) {
+		struct alg *a = &algs[i];
+		a->md = a->fam == F_ED ? NULL : a->coord == 48 ? EVP_sha384() : EVP_sha256();
+		switch (a->fam) {
+		case F_HMAC:
+			for (unsigned j = 0; j < sizeof(a->secret); j++)
+				a->secret[j] = (uint8_t)(0x5a ^ (j * 37));
+			break;
+		case F_RSA:
+		case F_PSS:
+			a->pkey = EVP_RSA_gen(2048);
+			break;
+		case F_EC:
+			a->pkey = EVP_EC_gen(a->curve);
+			break;
+		case F_ED:
+			a->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+			break;
+		}
+		if (a->fam != F_HMAC && a->pkey == NULL)
+			die("key generation failed");
+	}
+}
+
+/* The public JWK Set of one algorithm's key, with kid "k-ALG". */
+static int jwks_json(const struct alg *a, char *out, size_t cap)
+{
+	char x[800], y[200];
+	switch (a->fam) {
+	case F_HMAC:
+		b64u(a->secret, sizeof(a->secret), x);
+		return snprintf(out, cap, "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"k-%s\",\"k\":\"%s\"}]}",
+				a->name, x);
+	case F_RSA:
+	case F_PSS:
+		bn_b64u(a->pkey, OSSL_PKEY_PARAM_RSA_N, 0, x);
+		bn_b64u(a->pkey, OSSL_PKEY_PARAM_RSA_E, 0, y);
+		return snprintf(out, cap,
+				"{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"k-%s\",\"n\":\"%s\",\"e\":\"%s\"}]}",
+				a->name, x, y);
+	case F_EC:
+		bn_b64u(a->pkey, OSSL_PKEY_PARAM_EC_PUB_X, (int)a->coord, x);
+		bn_b64u(a->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, (int)a->coord, y);
+		return snprintf(out, cap,
+				"{\"keys\":[{\"kty\":\"EC\",\"kid\":\"k-%s\",\"crv\":\"%s\",\"x\":\"%s\","
+				"\"y\":\"%s\"}]}",
+				a->name, a->curve, x, y);
+	case F_ED: {
+		uint8_t raw[32];
+		size_t len = sizeof(raw);
+		if (EVP_PKEY_get_raw_public_key(a->pkey, raw, &len) != 1)
+			die("EVP_PKEY_get_raw_public_key");
+		b64u(raw, len, x);
+		return snprintf(out, cap,
+				"{\"keys\":[{\"kty\":\"OKP\",\"kid\":\"k-%s\",\"crv\":\"Ed25519\","
+				"\"x\":\"%s\"}]}",
+				a->name, x);
+	}
+	}
+	return -1;
+}
+
+static void cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Append to a growing string. */
+static void cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			die("vsnprintf");
+		if ((size_t)n < *cap - *len) {
+			*len += (size_t)n;
+			return;
+		}
+		*cap = (*cap + (size_t)n) * 2;
+		if ((*buf = realloc(*buf, *cap)) == NULL)
+			die("out of memory");
+	}
+}
+
+/* Identities, in this order: by-source, by-key, jwt-ALG...; one rule each. */
+static struct pc_policy *build_policy(void)
+{
+	size_t len = 0, cap = 4096;
+	char *t = malloc(cap), hex[65], err[1024];
+	uint8_t d[32];
+	if (t == NULL || EVP_Digest(API_KEY, strlen(API_KEY), d, NULL, EVP_sha256(), NULL) != 1)
+		die("sha256");
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	t[0] = '\0';
+	cat(&t, &len, &cap, "{\"version\":1,\"default_action\":\"deny\",\"jwt_issuers\":[");
+	for (size_t i = 0; i < N_ALGS; i++) {
+		char ks[2048];
+		if (jwks_json(&algs[i], ks, sizeof(ks)) >= (int)sizeof(ks))
+			die("jwks too long");
+		cat(&t, &len, &cap,
+		    "%s{\"issuer\":\"" ISS_PREFIX "%s\",\"audiences\":[\"bench\"],"
+		    "\"algorithms\":[\"%s\"],\"jwks\":%s}",
+		    i ? "," : "", algs[i].name, algs[i].name, ks);
+	}
+	cat(&t, &len, &cap,
+	    "],\"identities\":[{\"name\":\"by-source\",\"sources\":[\"198.19.0.0/16\"]},"
+	    "{\"name\":\"by-key\",\"api_keys_sha256\":[\"%s\"],\"api_key_header\":\"x-api-key\"}",
+	    hex);
+	for (size_t i = 0; i < N_ALGS; i++) {
+		cat(&t, &len, &cap,
+		    ",{\"name\":\"jwt-%s\",\"jwt\":{\"issuer\":\"" ISS_PREFIX "%s\",\"subject\":\"bench-*\"}}",
+		    algs[i].name, algs[i].name);
+		algs[i].identity = 2 + (int)i;
+	}
+	cat(&t, &len, &cap,
+	    "],\"rules\":[{\"id\":\"r-by-source\",\"identities\":[\"by-source\"],\"action\":\"allow\"},"
+	    "{\"id\":\"r-by-key\",\"identities\":[\"by-key\"],\"action\":\"allow\"}");
+	for (size_t i = 0; i < N_ALGS; i++)
+		cat(&t, &len, &cap,
+		    ",{\"id\":\"r-jwt-%s\",\"identities\":[\"jwt-%s\"],\"action\":\"allow\"}",
+		    algs[i].name, algs[i].name);
+	cat(&t, &len, &cap, "]}");
+
+	struct pc_policy_src *src = pc_policy_load_string(t, len, "bench-identity.json", err, sizeof(err));
+	free(t);
+	if (src == NULL)
+		die(err);
+	void *img = NULL;
+	size_t img_len = 0;
+	int rc = pc_policy_compile(src, &img, &img_len, err, sizeof(err));
+	pc_policy_src_free(src);
+	if (rc != 0)
+		die(err);
+	struct pc_policy *p = pc_policy_from_image(img, img_len, err, sizeof(err));
+	free(img);
+	if (p == NULL)
+		die(err);
+	return p;
+}
+
+/* An HTTP head with an optional credential line. */
+static char *make_head(const char *cred_line, size_t *len)
+{
+	static const char fmt[] = "GET /api/v1/items/42 HTTP/1.1\r\nHost: svc.bench\r\n"
+				  "User-Agent: bench-agent/1.0\r\nAccept: application/json\r\n%s\r\n";
+	size_t cap = sizeof(fmt) + strlen(cred_line);
+	char *h = malloc(cap);
+	int n = h ? snprintf(h, cap, fmt, cred_line) : -1;
+	if (n < 0 || (size_t)n >= cap)
+		die("request head");
+	*len = (size_t)n;
+	return h;
+}
+
+/* ECDSA: DER (what EVP produces and verifies) to JWS r || s (RFC 7518 §3.4). */
+static void der_to_raw(const uint8_t *der, size_t der_len, unsigned coord, uint8_t *raw)
+{
+	const uint8_t *p = der;
+	ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+	if (es == NULL)
+		die("d2i_ECDSA_SIG");
+	if (BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, (int)coord) != (int)coord ||
+	    BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + coord, (int)coord) != (int)coord)
+		die("BN_bn2binpad");
+	ECDSA_SIG_free(es);
+}
+
+/* A token of alg a with jti j, in a request head. */
+static void mint(const struct alg *a, unsigned j, EVP_MD_CTX *ctx, struct treq *r)
+{
+	char hdr[128], cl[256], si[1024], sig64[700];
+	uint8_t raw[512];
+	size_t raw_len = 0;
+	snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"kid\":\"k-%s\",\"typ\":\"JWT\"}", a->name, a->name);
+	snprintf(cl, sizeof(cl),
+		 "{\"iss\":\"" ISS_PREFIX "%s\",\"sub\":\"bench-%s\",\"aud\":\"bench\",\"iat\":%" PRId64
+		 ",\"exp\":%" PRId64 ",\"jti\":\"%s-%08u\"}",
+		 a->name, a->name, now_s - 10, now_s + 3000, a->name, j);
+	size_t n = b64u(hdr, strlen(hdr), si);
+	si[n++] = '.';
+	n += b64u(cl, strlen(cl), si + n);
+
+	if (a->fam == F_HMAC) {
+		unsigned l = 0;
+		if (HMAC(EVP_sha256(), a->secret, sizeof(a->secret), (const uint8_t *)si, n, raw, &l) == NULL)
+			die("HMAC");
+		raw_len = l;
+		memcpy(r->sig, raw, raw_len);
+		r->sig_len = raw_len;
+	} else {
+		EVP_PKEY_CTX *pctx = NULL;
+		size_t sl = sizeof(r->sig);
+		if (EVP_DigestSignInit(ctx, &pctx, a->md, NULL, a->pkey) != 1)
+			die("EVP_DigestSignInit");
+		if (a->fam == F_PSS &&
+		    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+		     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
+			die("PSS parameters");
+		if (EVP_DigestSign(ctx, r->sig, &sl, (const uint8_t *)si, n) != 1)
+			die("EVP_DigestSign");
+		EVP_MD_CTX_reset(ctx);
+		r->sig_len = sl;
+		if (a->fam == F_EC) {
+			der_to_raw(r->sig, sl, a->coord, raw);
+			raw_len = 2 * a->coord;
+		} else {
+			memcpy(raw, r->sig, sl);
+			raw_len = sl;
+		}
+	}
+	b64u(raw, raw_len, sig64);
+	char line[2048];
+	snprintf(line, sizeof(line), "Authorization: Bearer %s.%s\r\n", si, sig64);
+	r->head = make_head(line, &r->head_len);
+	r->si = strstr(r->head, "Bearer ") + 7;
+	r->si_len = n;
+}
+
+static uint64_t timer_overhead(void)
+{
+	enum { N = 100001 };
+	static uint64_t s[N];
+	for (unsigned i = 0; i < N; i++) {
+		uint64_t t0 = tsc();
+		s[i] = tsc() - t0;
+	}
+	qsort(s, N, sizeof(*s), cmp_u64);
+	return s[N / 2];
+}
+
+/* Parse head (untimed), then time pc_decide; the verdict must be the
+ * expected identity's allow. */
+static uint64_t time_decide(const struct pc_policy *p, struct pc_engine_scratch *s,
+			    const struct treq *r, int identity)
+{
+	static struct pc_http_req hreq;
+	struct pc_request req = base_req;
+	struct pc_verdict v;
+	if (pc_http_parse_head(r->head, r->head_len, &hreq) != PC_HTTP_OK)
+		die("request head does not parse");
+	req.http = &hreq;
+	uint64_t t0 = tsc();
+	pc_decide(p, s, &req, &v);
+	uint64_t t1 = tsc();
+	if (v.action != PC_ACTION_ALLOW || v.identity != identity) {
+		fprintf(stderr, "portcullis-bench-identity: expected allow for identity %d, got %s/%s identity %d\n",
+			identity, pc_action_name((enum pc_action)v.action), pc_verdict_reason_name(&v),
+			v.identity);
+		exit(1);
+	}
+	return t1 - t0;
+}
+
+/* The reference: bare OpenSSL verify of r's signature, as lib/jwt does it. */
+static uint64_t time_raw(const struct alg *a, EVP_MD_CTX *ctx, const struct treq *r)
+{
+	int ok;
+	uint64_t t0 = tsc();
+	if (a->fam == F_HMAC) {
+		uint8_t mac[EVP_MAX_MD_SIZE];
+		size_t ml = 0;
+		ok = EVP_MAC_init(a->mac, a->secret, sizeof(a->secret), NULL) == 1 &&
+		     EVP_MAC_update(a->mac, (const uint8_t *)r->si, r->si_len) == 1 &&
+		     EVP_MAC_final(a->mac, mac, &ml, sizeof(mac)) == 1 && ml == r->sig_len &&
+		     CRYPTO_memcmp(mac, r->sig, ml) == 0;
+	} else {
+		EVP_PKEY_CTX *pctx = NULL;
+		ok = EVP_DigestVerifyInit(ctx, &pctx, a->md, NULL, a->pkey) == 1;
+		if (ok && a->fam == F_PSS)
+			ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+			     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
+		ok = ok && EVP_DigestVerify(ctx, r->sig, r->sig_len, (const uint8_t *)r->si, r->si_len) == 1;
+		EVP_MD_CTX_reset(ctx);
+	}
+	uint64_t t1 = tsc();
+	if (!ok)
+		die("reference verify failed");
+	return t1 - t0;
+}
+
+struct fig {
+	struct stat2 eng, net;
+};
+
+static struct fig fig_of(uint64_t *s, size_t n, uint64_t ovh, double base_p50)
+{
+	struct fig f;
+	f.eng = pct(s, n, ovh);
+	f.net.p50 = f.eng.p50 - base_p50;
+	f.net.p99 = f.eng.p99 - base_p50;
+	return f;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: portcullis-bench-identity [--samples N] [--jwt-samples N]\n"
+		"  --samples N      samples of baseline, API key and each cached JWT (default 100000)\n"
+		"  --jwt-samples N  fresh tokens per algorithm for the uncached figures\n"
+		"                   (default 4000 HS256, 3000 RS256/PS256/ES256/EdDSA, 1000 ES384)\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long samples = 100000, jwt_samples = 0;
+	static const struct option opts[] = {
+		{ "samples", required_argument, NULL, 's' },
+		{ "jwt-samples", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	char *end;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			samples = strtoul(optarg, &end, 10);
+			if (*end || samples < 100 || samples > 10000000)
+				usage();
+			break;
+		case 'j':
+			jwt_samples = strtoul(optarg, &end, 10);
+			if (*end || jwt_samples < 100 || jwt_samples > 1000000)
+				usage();
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	for (size_t i = 0; i < N_ALGS && jwt_samples; i++)
+		algs[i].samples = (unsigned)jwt_samples;
+
+	uint64_t t_start = tsc();
+	now_s = (int64_t)time(NULL);
+	make_keys();
+	struct pc_policy *p = build_policy();
+	struct pc_engine_scratch *s = pc_engine_scratch_new(p);
+	if (s == NULL)
+		die("pc_engine_scratch_new");
+	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	OSSL_PARAM mp[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+			    OSSL_PARAM_construct_end() };
+	if (hmac == NULL || (algs[0].mac = EVP_MAC_CTX_new(hmac)) == NULL ||
+	    EVP_MAC_CTX_set_params(algs[0].mac, mp) != 1)
+		die("EVP_MAC");
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (ctx == NULL)
+		die("EVP_MD_CTX_new");
+
+	if (pc_addr_parse("198.19.0.1", &base_req.src) != 0 ||
+	    pc_addr_parse("198.18.0.2", &base_req.dst) != 0)
+		die("pc_addr_parse");
+	base_req.sport = 40000;
+	base_req.dport = 80;
+	base_req.l4_proto = PC_PROTO_TCP;
+	base_req.now_s = now_s;
+
+	/* Every token first, so minting is not interleaved with timing. */
+	struct treq *toks[N_ALGS];
+	for (size_t i = 0; i < N_ALGS; i++) {
+		unsigned n = algs[i].samples + WARMUP;
+		if ((toks[i] = calloc(n, sizeof(struct treq))) == NULL)
+			die("out of memory");
+		for (unsigned j = 0; j < n; j++)
+			mint(&algs[i], j, ctx, &toks[i][j]);
+	}
+	uint64_t t_minted = tsc();
+
+	uint64_t ovh = timer_overhead();
+	size_t smax = samples > 1000000 ? samples : 1000000;
+	uint64_t *buf = malloc(smax * sizeof(uint64_t)), *buf2 = malloc(smax * sizeof(uint64_t));
+	if (buf == NULL || buf2 == NULL)
+		die("out of memory");
+
+	/* baseline and API key */
+	struct treq rb = { 0 }, rk = { 0 };
+	rb.head = make_head("", &rb.head_len);
+	rk.head = make_head("X-Api-Key: " API_KEY "\r\n", &rk.head_len);
+	for (unsigned i = 0; i < 1000; i++)
+		time_decide(p, s, &rb, 0);
+	for (size_t i = 0; i < samples; i++)
+		buf[i] = time_decide(p, s, &rb, 0);
+	struct stat2 base = pct(buf, samples, ovh);
+	for (unsigned i = 0; i < 1000; i++)
+		time_decide(p, s, &rk, 1);
+	for (size_t i = 0; i < samples; i++)
+		buf[i] = time_decide(p, s, &rk, 1);
+	struct fig key = fig_of(buf, samples, ovh, base.p50);
+
+	struct fig cached[N_ALGS], uncached[N_ALGS];
+	struct stat2 raw[N_ALGS];
+	for (size_t i = 0; i < N_ALGS; i++) {
+		const struct alg *a = &algs[i];
+		struct treq *t = toks[i];
+		unsigned n = a->samples;
+		/* cached: token 0 again and again */
+		for (unsigned j = 0; j < 1000; j++)
+			time_decide(p, s, &t[0], a->identity);
+		for (size_t j = 0; j < samples; j++)
+			buf[j] = time_decide(p, s, &t[0], a->identity);
+		cached[i] = fig_of(buf, samples, ovh, base.p50);
+		/* uncached: every other token once (token 0 is in the cache) */
+		for (unsigned j = 1; j < WARMUP; j++)
+			time_decide(p, s, &t[j], a->identity);
+		for (unsigned j = 0; j < WARMUP; j++)
+			time_raw(a, ctx, &t[j]);
+		/* The reference over the same signatures, interleaved call by
+		 * call, so that whatever else runs on the machine weighs on
+		 * both sides of the ratio alike. */
+		for (unsigned j = 0; j < n; j++) {
+			buf[j] = time_decide(p, s, &t[WARMUP + j], a->identity);
+			buf2[j] = time_raw(a, ctx, &t[WARMUP + j]);
+		}
+		uncached[i] = fig_of(buf, n, ovh, base.p50);
+		raw[i] = pct(buf2, n, ovh);
+	}
+	uint64_t t_end = tsc();
+	double hz = tsc_hz();
+
+	printf("identity resolution through pc_decide (TSC cycles; TSC %.3f GHz; timer overhead %" PRIu64
+	       " subtracted)\n",
+	       hz / 1e9, ovh);
+	printf("net = figure - baseline p50 (the engine without identity work)\n\n");
+	printf("  %-22s %10s %10s %10s %10s\n", "", "p50", "p99", "net p50", "net p99");
+	printf("  %-22s %10.0f %10.0f %10s %10s   (%lu samples)\n", "baseline (source only)", base.p50,
+	       base.p99, "-", "-", samples);
+	printf("  %-22s %10.0f %10.0f %10.0f %10.0f   (%lu samples)\n", "api key", key.eng.p50,
+	       key.eng.p99, key.net.p50, key.net.p99, samples);
+	for (size_t i = 0; i < N_ALGS; i++) {
+		char label[40];
+		snprintf(label, sizeof(label), "jwt cached %s", algs[i].name);
+		printf("  %-22s %10.0f %10.0f %10.0f %10.0f   (%lu samples)\n", label, cached[i].eng.p50,
+		       cached[i].eng.p99, cached[i].net.p50, cached[i].net.p99, samples);
+	}
+	printf("\n  %-8s %12s %12s %12s %12s %10s %10s %8s\n", "uncached", "engine p50", "engine p99",
+	       "raw p50", "raw p99", "eng/raw", "net/raw", "samples");
+	for (size_t i = 0; i < N_ALGS; i++)
+		printf("  %-8s %12.0f %12.0f %12.0f %12.0f %9.2fx %9.2fx %8u\n", algs[i].name,
+		       uncached[i].eng.p50, uncached[i].eng.p99, raw[i].p50, raw[i].p99,
+		       uncached[i].eng.p50 / raw[i].p50, uncached[i].net.p50 / raw[i].p50,
+		       algs[i].samples);
+	printf("\n  (eng/raw and net/raw are ratios of p50s; setup and minting %.1f s, measuring %.1f s)\n\n",
+	       (double)(t_minted - t_start) / hz, (double)(t_end - t_minted) / hz);
+
+	char cmdline[512] = "portcullis-bench-identity";
+	for (int i = 1; i < argc; i++) {
+		size_t l = strlen(cmdline);
+		snprintf(cmdline + l, sizeof(cmdline) - l, " %s", argv[i]);
+	}
+	printf("{\"bench\":\"portcullis-bench-identity\",\"cmdline\":\"%s\",\"tsc_hz\":%.0f,\"timer_overhead_cycles\":%" PRIu64
+	       ",\"samples\":%lu,",
+	       cmdline, hz, ovh, samples);
+	printf("\"baseline\":{\"p50\":%.0f,\"p99\":%.0f},", base.p50, base.p99);
+	printf("\"api_key\":{\"p50\":%.0f,\"p99\":%.0f,\"net_p50\":%.0f,\"net_p99\":%.0f},", key.eng.p50,
+	       key.eng.p99, key.net.p50, key.net.p99);
+	printf("\"jwt_cached\":{");
+	for (size_t i = 0; i < N_ALGS; i++)
+		printf("%s\"%s\":{\"p50\":%.0f,\"p99\":%.0f,\"net_p50\":%.0f,\"net_p99\":%.0f}", i ? "," : "",
+		       algs[i].name, cached[i].eng.p50, cached[i].eng.p99, cached[i].net.p50,
+		       cached[i].net.p99);
+	printf("},\"jwt_uncached\":{");
+	for (size_t i = 0; i < N_ALGS; i++)
+		printf("%s\"%s\":{\"p50\":%.0f,\"p99\":%.0f,\"net_p50\":%.0f,\"net_p99\":%.0f,"
+		       "\"raw_p50\":%.0f,\"raw_p99\":%.0f,\"ratio_p50\":%.3f,\"net_ratio_p50\":%.3f,"
+		       "\"samples\":%u}",
+		       i ? "," : "", algs[i].name, uncached[i].eng.p50, uncached[i].eng.p99,
+		       uncached[i].net.p50, uncached[i].net.p99, raw[i].p50, raw[i].p99,
+		       uncached[i].eng.p50 / raw[i].p50, uncached[i].net.p50 / raw[i].p50,
+		       algs[i].samples);
+	printf("},\"seconds\":%.1f}\n", (double)(t_end - t_start) / hz);
+
+	for (size_t i = 0; i < N_ALGS; i++) {
+		unsigned n = algs[i].samples + WARMUP;
+		for (unsigned j = 0; j < n; j++)
+			free(toks[i][j].head);
+		free(toks[i]);
+		EVP_PKEY_free(algs[i].pkey);
+	}
+	free(rb.head);
+	free(rk.head);
+	free(buf);
+	free(buf2);
+	EVP_MAC_CTX_free(algs[0].mac);
+	EVP_MAC_free(hmac);
+	EVP_MD_CTX_free(ctx);
+	pc_engine_scratch_free(s);
+	pc_policy_free(p);
+	return 0;
+}
