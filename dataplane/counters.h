@@ -57,7 +57,9 @@
 	X(HOLD_AGED, "hold_aged")                 /* held packets freed undecided: flow idle or reset, body hold timed out */ \
 	X(REQUESTS_PIPELINED, "requests_pipelined") /* heads that followed a body in one segment */ \
 	X(DENY_RESPONSES_SENT, "deny_responses_sent") /* 403 answers injected */ \
-	X(FLOW_TABLE_FULL_SYN, "flow_table_full_syn") /* of flow_table_full: SYNs (no flow is evicted) */
+	X(FLOW_TABLE_FULL_SYN, "flow_table_full_syn") /* of flow_table_full: SYNs (no flow is evicted) */ \
+	X(TLS_HELLOS_DECIDED, "tls_hellos_decided") /* ClientHellos decided, malformed included */ \
+	X(TLS_HELLOS_MALFORMED, "tls_hellos_malformed") /* of those: refused by the parser */
 
 enum pc_ctr {
 #define PC_X(name, text) PC_CTR_##name,

@@ -86,6 +86,10 @@ union pc_flow_key {
 enum pc_flow_l7 {
 	PC_FLOW_L7_HEAD = 0, /* the next client bytes are a request head: held until decided */
 	PC_FLOW_L7_BODY,     /* an allowed request's body: forwarded, framing tracked */
+	PC_FLOW_L7_SNIFF,    /* HTTP or TLS: the first client byte tells (held until seen) */
+	PC_FLOW_L7_TLS_HELLO, /* the client bytes are a TLS ClientHello: held until decided */
+	PC_FLOW_L7_TLS_PASS, /* the hello was allowed: the rest is encrypted, passed unread
+			      * (the flow stays INSPECT so quarantine still reaches it) */
 };
 
 /* Two cache lines: the first holds what every packet touches, the second

@@ -7,8 +7,12 @@
  * decision-record formatting and escaping, the counter list, and the segment
  * holds (in order, out of order, duplicates, conflicting overlaps, bounds,
  * giving way to the gap). The flow table needs rte_hash memory, so main() starts a minimal EAL
- * (no hugepages, no PCI, one lcore, nothing shared on disk) before the tests.
- * Whole-dataplane behaviour is covered by the pcap suite (tests/pcap).
+ * (no hugepages, no PCI, nothing shared on disk) before the tests.
+ * Whole-dataplane behaviour is covered by the pcap suite (tests/pcap); the
+ * TLS branch of the worker is driven here through pc_worker_process() on a
+ * dataplane with no ports (what it would send is read from its burst arrays,
+ * never flushed), which is why the EAL gets a second lcore: pc_dp_create()
+ * wants one worker lcore.
  */
 #include <errno.h>
 #include <limits.h>
@@ -18,6 +22,8 @@
 
 #include <rte_eal.h>
 #include <rte_hash.h>
+#include <rte_mbuf.h>
+#include <rte_ring_elem.h>
 
 #include "../tests/unit/pc_test.h"
 #include "counters.h"
@@ -27,6 +33,7 @@
 #include "reasm.h"
 #include "tcp_reset.h"
 #include "util/addr.h"
+#include "worker.h"
 
 /* ---- frames ---- */
 
@@ -663,6 +670,274 @@ static void test_segment_with_payload(void)
 	CU_ASSERT_EQUAL(r.dport, 80);
 }
 
+
+/* ---- the worker's TLS branch ---- */
+
+/* Ethernet IPv4 TCP 198.18.1.10:sport -> 198.18.0.2:443 with a binary
+ * payload. Returns the frame length. */
+static uint16_t make_tls4(uint8_t *f, uint16_t sport, uint32_t seq, uint8_t flags,
+			  const uint8_t *payload, uint16_t plen)
+{
+	memcpy(f, mac_server, 6);
+	memcpy(f + 6, mac_client, 6);
+	put16(f + 12, 0x0800);
+	uint8_t *ip = f + 14, *tcp = ip + 20;
+	memset(ip, 0, 40);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)(40 + plen));
+	ip[8] = 64;
+	ip[9] = 6;
+	put32(ip + 12, 0xc612010a);
+	put32(ip + 16, 0xc6120002);
+	uint16_t c = pc_csum_fold(pc_csum_partial(ip, 20, 0));
+	memcpy(ip + 10, &c, 2);
+	put16(tcp, sport);
+	put16(tcp + 2, 443);
+	put32(tcp + 4, seq);
+	put32(tcp + 8, (flags & PC_TCP_ACK) ? 7001 : 0);
+	tcp[12] = 5 << 4;
+	tcp[13] = flags;
+	put16(tcp + 14, 1000);
+	if (plen > 0)
+		memcpy(tcp + 20, payload, plen);
+	struct pc_addr s = { .family = 4, .v4 = 0xc612010a }, d = { .family = 4, .v4 = 0xc6120002 };
+	c = pc_l4_csum(&s, &d, 6, tcp, (uint16_t)(20 + plen));
+	memcpy(tcp + 16, &c, 2);
+	return (uint16_t)(54 + plen);
+}
+
+/* A minimal TLS 1.3 ClientHello record for sni: one suite, server_name and
+ * supported_versions {version}. Returns its length. */
+static uint16_t make_hello(uint8_t *b, const char *sni, uint16_t version)
+{
+	uint16_t n = (uint16_t)strlen(sni), k = 0;
+	uint8_t *rec = b, *hs;
+	rec[k++] = 22;
+	put16(rec + k, 0x0301);
+	k += 4; /* length later */
+	hs = rec + k;
+	hs[0] = 1;
+	k += 4; /* type and length, later */
+	put16(b + k, 0x0303);
+	k += 2;
+	memset(b + k, 0x5a, 32);
+	k += 32;
+	b[k++] = 0; /* legacy_session_id */
+	put16(b + k, 2);
+	put16(b + k + 2, 0x1301);
+	k += 4;
+	b[k++] = 1;
+	b[k++] = 0; /* compression: null */
+	uint16_t ext_at = k;
+	k += 2;
+	put16(b + k, 0); /* server_name */
+	put16(b + k + 2, (uint16_t)(n + 5));
+	put16(b + k + 4, (uint16_t)(n + 3));
+	b[k + 6] = 0;
+	put16(b + k + 7, n);
+	memcpy(b + k + 9, sni, n);
+	k += 9 + n;
+	put16(b + k, 43); /* supported_versions */
+	put16(b + k + 2, 3);
+	b[k + 4] = 2;
+	put16(b + k + 5, version);
+	k += 7;
+	put16(b + ext_at, (uint16_t)(k - ext_at - 2));
+	uint32_t hl = (uint32_t)(k - 9);
+	hs[1] = (uint8_t)(hl >> 16);
+	put16(hs + 2, (uint16_t)hl);
+	put16(rec + 3, (uint16_t)(k - 5));
+	return k;
+}
+
+static struct rte_mbuf *frame_mbuf(struct rte_mempool *mp, const uint8_t *f, uint16_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	memcpy(rte_pktmbuf_append(m, len), f, len);
+	return m;
+}
+
+/* Feed one client frame; return what the worker queued for each port (and
+ * free it). */
+static void feed(struct pc_worker *w, const uint8_t *f, uint16_t len, uint16_t out[2],
+		 uint16_t rst[2])
+{
+	struct rte_mbuf *m = frame_mbuf(w->pool, f, len);
+	pc_worker_process(w, &m, 1, 0);
+	for (int port = 0; port < 2; port++) {
+		out[port] = w->n_tx[port];
+		rst[port] = 0;
+		for (uint16_t i = 0; i < w->n_tx[port]; i++) {
+			struct pc_pkt_meta mt;
+			struct rte_mbuf *o = w->tx[port][i];
+			if (pc_pkt_parse(rte_pktmbuf_mtod(o, const uint8_t *),
+					 rte_pktmbuf_data_len(o), true, &mt) == PC_PKT_OK &&
+			    (mt.tcp_flags & PC_TCP_RST))
+				rst[port]++;
+			rte_pktmbuf_free(o);
+		}
+		w->n_tx[port] = 0;
+	}
+}
+
+static bool next_record(struct pc_worker *w, struct pc_dlog_rec *r)
+{
+	return rte_ring_dequeue_elem(w->dlog, r, sizeof(*r)) == 0;
+}
+
+/* A policy from JSON text and a portless dataplane running it. */
+static struct pc_dp *dp_with_policy(const char *json, struct pc_policy **pp)
+{
+	char path[] = "/tmp/pc-ut-tls-policy-XXXXXX", err[512];
+	size_t n = strlen(json);
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(write(fd, json, n) == (ssize_t)n);
+	close(fd);
+	struct pc_policy *p = pc_policy_build_file(path, err, sizeof(err));
+	unlink(path);
+	if (p == NULL)
+		fprintf(stderr, "policy: %s\n", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	struct pc_dp_config cfg = { .flows = 64, .idle_est_s = 300, .idle_other_s = 30 };
+	struct pc_dp *dp = pc_dp_create(&cfg, p, err, sizeof(err));
+	if (dp == NULL)
+		fprintf(stderr, "dataplane: %s\n", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dp);
+	*pp = p;
+	return dp;
+}
+
+static void dp_done(struct pc_dp *dp, struct pc_policy *p)
+{
+	pc_worker_drop_holds(dp->workers[0]);
+	pc_dp_flush(dp);
+	pc_dp_free(dp);
+	pc_policy_free(p);
+}
+
+static void test_worker_tls_hello(void)
+{
+	static const char pol[] =
+		"{\"version\":1,\"default_action\":\"deny\","
+		"\"identities\":[{\"name\":\"clients\",\"sources\":[\"198.18.1.0/24\"]}],"
+		"\"destinations\":[{\"name\":\"t\",\"protocol\":\"tls\","
+		"\"addresses\":[\"198.18.0.2/32\"],\"ports\":[443],"
+		"\"hosts\":[\"tickets.internal\"]}],"
+		"\"rules\":[{\"id\":\"t13\",\"identities\":[\"clients\"],\"destinations\":[\"t\"],"
+		"\"tls\":{\"min_version\":\"1.3\"},\"action\":\"allow\"}]}";
+	struct pc_policy *p;
+	struct pc_dp *dp = dp_with_policy(pol, &p);
+	struct pc_worker *w = dp->workers[0];
+	uint8_t f[2048], hello[512];
+	uint16_t out[2], rst[2], len;
+	struct pc_dlog_rec r;
+
+	/* Allowed: the SYN passes, the hello is held while it is incomplete,
+	 * then both of its segments go to the server at once. */
+	len = make_tls4(f, 40001, 1000, PC_TCP_SYN, NULL, 0);
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 0 && out[1] == 1);
+	uint16_t hl = make_hello(hello, "tickets.internal", 0x0304);
+	len = make_tls4(f, 40001, 1001, PC_TCP_ACK | PC_TCP_PSH, hello, 20);
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 0 && out[1] == 0);
+	CU_ASSERT_FALSE(next_record(w, &r));
+	len = make_tls4(f, 40001, 1021, PC_TCP_ACK | PC_TCP_PSH, hello + 20, (uint16_t)(hl - 20));
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 0 && out[1] == 2 && rst[1] == 0);
+	CU_ASSERT_TRUE_FATAL(next_record(w, &r));
+	CU_ASSERT_EQUAL(r.verdict.action, PC_ACTION_ALLOW);
+	CU_ASSERT_TRUE((r.flags & PC_DLOG_F_HTTP) != 0);
+	CU_ASSERT(r.host_len == 16 && memcmp(r.host, "tickets.internal", 16) == 0);
+	CU_ASSERT(r.method_len == 0 && r.path_len == 0);
+	/* Decided once: what follows is encrypted and passes unread. */
+	len = make_tls4(f, 40001, 1001 + hl, PC_TCP_ACK | PC_TCP_PSH,
+			(const uint8_t *)"\x17\x03\x03\x00\x01x", 6);
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 0 && out[1] == 1);
+	CU_ASSERT_FALSE(next_record(w, &r));
+
+	/* TLS 1.2 at most: reset at both ends, nothing of it reaches the server. */
+	len = make_tls4(f, 40002, 5000, PC_TCP_SYN, NULL, 0);
+	feed(w, f, len, out, rst);
+	hl = make_hello(hello, "tickets.internal", 0x0303);
+	len = make_tls4(f, 40002, 5001, PC_TCP_ACK | PC_TCP_PSH, hello, hl);
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 1 && rst[0] == 1 && out[1] == 1 && rst[1] == 1);
+	CU_ASSERT_TRUE_FATAL(next_record(w, &r));
+	CU_ASSERT_EQUAL(r.verdict.action, PC_ACTION_DENY);
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&r.verdict), "tls_version_too_low");
+	CU_ASSERT(r.host_len == 16 && memcmp(r.host, "tickets.internal", 16) == 0);
+	len = make_tls4(f, 40002, 5001 + hl, PC_TCP_ACK, NULL, 0);
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 0 && out[1] == 0); /* the flow drops everything now */
+
+	/* Plaintext on the TLS port: refused by the parser at its first byte. */
+	len = make_tls4(f, 40003, 9000, PC_TCP_SYN, NULL, 0);
+	feed(w, f, len, out, rst);
+	len = make_tls4(f, 40003, 9001, PC_TCP_ACK | PC_TCP_PSH,
+			(const uint8_t *)"GET / HTTP/1.1\r\n", 16);
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 1 && rst[0] == 1 && out[1] == 1 && rst[1] == 1);
+	CU_ASSERT_TRUE_FATAL(next_record(w, &r));
+	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&r.verdict), "tls_not_handshake");
+	CU_ASSERT_EQUAL(r.host_len, 0);
+
+	CU_ASSERT_EQUAL(w->ctr[PC_CTR_TLS_HELLOS_DECIDED], 3);
+	CU_ASSERT_EQUAL(w->ctr[PC_CTR_TLS_HELLOS_MALFORMED], 1);
+	CU_ASSERT_EQUAL(w->ctr[PC_CTR_DECISIONS_ALLOWED], 1);
+	CU_ASSERT_EQUAL(w->ctr[PC_CTR_DECISIONS_DENIED], 2);
+	dp_done(dp, p);
+}
+
+/* An HTTP and a TLS destination on one address and port: the first client
+ * byte picks the parser. */
+static void test_worker_http_or_tls(void)
+{
+	static const char pol[] =
+		"{\"version\":1,\"default_action\":\"deny\","
+		"\"identities\":[{\"name\":\"clients\",\"sources\":[\"198.18.1.0/24\"]}],"
+		"\"destinations\":[{\"name\":\"t\",\"protocol\":\"tls\","
+		"\"addresses\":[\"198.18.0.2/32\"],\"ports\":[443],"
+		"\"hosts\":[\"tickets.internal\"]},"
+		"{\"name\":\"h\",\"protocol\":\"http\",\"addresses\":[\"198.18.0.2/32\"],"
+		"\"ports\":[443],\"hosts\":[\"tickets.internal\"]}],"
+		"\"rules\":[{\"id\":\"t\",\"identities\":[\"clients\"],\"destinations\":[\"t\"],"
+		"\"action\":\"allow\"},{\"id\":\"h\",\"identities\":[\"clients\"],"
+		"\"destinations\":[\"h\"],\"action\":\"allow\"}]}";
+	struct pc_policy *p;
+	struct pc_dp *dp = dp_with_policy(pol, &p);
+	struct pc_worker *w = dp->workers[0];
+	uint8_t f[2048], hello[512];
+	uint16_t out[2], rst[2], len;
+	struct pc_dlog_rec r;
+	static const char get[] = "GET /x HTTP/1.1\r\nHost: tickets.internal\r\n\r\n";
+
+	len = make_tls4(f, 41001, 100, PC_TCP_SYN, NULL, 0);
+	feed(w, f, len, out, rst);
+	len = make_tls4(f, 41001, 101, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)get,
+			(uint16_t)strlen(get));
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 0 && out[1] == 1);
+	CU_ASSERT_TRUE_FATAL(next_record(w, &r));
+	CU_ASSERT_EQUAL(r.verdict.action, PC_ACTION_ALLOW);
+	CU_ASSERT(r.method_len == 3 && memcmp(r.method, "GET", 3) == 0);
+
+	len = make_tls4(f, 41002, 200, PC_TCP_SYN, NULL, 0);
+	feed(w, f, len, out, rst);
+	uint16_t hl = make_hello(hello, "tickets.internal", 0x0304);
+	len = make_tls4(f, 41002, 201, PC_TCP_ACK | PC_TCP_PSH, hello, hl);
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 0 && out[1] == 1);
+	CU_ASSERT_TRUE_FATAL(next_record(w, &r));
+	CU_ASSERT_EQUAL(r.verdict.action, PC_ACTION_ALLOW);
+	CU_ASSERT(r.method_len == 0 && r.host_len == 16);
+	CU_ASSERT_EQUAL(w->ctr[PC_CTR_TLS_HELLOS_DECIDED], 1);
+	dp_done(dp, p);
+}
+
 /* ---- counters ---- */
 
 static void test_counter_names(void)
@@ -715,6 +990,8 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_reasm_bounds),
 	PC_TEST(test_segment_with_payload),
 	PC_TEST(test_flow_table_full_never_evicts),
+	PC_TEST(test_worker_tls_hello),
+	PC_TEST(test_worker_http_or_tls),
 	CU_TEST_INFO_NULL,
 };
 
@@ -725,7 +1002,7 @@ int main(void)
 	 * (empty) runtime directory, removed at the end. */
 	char prefix[64], rundir[PATH_MAX];
 	snprintf(prefix, sizeof(prefix), "--file-prefix=pc-ut-dp-%d", (int)getpid());
-	char *eal_argv[] = { "test_dataplane", "-l", "0", "--no-huge", "-m", "64", "--no-pci",
+	char *eal_argv[] = { "test_dataplane", "-l", "0,1", "--no-huge", "-m", "256", "--no-pci",
 			     "--no-shconf", "--no-telemetry", "--log-level=error", prefix, NULL };
 	if (rte_eal_init((int)PC_ARRAY_SIZE(eal_argv) - 1, eal_argv) < 0) {
 		fprintf(stderr, "test_dataplane: cannot start the EAL\n");

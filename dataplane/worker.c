@@ -14,7 +14,7 @@
  * looks up all remaining keys with one bulk call per address family and
  * prefetches the entries found; stage 3 acts on each packet in arrival order:
  * existing flows forward, drop or inspect; new flows are decided at L4, or
- * opened for inspection when policy says the destination is HTTP.
+ * opened for inspection when policy says the destination is HTTP or TLS.
  *
  * Inspection follows the client's TCP byte stream (the stream section below
  * says how): every request head of a keep-alive connection is held, in
@@ -24,6 +24,15 @@
  * held segments are freed and both ends are reset (after a 403 answer with
  * --deny-response 403), and the flow then drops everything. Held packets are
  * bounded per flow and per worker (reasm.h); past a bound a head is denied.
+ *
+ * A TLS destination is held the same way, but its first client bytes are a
+ * ClientHello (tls_hello.h), parsed again each time more of it arrives and
+ * decided once (source identity, SNI, version, JA4, ALPN): everything after
+ * it is encrypted, so an allowed hello releases the hold and the connection
+ * passes unread from then on; a denied one is reset at both ends, never
+ * answered with a 403 (the client speaks TLS, not HTTP). Where both an HTTP
+ * and a TLS destination share an address and port, the first client byte
+ * picks: 22 opens a TLS handshake record and never an HTTP request line.
  *
  * Counters are kept in the worker's private array and published once per
  * burst; decision records go to a ring the main lcore drains, and a full ring
@@ -152,6 +161,34 @@ static void record(struct pc_worker *w, const struct pc_pkt_meta *m, const struc
 	pc_dlog_rec_fill(&w->rec, w->id, w->pol->generation, m, v, http, norm_path);
 	if (unlikely(!pc_dlog_push(w->dlog, &w->rec)))
 		w->ctr[PC_CTR_DECISION_LOG_LOST]++;
+}
+
+/* The record of a decision on a ClientHello: the SNI goes in the host field,
+ * method and path stay empty, so the log line reads like an HTTP one keyed
+ * by host. The 768-byte record has no room to spare for the version and JA4
+ * beside the SNI without growing it, so they are left out (the verdict's
+ * reason names which posture check refused the hello). hello is NULL when
+ * the parser refused it: no SNI is known then. */
+static void record_tls(struct pc_worker *w, const struct pc_pkt_meta *m,
+		       const struct pc_verdict *v, const struct pc_tls_hello *hello)
+{
+	w->ctr[v->action == PC_ACTION_ALLOW ? PC_CTR_DECISIONS_ALLOWED : PC_CTR_DECISIONS_DENIED]++;
+	pc_dlog_rec_fill(&w->rec, w->id, w->pol->generation, m, v, NULL, (struct pc_str){ 0 });
+	if (hello != NULL) {
+		w->rec.flags |= PC_DLOG_F_HTTP;
+		struct pc_str sni = { .p = hello->sni, .len = hello->sni_len };
+		w->rec.host_len = (uint8_t)pc_dlog_copy(w->rec.host, sizeof(w->rec.host), sni,
+							&w->rec.flags, PC_DLOG_F_HOST_TRUNC);
+	}
+	if (unlikely(!pc_dlog_push(w->dlog, &w->rec)))
+		w->ctr[PC_CTR_DECISION_LOG_LOST]++;
+}
+
+/* True while the client bytes at f->l7_seq are held undecided (a request
+ * head, a ClientHello, or a first byte not yet seen). */
+static inline bool holds_undecided(const struct pc_flow *f)
+{
+	return f->l7 != PC_FLOW_L7_BODY && f->l7 != PC_FLOW_L7_TLS_PASS;
 }
 
 static void verdict_deny(struct pc_verdict *v, enum pc_decision_reason reason)
@@ -331,7 +368,8 @@ static void send_segment(struct pc_worker *w, const uint8_t *frame, const struct
  * acknowledgement is the only sure measure of where it is: were the server
  * still sending an earlier answer when the deny comes, the 403 would sit
  * where the client expects that answer's bytes, and the client sees the
- * reset rather than the 403.) */
+ * reset rather than the 403.) A flow not known to carry HTTP (a TLS one, or one
+ * whose first byte is still unseen) gets no 403: only the reset. */
 static void deny_stream(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf *m,
 			const struct pc_pkt_meta *mt, bool held)
 {
@@ -342,7 +380,7 @@ static void deny_stream(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf 
 
 	send_segment(w, frame, mt, false, sport, f->fwd_seq, mt->tcp_ack, PC_TCP_RST | PC_TCP_ACK,
 		     NULL, 0);
-	if (w->dp->deny_403) {
+	if (w->dp->deny_403 && (f->l7 == PC_FLOW_L7_HEAD || f->l7 == PC_FLOW_L7_BODY)) {
 		char resp[512];
 		uint16_t n = deny_403_payload(w, &f->verdict, resp, sizeof(resp));
 		send_segment(w, frame, mt, true, cport, srv_seq, cli_ack,
@@ -438,6 +476,79 @@ static bool decide_head(struct pc_worker *w, struct pc_flow *f, const struct pc_
 	return true;
 }
 
+/* Decide the ClientHello that starts at f->l7_seq, parsed into w->tls with
+ * outcome tr. Returns true when allowed. */
+static bool decide_hello(struct pc_worker *w, struct pc_flow *f, const struct pc_pkt_meta *mt,
+			 enum pc_tls_reason tr)
+{
+	const struct pc_tls_hello *hello = NULL;
+	struct pc_verdict v;
+
+	w->ctr[PC_CTR_TLS_HELLOS_DECIDED]++;
+	if (likely(tr == PC_TLS_OK)) {
+		hello = &w->tls;
+		struct pc_request rq = {
+			.src = mt->src, .dst = mt->dst, .sport = mt->sport, .dport = mt->dport,
+			.l4_proto = mt->l4_proto, .http = NULL, .tls = hello, .now_s = w->now_s,
+		};
+		if (unlikely(w->pol->policy == NULL))
+			verdict_deny(&v, PC_REASON_NO_POLICY);
+		else
+			pc_decide(w->pol->policy, engine_scratch(w), &rq, &v);
+		apply_quarantine(w, &v);
+	} else {
+		w->ctr[PC_CTR_TLS_HELLOS_MALFORMED]++;
+		pc_verdict_tls_malformed(&v, (uint8_t)tr);
+	}
+	f->verdict = v;
+	f->generation = w->pol->generation;
+	f->quar_epoch = pc_quarantine_epoch(w->pol->quarantine);
+	f->requests++;
+	record_tls(w, mt, &v, hello);
+	return v.action == PC_ACTION_ALLOW;
+}
+
+/* The held bytes from f->l7_seq on are (the start of) a ClientHello: parse
+ * what is contiguous and decide once the hello is whole. Allowed, every held
+ * segment goes on (later ones included: what follows the hello is
+ * encrypted and passes unread) and the flow passes from then on. m (held)
+ * brought us here. */
+static void advance_tls(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf *m,
+			const struct pc_pkt_meta *mt)
+{
+	struct pc_reasm *r = &w->reasm;
+	struct pc_reasm_hold *h = pc_reasm_hold(r, f->hold);
+	uint32_t len, total;
+
+	if (pc_reasm_contig(h, f->l7_seq) == 0)
+		return; /* a gap at the start: wait for it */
+	const uint8_t *p = pc_reasm_view(r, h, f->l7_seq, &len, &total);
+	enum pc_tls_reason tr = pc_tls_hello_parse(p, len, &w->tls);
+	if (tr == PC_TLS_INCOMPLETE) {
+		/* The hold shows at most max_head bytes: a hello needing more
+		 * can never be decided here, and is refused (decide.h: a hello
+		 * still incomplete at the hold bound). */
+		if (likely(len == total && w->tls.need <= r->max_head))
+			return; /* wait for more */
+		tr = PC_TLS_HELLO_TOO_LARGE;
+	}
+	if (!decide_hello(w, f, mt, tr)) {
+		deny_stream(w, f, m, mt, true);
+		return;
+	}
+	f->l7 = PC_FLOW_L7_TLS_PASS;
+	f->l7_seq += w->tls.stream_len;
+	hold_release(w, f);
+	if (f->hold != 0) {
+		/* Segments past the hello (sorted by seq): on with the rest. */
+		h = pc_reasm_hold(r, f->hold);
+		for (uint32_t i = 0; i < h->n; i++)
+			if (pc_seq_lt(f->fwd_seq, h->seg[i].seq + h->seg[i].len))
+				f->fwd_seq = h->seg[i].seq + h->seg[i].len;
+		hold_drop(w, f, hold_send);
+	}
+}
+
 /* Walk the held bytes from f->l7_seq: decide every head that is complete,
  * track every body, then send on what is decided. m (held) brought us here. */
 static void advance(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf *m,
@@ -445,6 +556,20 @@ static void advance(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf *m,
 {
 	struct pc_reasm *r = &w->reasm;
 	struct pc_reasm_hold *h = pc_reasm_hold(r, f->hold);
+
+	if (f->l7 == PC_FLOW_L7_SNIFF) {
+		uint32_t n;
+		const uint8_t *p = pc_reasm_span(h, f->l7_seq, &n);
+		if (p == NULL)
+			return; /* the first byte is not here yet */
+		/* RFC 8446 §5.1: ContentType handshake(22) opens a TLS stream;
+		 * no HTTP method (RFC 9110 §9, a token) starts with it. */
+		f->l7 = p[0] == 22 ? PC_FLOW_L7_TLS_HELLO : PC_FLOW_L7_HEAD;
+	}
+	if (f->l7 == PC_FLOW_L7_TLS_HELLO) {
+		advance_tls(w, f, m, mt);
+		return;
+	}
 
 	for (;;) {
 		if (f->l7 == PC_FLOW_L7_BODY) {
@@ -533,7 +658,7 @@ static void inspect_client(struct pc_worker *w, struct rte_mbuf *m, const struct
 		return;
 	}
 	if (f->hold != 0 && unlikely(w->now_tsc - f->hold_tsc > w->dp->hold_timeout_tsc) &&
-	    f->l7 == PC_FLOW_L7_HEAD) {
+	    holds_undecided(f)) {
 		w->ctr[PC_CTR_HOLD_TIMEOUT]++;
 		deny_stream_dp(w, f, m, mt, false, PC_DP_REASON_HOLD_TIMEOUT, 0);
 		return;
@@ -632,6 +757,18 @@ static void inspect_packet(struct pc_worker *w, struct rte_mbuf *m, const struct
 			   struct pc_flow *f, bool from_client)
 {
 	const struct pc_pkt_meta *mt = &c->meta;
+	if (f->l7 == PC_FLOW_L7_TLS_PASS) {
+		/* Encrypted from here: on both ways. The server's next
+		 * expected byte is tracked so that a quarantine reset lands
+		 * in its window. */
+		if (from_client) {
+			uint32_t end = mt->tcp_seq + mt->payload_len;
+			if (pc_seq_lt(f->fwd_seq, end))
+				f->fwd_seq = end;
+		}
+		tx_push(w, m->port ^ 1, m);
+		return;
+	}
 	if (from_client && mt->payload_len > 0) {
 		inspect_client(w, m, c, f);
 		return;
@@ -653,7 +790,9 @@ static void new_flow(struct pc_worker *w, struct rte_mbuf *m, struct pc_pkt_ctx 
 	const struct pc_pkt_meta *mt = &c->meta;
 	const struct pc_policy *p = w->pol->policy;
 	bool tcp = mt->l4_proto == PC_PROTO_TCP;
-	bool inspect = tcp && p != NULL && pc_policy_inspects(p, &mt->dst, mt->dport);
+	enum pc_inspect kind = (tcp && p != NULL) ? pc_policy_inspect_kind(p, &mt->dst, mt->dport)
+						  : PC_INSPECT_NONE;
+	bool inspect = kind != PC_INSPECT_NONE;
 
 	if (inspect) {
 		/* An inspected flow must be seen from its first byte, or the
@@ -701,7 +840,9 @@ static void new_flow(struct pc_worker *w, struct rte_mbuf *m, struct pc_pkt_ctx 
 
 	if (inspect) {
 		f->state = PC_FLOW_INSPECT;
-		f->l7 = PC_FLOW_L7_HEAD;
+		f->l7 = kind == PC_INSPECT_TLS		? PC_FLOW_L7_TLS_HELLO
+			: kind == PC_INSPECT_HTTP_OR_TLS ? PC_FLOW_L7_SNIFF
+							 : PC_FLOW_L7_HEAD;
 		f->l7_seq = f->fwd_seq = mt->tcp_seq + 1; /* the SYN takes one */
 		verdict_deny(&f->verdict, PC_REASON_DEFAULT); /* nothing decided yet */
 		tx_push(w, m->port ^ 1, m);
@@ -947,7 +1088,7 @@ static void flow_visit(void *arg, struct pc_flow *f, bool expired)
 	}
 	if (w->now_tsc - f->hold_tsc <= w->dp->hold_timeout_tsc)
 		return;
-	if (f->l7 == PC_FLOW_L7_BODY || f->state != PC_FLOW_INSPECT) {
+	if (!holds_undecided(f) || f->state != PC_FLOW_INSPECT) {
 		hold_drop(w, f, hold_free_aged);
 		return;
 	}

@@ -21,6 +21,7 @@
 #include "http/http_parse.h"
 #include "pkt/pkt_parse.h"
 #include "reasm.h"
+#include "tls/tls_hello.h"
 
 struct rte_mbuf;
 
@@ -68,6 +69,7 @@ struct pc_worker {
 	struct pc_pkt_ctx ctx[PC_WORKER_BURST];
 	struct pc_reasm reasm;          /* held client segments of this worker's flows */
 	struct pc_http_req req;
+	struct pc_tls_hello tls;        /* ~17 KiB (its reassembly area): one per worker */
 	struct pc_dlog_rec rec;
 	uint64_t ctr[PC_CTR_COUNT];     /* counts since the last publish */
 
