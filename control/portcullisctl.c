@@ -13,9 +13,10 @@
  * HTTP request: the ClientHello, possibly fragmented over records, parsed
  * by lib/tls; the verdict JSON then also says what the hello offered.
  *
- * The offline commands (explain, policy validate) run the library's own
- * load -> compile -> image -> runtime path and the same pc_decide() as the
- * dataplane workers, with no dataplane and no DPDK.
+ * The offline commands (explain, policy validate, policy test) run the
+ * library's own load -> compile -> image -> runtime path and the same
+ * pc_decide() as the dataplane workers, with no dataplane and no DPDK.
+ * policy test and policy diff live in ctl_policy_test.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "ctl_control.h"
+#include "ctl_policy_test.h"
 #include "engine/decide.h"
 #include "http/http_parse.h"
 #include "pkt/pkt_parse.h"
@@ -60,6 +62,13 @@ static const struct pc_ctl_cmd commands[] = {
 	  "its ClientHello) read from stdin and print the verdict as JSON" },
 	{ "policy", "validate", cmd_policy_validate, "FILE",
 	  "load and compile a policy file; print \"ok\" or the error" },
+	{ "policy", "test", pc_ctl_policy_test, "FILE [--now UNIX_SECONDS]",
+	  "run the test cases under the policy file's \"tests\" key; print PASS/FAIL per case and "
+	  "a summary; exit 1 when any case fails" },
+	{ "policy", "diff", pc_ctl_policy_diff,
+	  "FILE [--against FILE2 | --socket PATH | --instance NAME]",
+	  "compare FILE with FILE2 (or the policy the daemon runs) by meaning; one line per "
+	  "difference; exit 1 when they differ" },
 	{ "policy", "push", pc_ctl_policy_push, "FILE [--socket PATH | --instance NAME]",
 	  "push a policy through portcullis-control; print the generation and the dataplane's "
 	  "apply time, or the exact error" },
@@ -163,6 +172,27 @@ static int parse_endpoint(const char *text, struct pc_addr *addr, uint16_t *port
 		*has_port = true;
 	}
 	return 0;
+}
+
+int pc_ctl_parse_endpoint(const char *text, struct pc_addr *addr, uint16_t *port, bool *has_port)
+{
+	return parse_endpoint(text, addr, port, has_port);
+}
+
+/* One decision path for explain and policy test, so a test case passes
+ * exactly when explain would print the expected verdict. */
+bool pc_ctl_decide_http(const struct pc_policy *p, struct pc_engine_scratch *s,
+			struct pc_request *req, const char *buf, size_t n, struct pc_http_req *http,
+			struct pc_verdict *v)
+{
+	enum pc_http_reason hr = pc_http_parse_head(buf, n, http);
+	if (hr != PC_HTTP_OK) {
+		pc_verdict_malformed(v, (uint8_t)hr);
+		return false;
+	}
+	req->http = http;
+	pc_decide(p, s, req, v);
+	return true;
 }
 
 /* Reads stdin up to max bytes. Returns the byte count, or -1 on a read error. */
@@ -385,12 +415,7 @@ static int cmd_explain(const struct pc_ctl_cmd *cmd, int argc, char **argv)
 		rc = PC_CTL_EXIT_OK;
 		goto out;
 	}
-	enum pc_http_reason hr = pc_http_parse_head(buf, (size_t)n, http);
-	if (hr != PC_HTTP_OK) {
-		pc_verdict_malformed(&v, (uint8_t)hr);
-	} else {
-		req.http = http;
-		pc_decide(p, s, &req, &v);
+	if (pc_ctl_decide_http(p, s, &req, buf, (size_t)n, http, &v)) {
 		norm_path = pc_engine_last_path(s, &path_changed);
 		named_by_jwt = v.cred_kind == PC_CRED_JWT && v.identity >= 0 &&
 			       pc_engine_last_jwt(s, &iss, &sub);

@@ -110,7 +110,10 @@ struct load_ctx {
 
 static const char *const top_keys[] = {
 	"version", "default_action", "jwt_issuers", "identities", "destinations", "rules",
-	"description", NULL,
+	"description",
+	/* Test cases run by portcullisctl policy test; the CLI checks them,
+	 * the dataplane has no use for them. */
+	"tests", NULL,
 };
 static const char *const issuer_keys[] = {
 	"issuer", "audiences", "algorithms", "jwks", "jwks_file", "leeway_s", "max_lifetime_s",

@@ -11,6 +11,8 @@
 # (fa33d4b7...). A fingerprint is the first 8 bytes of the key's SHA-256, or
 # for a source identity of the SHA-256 of the source address bytes.
 set -u
+# explain runs at the end of a pipe: in this shell, so its counts stick.
+shopt -s lastpipe
 
 CTL=${1:?usage: $0 PORTCULLISCTL SOURCE_ROOT}
 ROOT=${2:?usage: $0 PORTCULLISCTL SOURCE_ROOT}
@@ -161,6 +163,99 @@ printf '{"version": 1, "default_action": "maybe"}\n' >"$TMP/bad-action.json"
 expect_exit "policy validate: bad JSON value" 1 '' 'bad-action.json' "$CTL" policy validate "$TMP/bad-action.json"
 expect_exit "policy validate: missing file" 1 '' 'nonexistent' "$CTL" policy validate "$TMP/nonexistent.json"
 expect_exit "policy validate: no file given" 2 '' 'needs a FILE' "$CTL" policy validate
+
+# policy test: the sample's own test cases, then a copy with one wrong
+# expectation, then malformed cases.
+expect_exit "policy test: sample passes" 0 '^4 passed, 0 failed$' '' "$CTL" policy test "$POLICY"
+expect_exit "policy test: one PASS line per case" 0 '^PASS  unknown caller is denied: ' '' \
+	"$CTL" policy test "$POLICY"
+sed 's#"rule": "block-admin", "reason"#"rule": "tickets-read", "reason"#' "$POLICY" >"$TMP/wrong.json"
+expect_exit "policy test: wrong expectation fails, FAIL line names the case" 1 \
+	'^FAIL  admin path is denied: expected action=deny rule=tickets-read reason=rule_match, got action=deny rule=block-admin reason=rule_match$' \
+	'' "$CTL" policy test "$TMP/wrong.json"
+expect_exit "policy test: summary counts the failure" 1 '^3 passed, 1 failed$' '' \
+	"$CTL" policy test "$TMP/wrong.json"
+python3 - "$POLICY" "$TMP/bad-src.json" <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+# the third case's source only, so the reported line must be its own
+parts = text.split('"src": "198.18.1.10:40000"')
+assert len(parts) == 5
+out = parts[0]
+for i, rest in enumerate(parts[1:]):
+    out += ('"src": "198.18.1.300"' if i == 2 else '"src": "198.18.1.10:40000"') + rest
+open(sys.argv[2], "w").write(out)
+PY
+line=$(grep -n '"src": "198.18.1.300"' "$TMP/bad-src.json" | cut -d: -f1)
+expect_exit "policy test: bad src names file, line, JSON path" 1 '' \
+	"bad-src.json:$line: \\\$\\.tests\\[2\\]\\.src: expected" "$CTL" policy test "$TMP/bad-src.json"
+sed 's#"expect": {"action": "deny", "rule": null, "reason": "unknown_caller"}#"expect": {}#' \
+	"$POLICY" >"$TMP/empty-expect.json"
+line=$(grep -n '"expect": {}' "$TMP/empty-expect.json" | cut -d: -f1)
+expect_exit "policy test: empty expect is an error" 1 '' \
+	"empty-expect.json:$line: \\\$\\.tests\\[3\\]\\.expect: expect needs at least one" \
+	"$CTL" policy test "$TMP/empty-expect.json"
+python3 - "$POLICY" "$TMP/no-tests.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+del p["tests"]
+json.dump(p, open(sys.argv[2], "w"), indent=2)
+PY
+expect_exit "policy test: no tests" 1 '' 'no "tests"' "$CTL" policy test "$TMP/no-tests.json"
+expect_exit "policy test: policy fails to load" 1 '' 'bad-regex.json' \
+	"$CTL" policy test "$TMP/bad-regex.json"
+expect_exit "policy test: no file given" 2 '' 'needs a FILE' "$CTL" policy test
+expect_exit "policy test: bad --now" 2 '' '--now' "$CTL" policy test "$POLICY" --now soon
+
+# policy diff
+expect_exit "policy diff: a file against itself" 0 '^no differences$' '' \
+	"$CTL" policy diff "$POLICY" --against "$POLICY"
+python3 - "$POLICY" "$TMP/reordered.json" "$TMP/changed.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+# same meaning: lists are sets, descriptions and tests are not the policy
+q = json.loads(json.dumps(p))
+q["rules"][1]["methods"].reverse()
+q["identities"].reverse()
+q["identities"][0]["description"] = "only a comment"
+del q["tests"]
+json.dump(q, open(sys.argv[2], "w"), indent=4)
+r = json.loads(json.dumps(p))
+r["default_action"] = "allow"
+r["rules"][1]["methods"].append("POST")
+r["rules"][1]["action"] = "deny"
+r["rules"] = [x for x in r["rules"] if x["id"] != "ops-ssh"]
+r["rules"].append({"id": "billing-write", "identities": ["billing-bot"],
+                   "destinations": ["tickets"], "methods": ["PUT"], "action": "allow"})
+r["rules"][0], r["rules"][1] = r["rules"][1], r["rules"][0]
+r["destinations"][0]["ports"] = [80, 8080]
+r["identities"][2]["api_keys_sha256"] = ["00" * 32]
+json.dump(r, open(sys.argv[3], "w"), indent=2)
+PY
+expect_exit "policy diff: order of lists, descriptions and tests do not matter" 0 \
+	'^no differences$' '' "$CTL" policy diff "$TMP/reordered.json" --against "$POLICY"
+"$CTL" policy diff "$TMP/changed.json" --against "$POLICY" >"$TMP/diff.out" 2>"$TMP/diff.err"
+rc=$?
+checks=$((checks + 1))
+want='changed default_action: "deny" -> "allow"
+changed identity "monitoring": api_keys_sha256
+changed destination "tickets": ports
+changed rule "tickets-read": methods, action
+removed rule "ops-ssh"
+added rule "billing-write"
+moved rule "tickets-read": now before a rule it followed'
+if [ "$rc" -ne 1 ]; then
+	fail "policy diff: changes: exit $rc, want 1 (stderr: $(cat "$TMP/diff.err"))"
+elif [ "$(cat "$TMP/diff.out")" != "$want" ]; then
+	fail "policy diff: changes"$'\n'"  got:  $(cat "$TMP/diff.out")"$'\n'"  want: $want"
+else
+	echo "ok: policy diff: changes, one line each, fields named"
+fi
+expect_exit "policy diff: a file that does not load" 1 '' 'bad-regex.json' \
+	"$CTL" policy diff "$TMP/bad-regex.json" --against "$POLICY"
+expect_exit "policy diff: no daemon to compare with" 1 '' '' \
+	"$CTL" policy diff "$POLICY" --socket "$TMP/nonexistent.sock"
+expect_exit "policy diff: no file given" 2 '' 'needs a FILE' "$CTL" policy diff --against "$POLICY"
 
 # command line
 expect_exit "--help" 0 'explain' '' "$CTL" --help

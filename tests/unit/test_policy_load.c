@@ -420,7 +420,7 @@ static const struct bad_case bad_cases[] = {
 	  ":2: $.version: expected the integer 1 (the policy format version), got \"1\"" },
 	{ "invalid-unknown-top-key.json",
 	  ":3: $.rule: unknown key \"rule\"; did you mean \"rules\"? (allowed keys: version, "
-	  "default_action, jwt_issuers, identities, destinations, rules, description)" },
+	  "default_action, jwt_issuers, identities, destinations, rules, description, tests)" },
 	{ "invalid-default-action.json",
 	  ":3: $.default_action: expected \"allow\" or \"deny\", got \"permit\"" },
 	{ "invalid-description-not-string.json",
@@ -807,7 +807,8 @@ static void test_odd_keys(void)
 	CU_ASSERT_PTR_NULL(load_text(t));
 	CU_ASSERT_STRING_EQUAL(err, "t.json:2: $[\"ru.les\"]: unknown key \"ru.les\"; did you mean "
 			       "\"rules\"? (allowed keys: "
-			       "version, default_action, jwt_issuers, identities, destinations, rules, description)");
+			       "version, default_action, jwt_issuers, identities, destinations, rules, description, "
+			       "tests)");
 
 	t = "{\"version\": 1,\n\"x\\\"y\\n\": 1}";
 	CU_ASSERT_PTR_NULL(load_text(t));
@@ -820,7 +821,7 @@ static void test_odd_keys(void)
 	CU_ASSERT_PTR_NULL(load_text(text));
 	snprintf(want, sizeof(want), "t.json:1: $: unknown key \"%.48s\"... (300 bytes) (allowed "
 		 "keys: version, default_action, jwt_issuers, identities, destinations, rules, "
-		 "description)", key);
+		 "description, tests)", key);
 	CU_ASSERT_STRING_EQUAL(err, want);
 
 	/* a long key inside an item keeps the item's path */
