@@ -274,6 +274,13 @@ static int print_verdict(const struct pc_policy *p, const struct pc_verdict *v,
 	if (o == NULL)
 		return -ENOMEM;
 	json_object_set_new(o, "action", json_string(pc_action_name((enum pc_action)v->action)));
+	/* A dry-run pass: "action" stays what the traffic gets (allow), and
+	 * "shadow" says the enforced verdict would have been a deny, with the
+	 * rule and reason below naming it. The decision log folds both into
+	 * "action": "would_deny"; explain keeps them apart so a script testing
+	 * "action" sees what happens on the wire. */
+	if (v->shadow && v->action == PC_ACTION_ALLOW)
+		json_object_set_new(o, "shadow", json_string("would_deny"));
 	json_object_set_new(o, "rule", v->rule >= 0 ? json_string(pc_policy_rule_id(p, (uint32_t)v->rule))
 						   : json_null());
 	json_object_set_new(o, "identity",

@@ -182,7 +182,8 @@ int pc_dlog_format(const struct pc_dlog_rec *rec, const struct pc_policy *p, cha
 	bool have_rule = p != NULL && v->rule >= 0 && (uint32_t)v->rule < pc_policy_rule_count(p);
 	sb_json_cstr_or_null(&b, have_rule ? pc_policy_rule_id(p, (uint32_t)v->rule) : NULL);
 	sb_printf(&b, ",\"action\":\"%s\",\"reason\":\"%s\",\"generation\":%" PRIu32 "}\n",
-		  pc_action_name((enum pc_action)v->action),
+		  v->shadow && v->action == PC_ACTION_ALLOW ? "would_deny"
+							    : pc_action_name((enum pc_action)v->action),
 		  pc_dp_reason_text(v->reason) ? pc_dp_reason_text(v->reason) : pc_verdict_reason_name(v),
 		  rec->generation);
 

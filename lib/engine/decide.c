@@ -801,8 +801,8 @@ struct pc_str pc_engine_last_path(const struct pc_engine_scratch *s, bool *chang
 	return (struct pc_str){ .p = s->path, .len = s->path_len };
 }
 
-enum pc_action pc_decide(const struct pc_policy *p, struct pc_engine_scratch *s,
-			 const struct pc_request *req, struct pc_verdict *v)
+static enum pc_action decide_enforced(const struct pc_policy *p, struct pc_engine_scratch *s,
+				      const struct pc_request *req, struct pc_verdict *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->action = PC_ACTION_DENY;
@@ -887,6 +887,44 @@ enum pc_action pc_decide(const struct pc_policy *p, struct pc_engine_scratch *s,
 	v->reason = v->identity < 0 ? PC_REASON_UNKNOWN_CALLER : PC_REASON_DEFAULT;
 	if (near != PC_REASON_COUNT && p->default_action == PC_ACTION_DENY)
 		v->reason = (uint8_t)near;
+	return (enum pc_action)v->action;
+}
+
+/* Denies a shadow policy lets pass: the ones the policy chose. The others
+ * say the request could not be read unambiguously (or the engine failed),
+ * and stay enforced whatever the mode (decide.h, "Shadow mode"). */
+static bool shadowable(uint8_t reason)
+{
+	switch (reason) {
+	case PC_REASON_RULE:
+	case PC_REASON_DEFAULT:
+	case PC_REASON_UNKNOWN_CALLER:
+	case PC_REASON_API_KEY_UNKNOWN:
+	case PC_REASON_UNBOUND_SOURCE:
+	case PC_REASON_JWT_INVALID:
+	case PC_REASON_JWT_UNKNOWN_SUBJECT:
+	case PC_REASON_TLS_SNI_MISSING:
+	case PC_REASON_TLS_VERSION_TOO_LOW:
+	case PC_REASON_TLS_FINGERPRINT_NOT_ALLOWED:
+	case PC_REASON_TLS_ALPN_NOT_ALLOWED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+enum pc_action pc_decide(const struct pc_policy *p, struct pc_engine_scratch *s,
+			 const struct pc_request *req, struct pc_verdict *v)
+{
+	if (decide_enforced(p, s, req, v) != PC_ACTION_DENY)
+		return (enum pc_action)v->action;
+	/* p is not NULL past NO_POLICY, which is not shadowable */
+	bool rule_shadow = v->reason == PC_REASON_RULE && v->rule >= 0 &&
+			   (p->rules[v->rule].flags & PC_RT_RULE_SHADOW);
+	if (rule_shadow || (p != NULL && p->shadow && shadowable(v->reason))) {
+		v->action = PC_ACTION_ALLOW;
+		v->shadow = 1;
+	}
 	return (enum pc_action)v->action;
 }
 

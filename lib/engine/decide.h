@@ -27,9 +27,26 @@
 #ifndef PC_DECIDE_H
 #define PC_DECIDE_H
 
+#include <assert.h>
+
 #include "http/http_parse.h"
 #include "policy/policy.h"
 #include "tls/tls_hello.h"
+
+/* Shadow mode ("mode": "shadow", policy.h): a dry run. After the decision
+ * above, a deny is turned into an allow with the verdict's shadow bit set,
+ * keeping its reason and rule, when
+ *   - the rule that matched is a shadow rule (reason rule_match); a shadow
+ *     allow rule is an ordinary allow; or
+ *   - the whole policy is in shadow mode and the deny is one the policy
+ *     chose: a rule, the default action, an unknown caller, a bad or
+ *     unbound credential, a TLS posture miss.
+ * Malformed or ambiguous requests (http_malformed, path_rejected,
+ * tls_malformed), engine failures and no_policy stay denied even in a
+ * shadow policy: forwarding a request this gateway cannot read the same way
+ * as the server would let request smuggling through, whatever the policy
+ * says. The same holds for the dataplane's stream-safety denies, which never
+ * pass through pc_decide(). A shadow pass counts as an allowed decision. */
 
 /* X(name, "text"): why a verdict was reached. Stable names: they are what the
  * decision log, explain and metrics print. */
@@ -70,13 +87,24 @@ struct pc_verdict {
 				* enum pc_path_reason (PATH_REJECTED),
 				* enum pc_jwt_reason (JWT_INVALID) or
 				* enum pc_tls_reason (TLS_MALFORMED) */
-	uint8_t cred_kind;     /* enum pc_cred_kind */
+	/* Bit-fields so the flag fits the byte cred_kind always had to
+	 * itself: the verdict is copied into fixed-size records (the
+	 * dataplane's 768-byte decision record, the flow table) and must not
+	 * grow. */
+	uint8_t cred_kind : 7; /* enum pc_cred_kind */
+	/* A dry-run pass (see "Shadow mode" above): action is ALLOW, reason
+	 * and rule say which deny it would have been. Whoever turns the
+	 * verdict into a deny afterwards (quarantine) leaves the bit; readers
+	 * look at it only with action ALLOW. */
+	uint8_t shadow : 1;
 	int32_t rule;          /* rule index, -1 when none decided */
 	int32_t identity;      /* identity index, -1 when unknown */
 	/* First bytes of SHA-256(credential): enough to correlate and to
 	 * quarantine, never enough to replay. Zero when cred_kind has none. */
 	uint8_t cred_fp[PC_CRED_FP_LEN];
 };
+
+static_assert(sizeof(struct pc_verdict) == 20, "pc_verdict is copied into fixed-size records");
 
 struct pc_request {
 	struct pc_addr src, dst;

@@ -30,6 +30,15 @@ enum pc_action {
 	PC_ACTION_COUNT
 };
 
+/* "mode" of a rule or of a whole policy. A shadow deny is a dry run: the
+ * engine computes it, the traffic passes, and the verdict is marked shadow
+ * so the decision log prints "would_deny" (lib/engine/decide.h says which
+ * denies a shadow policy lets through). The values are stored in images. */
+enum pc_mode {
+	PC_MODE_ENFORCE = 0,
+	PC_MODE_SHADOW = 1,
+};
+
 /* Which traffic a destination describes. HTTP destinations are inspected at
  * L7 (each request); TLS destinations are TCP flows decided once, at the
  * ClientHello (their hosts match the SNI); the others are decided at L4 on
@@ -141,12 +150,14 @@ struct pc_src_rule {
 	char **alpn;           /* the client must offer one of these protocols */
 	uint32_t n_alpn;
 	uint8_t action;        /* enum pc_action */
+	uint8_t mode;          /* enum pc_mode; default ENFORCE */
 };
 
 struct pc_policy_src {
 	char *origin;          /* file name, for messages */
 	uint32_t version;
 	uint8_t default_action;
+	uint8_t mode;          /* enum pc_mode of the whole policy; default ENFORCE */
 	struct pc_src_identity *identities;
 	uint32_t n_identities;
 	struct pc_src_destination *destinations;

@@ -565,6 +565,9 @@ static int emit_rules(struct pc_compile *c)
 		if (r->action >= PC_ACTION_COUNT)
 			return compile_error(c, -EINVAL, "$.rules[%u].action: bad value %u", i,
 					     r->action);
+		if (r->mode > PC_MODE_SHADOW)
+			return compile_error(c, -EINVAL, "$.rules[%u].mode: bad value %u", i,
+					     r->mode);
 		if ((r->n_identities && r->identities == NULL) ||
 		    (r->n_destinations && r->destinations == NULL) || (r->n_paths && r->paths == NULL) ||
 		    (r->n_headers && r->headers == NULL) || (r->n_claims && r->claims == NULL))
@@ -631,6 +634,7 @@ static int emit_rules(struct pc_compile *c)
 		*ir = tr;
 		ir->id = id;
 		ir->action = r->action;
+		ir->flags = r->mode == PC_MODE_SHADOW ? PC_IMG_RULE_SHADOW : 0;
 		ir->methods = r->methods;
 		ir->ids_start = ids_start;
 		ir->n_ids = r->n_identities;
@@ -710,6 +714,7 @@ static int assemble(struct pc_compile *c, void **image, size_t *image_len)
 	h->total_len = (uint32_t)total;
 	h->policy_version = c->src->version;
 	h->default_action = c->src->default_action;
+	h->flags = c->src->mode == PC_MODE_SHADOW ? PC_IMG_POLICY_SHADOW : 0;
 	h->n_identities = c->src->n_identities;
 	h->n_destinations = c->src->n_destinations;
 	h->n_rules = c->src->n_rules;
@@ -750,6 +755,10 @@ int pc_policy_compile(const struct pc_policy_src *src, void **image, size_t *ima
 	*image_len = 0;
 	if (src->default_action >= PC_ACTION_COUNT) {
 		rc = compile_error(&c, -EINVAL, "$.default_action: bad value %u", src->default_action);
+		goto out;
+	}
+	if (src->mode > PC_MODE_SHADOW) {
+		rc = compile_error(&c, -EINVAL, "$.mode: bad value %u", src->mode);
 		goto out;
 	}
 	if (src->n_jwt_issuers > PC_POLICY_MAX_ISSUERS) {

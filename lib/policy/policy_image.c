@@ -202,6 +202,8 @@ static int check_header(struct pc_img_chk *c)
 		return img_error(c, "%u sections, expected %u", h->n_sections, PC_IMG_SEC_COUNT);
 	if (unlikely(h->default_action >= PC_ACTION_COUNT))
 		return img_error(c, "default action %u out of range", h->default_action);
+	if (unlikely(h->flags & ~PC_IMG_POLICY_FLAGS))
+		return img_error(c, "policy flags 0x%02x hold unknown bits", h->flags);
 
 	for (unsigned s = 0; s < PC_IMG_SEC_COUNT; s++) {
 		const struct pc_img_section *sec = &h->sections[s];
@@ -419,6 +421,8 @@ static int check_rules(struct pc_img_chk *c)
 		CHECK_STR(c, r->id, "rule %u id", i);
 		if (unlikely(r->action >= PC_ACTION_COUNT))
 			return img_error(c, "rule %u action %u out of range", i, r->action);
+		if (unlikely(r->flags & ~PC_IMG_RULE_FLAGS))
+			return img_error(c, "rule %u flags 0x%02x hold unknown bits", i, r->flags);
 		CHECK_RANGE(c, r->ids_start, r->n_ids, PC_IMG_SEC_RULE_REFS, "rule %u identities", i);
 		CHECK_RANGE(c, r->dests_start, r->n_dests, PC_IMG_SEC_RULE_REFS,
 			    "rule %u destinations", i);
@@ -544,6 +548,7 @@ static int build_runtime(struct pc_policy *p, struct pc_img_chk *c)
 
 	p->version = h->policy_version;
 	p->default_action = h->default_action;
+	p->shadow = (h->flags & PC_IMG_POLICY_SHADOW) != 0;
 	p->n_identities = h->n_identities;
 	p->n_destinations = h->n_destinations;
 	p->n_rules = h->n_rules;
@@ -712,6 +717,8 @@ static int build_runtime(struct pc_policy *p, struct pc_img_chk *c)
 		struct pc_rt_rule *r = &p->rules[i];
 		r->id = str_at(c, ir[i].id);
 		r->action = ir[i].action;
+		if (ir[i].flags & PC_IMG_RULE_SHADOW)
+			r->flags |= PC_RT_RULE_SHADOW;
 		r->methods = ir[i].methods;
 		r->dests = &refs[ir[i].dests_start];
 		r->n_dests = ir[i].n_dests;

@@ -99,7 +99,8 @@ struct pc_img_header {
 	uint32_t crc32;          /* zlib crc32 of bytes [PC_POLICY_IMAGE_CRC_START, total_len) */
 	uint32_t policy_version; /* "version" of the policy file */
 	uint8_t default_action;  /* enum pc_action */
-	uint8_t pad0[3];
+	uint8_t flags;           /* PC_IMG_POLICY_*; other bits zero */
+	uint8_t pad0[2];
 	/* Element counts of the main sections; each must agree with its
 	 * section's length (a second, independent statement of the same fact). */
 	uint32_t n_identities;
@@ -165,10 +166,20 @@ struct pc_img_destination {
 };
 static_assert(sizeof(struct pc_img_destination) == 32, "pc_img_destination layout");
 
+/* Policy and rule flags. They took bytes that were padding (always zero)
+ * in ABI 3, so the ABI stays 3: an image without a shadow mode reads the
+ * same as before, and a loader that predates the flags ignores them and
+ * enforces every deny, which fails closed. A bit outside the defined set is
+ * an error (policy_image.c). */
+#define PC_IMG_POLICY_SHADOW 0x1 /* "mode": "shadow" at top level */
+#define PC_IMG_POLICY_FLAGS PC_IMG_POLICY_SHADOW
+#define PC_IMG_RULE_SHADOW 0x1   /* the rule's "mode": "shadow" */
+#define PC_IMG_RULE_FLAGS PC_IMG_RULE_SHADOW
+
 struct pc_img_rule {
 	uint32_t id;            /* string */
 	uint8_t action;         /* enum pc_action */
-	uint8_t pad;
+	uint8_t flags;          /* PC_IMG_RULE_*; other bits zero */
 	uint16_t methods;       /* enum pc_http_method bits, 0 = any */
 	uint32_t ids_start;     /* into RULE_REFS: identity indexes */
 	uint32_t n_ids;
@@ -263,6 +274,7 @@ struct pc_rt_hdr_cond {
 #define PC_RT_RULE_PATHS 0x2
 #define PC_RT_RULE_CLAIMS 0x4 /* only callers identified by a verified JWT */
 #define PC_RT_RULE_TLS 0x8    /* has TLS posture conditions */
+#define PC_RT_RULE_SHADOW 0x10 /* "mode": "shadow": its deny passes, marked */
 
 struct pc_rt_claim_cond {
 	struct pc_str name;
@@ -329,6 +341,7 @@ struct pc_policy {
 	size_t image_len;
 	uint32_t version;
 	uint8_t default_action;
+	bool shadow;                  /* "mode": "shadow" for the whole policy */
 	uint32_t n_identities;
 	uint32_t n_destinations;
 	uint32_t n_rules;

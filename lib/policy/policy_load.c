@@ -109,7 +109,7 @@ struct load_ctx {
 };
 
 static const char *const top_keys[] = {
-	"version", "default_action", "jwt_issuers", "identities", "destinations", "rules",
+	"version", "default_action", "mode", "jwt_issuers", "identities", "destinations", "rules",
 	"description",
 	/* Test cases run by portcullisctl policy test; the CLI checks them,
 	 * the dataplane has no use for them. */
@@ -130,7 +130,7 @@ static const char *const destination_keys[] = {
 };
 static const char *const rule_keys[] = {
 	"id", "identities", "destinations", "methods", "paths", "headers", "claims", "tls",
-	"action", "description", NULL,
+	"action", "mode", "description", NULL,
 };
 static const char *const tls_keys[] = {
 	"min_version", "ja4", "alpn", "description", NULL,
@@ -599,6 +599,23 @@ static int load_action(struct load_ctx *c, const json_t *v, uint8_t *out)
 		}
 	}
 	return fail_expected(c, v, "\"allow\" or \"deny\"");
+}
+
+/* "mode": "enforce" (the default) or "shadow" (a dry run: denies are
+ * logged as would_deny and the traffic passes). */
+static int load_mode(struct load_ctx *c, const json_t *v, uint8_t *out)
+{
+	if (json_is_string(v)) {
+		if (strcmp(json_string_value(v), "enforce") == 0) {
+			*out = PC_MODE_ENFORCE;
+			return 0;
+		}
+		if (strcmp(json_string_value(v), "shadow") == 0) {
+			*out = PC_MODE_SHADOW;
+			return 0;
+		}
+	}
+	return fail_expected(c, v, "\"enforce\" or \"shadow\"");
 }
 
 /* RFC 9110 §5.6.2: tchar. */
@@ -1734,6 +1751,13 @@ static int load_rule(struct load_ctx *c, json_t *o, uint32_t i)
 		return rc;
 	path_pop(c, saved);
 
+	r->mode = PC_MODE_ENFORCE;
+	if ((v = opt_key(c, o, "mode", &saved)) != NULL) {
+		if ((rc = load_mode(c, v, &r->mode)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
 	/* A rule for TLS flows only (posture conditions, or only tls
 	 * destinations) could never match a caller known by key or token. */
 	bool all_tls = r->n_destinations > 0;
@@ -1858,6 +1882,13 @@ static int load_root(struct load_ctx *c, json_t *root)
 	src->default_action = PC_ACTION_DENY;
 	if ((v = opt_key(c, root, "default_action", &saved)) != NULL) {
 		if ((rc = load_action(c, v, &src->default_action)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
+	src->mode = PC_MODE_ENFORCE;
+	if ((v = opt_key(c, root, "mode", &saved)) != NULL) {
+		if ((rc = load_mode(c, v, &src->mode)) != 0)
 			return rc;
 		path_pop(c, saved);
 	}

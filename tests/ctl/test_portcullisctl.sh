@@ -273,5 +273,36 @@ expect_exit "explain without --policy" 2 '' 'needs --policy' "$CTL" explain
 expect_exit "explain, policy fails to load" 1 '' 'bad-regex.json' \
 	"$CTL" explain --policy "$TMP/bad-regex.json"
 
+# Shadow mode. explain keeps "action" what the traffic gets and adds
+# "shadow": "would_deny" when an enforced policy would have denied.
+SAMPLE_POLICY=$POLICY
+sed 's/"id": "block-admin",/"id": "block-admin", "mode": "shadow",/' "$SAMPLE_POLICY" \
+	>"$TMP/shadow-rule.json"
+sed '0,/"version": 1,/s//"version": 1, "mode": "shadow",/' "$SAMPLE_POLICY" \
+	>"$TMP/shadow-policy.json"
+POLICY=$TMP/shadow-rule.json
+req GET /admin/users "$TA_KEY" | explain "shadow rule: deny passes as would_deny" \
+	"{\"action\": \"allow\", \"shadow\": \"would_deny\", \"rule\": \"block-admin\", \"identity\": \"ticket-agent\", \"reason\": \"rule_match\", $TA_CRED}" \
+	"${CLIENT[@]}"
+req DELETE /api/v2/tickets/42 "$TA_KEY" | explain "shadow rule: default deny still enforced" \
+	"{\"action\": \"deny\", \"rule\": null, \"identity\": \"ticket-agent\", \"reason\": \"default_action\", $TA_CRED}" \
+	"${CLIENT[@]}"
+POLICY=$TMP/shadow-policy.json
+req DELETE /api/v2/tickets/42 "$TA_KEY" | explain "shadow policy: default deny passes" \
+	"{\"action\": \"allow\", \"shadow\": \"would_deny\", \"rule\": null, \"identity\": \"ticket-agent\", \"reason\": \"default_action\", $TA_CRED}" \
+	"${CLIENT[@]}"
+req GET /api/v2/tickets/42 | explain "shadow policy: unknown caller passes" \
+	'{"action": "allow", "shadow": "would_deny", "rule": null, "identity": null, "reason": "unknown_caller"}' \
+	"${CLIENT[@]}"
+req GET /api/v2/tickets/42 "$TA_KEY" | explain "shadow policy: allow is a plain allow" \
+	"{\"action\": \"allow\", \"rule\": \"tickets-read\", \"identity\": \"ticket-agent\", \"reason\": \"rule_match\", $TA_CRED}" \
+	"${CLIENT[@]}"
+req GET /api/v2/tickets/..%2fadmin "$TA_KEY" | explain "shadow policy: ambiguous path still denied" \
+	"{\"action\": \"deny\", \"rule\": null, \"identity\": \"ticket-agent\", \"reason\": \"path_encoded_slash\", $TA_CRED}" \
+	"${CLIENT[@]}"
+printf 'GET /api/v2/tickets/42 HTTP/1.1\nHost: tickets.internal\r\n\r\n' | explain "shadow policy: malformed request still denied" \
+	'{"action": "deny", "rule": null, "identity": null, "reason": "http_bare_lf"}'
+POLICY=$SAMPLE_POLICY
+
 echo "$((checks - failures)) of $checks checks passed"
 [ "$failures" -eq 0 ]

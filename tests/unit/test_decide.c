@@ -10,7 +10,8 @@
  * and the fallback of opaque Bearer values to API keys; TLS decisions on
  * ClientHellos made here: SNI exact, wildcard and absent, identity by source
  * only, rules with HTTP conditions skipped, each posture condition and the
- * reason that names the one that failed. Policies are built in C (policy_builder.h), compiled to an image
+ * reason that names the one that failed; shadow rules and shadow policies
+ * (which denies pass as would_deny, which stay enforced). Policies are built in C (policy_builder.h), compiled to an image
  * and loaded back, exactly as the dataplane gets them. The decide.c source is
  * included so the epoch test can reach the scratch's private counter.
  */
@@ -1483,8 +1484,77 @@ static void test_tls_malformed(void)
 	CU_ASSERT_STRING_EQUAL(pc_verdict_reason_name(&v), "tls_alpn_not_allowed");
 }
 
+/* Shadow mode: a shadow rule's deny passes marked shadow with its rule and
+ * reason, a shadow allow rule is a plain allow, an enforced rule after it
+ * still denies; a shadow policy lets every policy deny pass (rule, default,
+ * unknown caller, unknown key) but never an ambiguous path. */
+static void shadow_check(const struct pc_policy *p, struct pc_engine_scratch *s,
+			 const struct treq *t, uint8_t action, unsigned shadow, uint8_t reason,
+			 const char *rule, int line)
+{
+	struct pc_verdict v;
+	enum pc_action a = pc_decide(p, s, &t->req, &v);
+	bool ok = a == action && v.action == action && v.shadow == shadow && v.reason == reason &&
+		  (rule ? v.rule >= 0 && strcmp(pc_policy_rule_id(p, (uint32_t)v.rule), rule) == 0
+			: v.rule == -1);
+	if (!ok)
+		fprintf(stderr, "\nline %d: got %s shadow %u %s rule %s\n", line,
+			pc_action_name((enum pc_action)v.action), v.shadow,
+			pc_verdict_reason_name(&v),
+			v.rule >= 0 ? pc_policy_rule_id(p, (uint32_t)v.rule) : "-");
+	CU_ASSERT(ok);
+}
+#define SHADOW_CHECK(p, s, t, a, sh, r, rule) shadow_check((p), (s), (t), (a), (sh), (r), (rule), __LINE__)
+
+static void test_shadow(void)
+{
+	CU_ASSERT_EQUAL(sizeof(struct pc_verdict), 20);
+
+	struct tb *b = tb_new(DENY);
+	tb_identity(b, "a", NONE, L("key-a"), NULL);
+	tb_rule(b, "try-deny-x", DENY, NONE, NONE, 0, L("^/x"))->mode = PC_MODE_SHADOW;
+	tb_rule(b, "try-allow-y", ALLOW, NONE, NONE, 0, L("^/y"))->mode = PC_MODE_SHADOW;
+	tb_rule(b, "deny-x", DENY, NONE, NONE, 0, L("^/x/hard"));
+	tb_rule(b, "deny-z", DENY, NONE, NONE, 0, L("^/z"));
+	struct env *e = env_new(b);
+	http_req(&e->t, NULL, NULL, 0, "GET /x/hard HTTP/1.1\nHost: h");
+	SHADOW_CHECK(e->p, e->s, &e->t, ALLOW, 1, PC_REASON_RULE, "try-deny-x");
+	http_req(&e->t, NULL, NULL, 0, "GET /y HTTP/1.1\nHost: h");
+	SHADOW_CHECK(e->p, e->s, &e->t, ALLOW, 0, PC_REASON_RULE, "try-allow-y");
+	http_req(&e->t, NULL, NULL, 0, "GET /z HTTP/1.1\nHost: h");
+	SHADOW_CHECK(e->p, e->s, &e->t, DENY, 0, PC_REASON_RULE, "deny-z");
+	/* the default deny of an enforcing policy stays */
+	http_req(&e->t, NULL, NULL, 0, "GET /w HTTP/1.1\nHost: h\nx-api-key: key-a");
+	SHADOW_CHECK(e->p, e->s, &e->t, DENY, 0, PC_REASON_DEFAULT, NULL);
+	http_req(&e->t, NULL, NULL, 0, "GET /w HTTP/1.1\nHost: h\nx-api-key: nope");
+	SHADOW_CHECK(e->p, e->s, &e->t, DENY, 0, PC_REASON_API_KEY_UNKNOWN, NULL);
+	env_free(e);
+
+	b = tb_new(DENY);
+	b->src.mode = PC_MODE_SHADOW;
+	tb_identity(b, "a", NONE, L("key-a"), NULL);
+	tb_rule(b, "deny-z", DENY, NONE, NONE, 0, L("^/z"));
+	tb_rule(b, "allow-a", ALLOW, L("a"), NONE, 0, L("^/ok"));
+	e = env_new(b);
+	http_req(&e->t, NULL, NULL, 0, "GET /z HTTP/1.1\nHost: h");
+	SHADOW_CHECK(e->p, e->s, &e->t, ALLOW, 1, PC_REASON_RULE, "deny-z");
+	http_req(&e->t, NULL, NULL, 0, "GET /w HTTP/1.1\nHost: h\nx-api-key: key-a");
+	SHADOW_CHECK(e->p, e->s, &e->t, ALLOW, 1, PC_REASON_DEFAULT, NULL);
+	http_req(&e->t, NULL, NULL, 0, "GET /w HTTP/1.1\nHost: h");
+	SHADOW_CHECK(e->p, e->s, &e->t, ALLOW, 1, PC_REASON_UNKNOWN_CALLER, NULL);
+	http_req(&e->t, NULL, NULL, 0, "GET /w HTTP/1.1\nHost: h\nx-api-key: nope");
+	SHADOW_CHECK(e->p, e->s, &e->t, ALLOW, 1, PC_REASON_API_KEY_UNKNOWN, NULL);
+	http_req(&e->t, NULL, NULL, 0, "GET /ok HTTP/1.1\nHost: h\nx-api-key: key-a");
+	SHADOW_CHECK(e->p, e->s, &e->t, ALLOW, 0, PC_REASON_RULE, "allow-a");
+	/* an ambiguous path is denied whatever the mode: no smuggling */
+	http_req(&e->t, NULL, NULL, 0, "GET /z%2fy HTTP/1.1\nHost: h");
+	SHADOW_CHECK(e->p, e->s, &e->t, DENY, 0, PC_REASON_PATH_REJECTED, NULL);
+	env_free(e);
+}
+
 static CU_TestInfo tests[] = {
 	PC_TEST(test_api_key_allow_and_fingerprint),
+	PC_TEST(test_shadow),
 	PC_TEST(test_first_match_order),
 	PC_TEST(test_omitted_fields_and_default_allow),
 	PC_TEST(test_hosts),

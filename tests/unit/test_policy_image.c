@@ -321,6 +321,63 @@ static uint32_t count(uint8_t *img, unsigned s)
 	return (uint32_t)(H(img)->sections[s].len / pc__img_section_elem_size(s));
 }
 
+static void dmg_policy_flags(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	H(img)->flags = 0x82;
+	snprintf(want, n, "policy image: policy flags 0x82 hold unknown bits");
+}
+
+static void dmg_rule_flags(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	rule(img, 2)->flags = PC_IMG_RULE_SHADOW | 0x4;
+	snprintf(want, n, "policy image: rule 2 flags 0x05 hold unknown bits");
+}
+
+/* "mode": "shadow" travels through the image as one bit in the header and
+ * one in each rule record, and comes out in the runtime policy. */
+static void test_shadow_flags(void)
+{
+	static const char text[] =
+		"{\"version\": 1, \"mode\": \"shadow\", \"rules\": ["
+		"{\"id\": \"a\", \"action\": \"deny\", \"mode\": \"shadow\"},"
+		"{\"id\": \"b\", \"action\": \"deny\"}]}";
+	char err[512];
+	struct pc_policy_src *src = pc_policy_load_string(text, sizeof(text) - 1, "t.json", err,
+							  sizeof(err));
+	CU_ASSERT_FATAL(src != NULL);
+	void *img = NULL;
+	size_t len = 0;
+	int rc = pc_policy_compile(src, &img, &len, err, sizeof(err));
+	pc_policy_src_free(src);
+	CU_ASSERT_FATAL(rc == 0);
+	CU_ASSERT_EQUAL(H(img)->flags, PC_IMG_POLICY_SHADOW);
+	CU_ASSERT_EQUAL(rule(img, 0)->flags, PC_IMG_RULE_SHADOW);
+	CU_ASSERT_EQUAL(rule(img, 1)->flags, 0);
+	struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT(p->shadow);
+	CU_ASSERT(p->rules[0].flags & PC_RT_RULE_SHADOW);
+	CU_ASSERT_FALSE(p->rules[1].flags & PC_RT_RULE_SHADOW);
+	pc_policy_free(p);
+	free(img);
+
+	/* the sample enforces: no bit set anywhere */
+	uint8_t *s = fresh(&len);
+	CU_ASSERT_EQUAL(H(s)->flags, 0);
+	for (uint32_t i = 0; i < count(s, PC_IMG_SEC_RULES); i++)
+		CU_ASSERT_EQUAL(rule(s, i)->flags, 0);
+	p = pc_policy_from_image(s, len, err, sizeof(err));
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT_FALSE(p->shadow);
+	pc_policy_free(p);
+	free(s);
+
+	DAMAGE(dmg_policy_flags);
+	DAMAGE(dmg_rule_flags);
+}
+
 static void dmg_rule_dest_index(uint8_t *img, size_t len, char *want, size_t n)
 {
 	(void)len;
@@ -1145,6 +1202,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_checksum),
 	PC_TEST(test_length_magic_abi),
 	PC_TEST(test_header_and_sections),
+	PC_TEST(test_shadow_flags),
 	PC_TEST(test_records),
 	PC_TEST(test_random_damage),
 	PC_TEST(test_jwt_sections),

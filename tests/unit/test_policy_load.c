@@ -420,7 +420,7 @@ static const struct bad_case bad_cases[] = {
 	  ":2: $.version: expected the integer 1 (the policy format version), got \"1\"" },
 	{ "invalid-unknown-top-key.json",
 	  ":3: $.rule: unknown key \"rule\"; did you mean \"rules\"? (allowed keys: version, "
-	  "default_action, jwt_issuers, identities, destinations, rules, description, tests)" },
+	  "default_action, mode, jwt_issuers, identities, destinations, rules, description, tests)" },
 	{ "invalid-default-action.json",
 	  ":3: $.default_action: expected \"allow\" or \"deny\", got \"permit\"" },
 	{ "invalid-description-not-string.json",
@@ -512,7 +512,7 @@ static const struct bad_case bad_cases[] = {
 	  ":6: $.rules[0].action: expected \"allow\" or \"deny\", got \"permit\"" },
 	{ "invalid-rule-unknown-key.json",
 	  ":6: $.rules[0].acton: unknown key \"acton\"; did you mean \"action\"? (allowed keys: id, "
-	  "identities, destinations, methods, paths, headers, claims, tls, action, description)" },
+	  "identities, destinations, methods, paths, headers, claims, tls, action, mode, description)" },
 	{ "invalid-rule-unknown-identity.json",
 	  ":11: $.rules[0].identities[0]: unknown identity \"tiket-agent\" (defined: ticket-agent, "
 	  "billing-bot)" },
@@ -807,7 +807,7 @@ static void test_odd_keys(void)
 	CU_ASSERT_PTR_NULL(load_text(t));
 	CU_ASSERT_STRING_EQUAL(err, "t.json:2: $[\"ru.les\"]: unknown key \"ru.les\"; did you mean "
 			       "\"rules\"? (allowed keys: "
-			       "version, default_action, jwt_issuers, identities, destinations, rules, description, "
+			       "version, default_action, mode, jwt_issuers, identities, destinations, rules, description, "
 			       "tests)");
 
 	t = "{\"version\": 1,\n\"x\\\"y\\n\": 1}";
@@ -820,7 +820,7 @@ static void test_odd_keys(void)
 	snprintf(text, sizeof(text), "{\n\"version\": 1,\n\"%s\": 1}", key);
 	CU_ASSERT_PTR_NULL(load_text(text));
 	snprintf(want, sizeof(want), "t.json:1: $: unknown key \"%.48s\"... (300 bytes) (allowed "
-		 "keys: version, default_action, jwt_issuers, identities, destinations, rules, "
+		 "keys: version, default_action, mode, jwt_issuers, identities, destinations, rules, "
 		 "description, tests)", key);
 	CU_ASSERT_STRING_EQUAL(err, want);
 
@@ -1060,6 +1060,39 @@ static void test_scale(void)
 	free(text);
 }
 
+/* "mode": enforce by default, shadow on a rule or the whole policy, and
+ * anything else refused with the path of the bad value. */
+static void test_mode(void)
+{
+	const char *t = "{\"version\": 1, \"rules\": [{\"id\": \"r\", \"action\": \"deny\"}]}";
+	struct pc_policy_src *s = load_text(t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(s->mode, PC_MODE_ENFORCE);
+	CU_ASSERT_EQUAL(s->rules[0].mode, PC_MODE_ENFORCE);
+	pc_policy_src_free(s);
+
+	t = "{\"version\": 1, \"mode\": \"shadow\", \"rules\": [\n"
+	    "{\"id\": \"a\", \"action\": \"deny\", \"mode\": \"shadow\"},\n"
+	    "{\"id\": \"b\", \"action\": \"deny\", \"mode\": \"enforce\"}]}";
+	s = load_text(t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(s->mode, PC_MODE_SHADOW);
+	CU_ASSERT_EQUAL(s->rules[0].mode, PC_MODE_SHADOW);
+	CU_ASSERT_EQUAL(s->rules[1].mode, PC_MODE_ENFORCE);
+	pc_policy_src_free(s);
+
+	t = "{\"version\": 1,\n\"mode\": \"dry-run\"}";
+	CU_ASSERT_PTR_NULL(load_text(t));
+	CU_ASSERT_STRING_EQUAL(err, "t.json:2: $.mode: expected \"enforce\" or \"shadow\", "
+			       "got \"dry-run\"");
+
+	t = "{\"version\": 1, \"rules\": [\n{\"id\": \"r\", \"action\": \"deny\",\n"
+	    "\"mode\": true}]}";
+	CU_ASSERT_PTR_NULL(load_text(t));
+	CU_ASSERT_STRING_EQUAL(err, "t.json:3: $.rules[0].mode: expected \"enforce\" or "
+			       "\"shadow\", got true");
+}
+
 static CU_TestInfo tests[] = {
 	PC_TEST(test_sample),
 	PC_TEST(test_valid_full),
@@ -1077,6 +1110,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_methods),
 	PC_TEST(test_header_conditions),
 	PC_TEST(test_scale),
+	PC_TEST(test_mode),
 	CU_TEST_INFO_NULL,
 };
 
