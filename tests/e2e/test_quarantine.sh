@@ -31,7 +31,12 @@ CP_PID=
 POLICY=$PC_SRC/config/policy.sample.json
 KEY=pc-demo-ticket-agent-key-1
 
-stop_cp() { pc_stop "$CP_PID" 5 || true; }
+# The daemon leaves its segment for a restart to attach to; the test's own
+# instance goes with the test.
+stop_cp() {
+	pc_stop "$CP_PID" 5 || true
+	rm -f "/dev/shm/portcullis.$INST.ctl"
+}
 trap 'rc=$?; stop_cp; (exit $rc); pc_e2e_cleanup' EXIT
 ctl() { "$CTL" "$@" --socket "$SOCK"; }
 
