@@ -4,7 +4,7 @@
  *
  *   portcullis-control --policy FILE [--instance NAME] [--socket PATH]
  *       [--socket-group GROUP] [--foreground] [--slot-size BYTES]
- *       [--ack-timeout MS]
+ *       [--ack-timeout MS] [--metrics ADDR:PORT [--dpdk-prefix PREFIX]]
  *
  * It loads and compiles the policy (Hyperscan databases are compiled here),
  * writes the image into the control segment's idle slot, publishes it and
@@ -46,11 +46,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "control_metrics.h"
 #include "control_proto.h"
 #include "control_push.h"
 #include "control_quarantine.h"
@@ -61,6 +63,8 @@
 #define PC_CP_MAX_CLIENTS 32
 #define PC_CP_RELOAD_DELAY_NS 200000000ull /* let an editor finish writing */
 #define PC_CP_ERR 1024
+#define PC_CP_FLOWS_TIMEOUT_MS 3000 /* the dataplane answers within a few housekeepings */
+#define PC_CP_SEND_TIMEOUT_MS 2000  /* a large answer (flows) may take a few writes */
 
 struct pc_cp_client {
 	int fd;
@@ -85,6 +89,7 @@ struct pc_cp {
 	uint32_t pushed_rules;
 	uint64_t pushed_rt_ns;
 	struct pc_cp_client clients[PC_CP_MAX_CLIENTS];
+	struct pc_cp_metrics *metrics; /* --metrics; NULL when off */
 };
 
 static volatile sig_atomic_t pc_quit, pc_hup;
@@ -133,7 +138,12 @@ static void usage(FILE *out)
 		"  --socket-group GROUP   make the socket 0660 and let GROUP use it\n"
 		"  --foreground           do not detach\n"
 		"  --slot-size BYTES      image slot size when the segment is created (default %u)\n"
-		"  --ack-timeout MS       how long a push waits for the dataplane (default %u)\n",
+		"  --ack-timeout MS       how long a push waits for the dataplane (default %u)\n"
+		"  --metrics ADDR:PORT    serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"                         (default off; e.g. 127.0.0.1:9464)\n"
+		"  --dpdk-prefix PREFIX   the dataplane's EAL --file-prefix, whose telemetry\n"
+		"                         socket the metrics read (default "
+		PC_CP_DEFAULT_DPDK_PREFIX ")\n",
 		PC_SHM_DEFAULT_SLOT_MAX, PC_CP_DEFAULT_ACK_TIMEOUT_MS);
 }
 
@@ -361,6 +371,115 @@ static json_t *cmd_status(struct pc_cp *cp, json_t *req)
 			 (json_int_t)cp->map.ctl->slot_max, "policy", cp->policy_path);
 }
 
+static const char *flow_state_name(uint8_t st)
+{
+	static const char *const n[] = { "free", "inspect", "forward", "denied" };
+	return st < 4 ? n[st] : "?";
+}
+
+static const char *flow_l7_name(uint8_t l7)
+{
+	static const char *const n[] = { "head", "body", "sniff", "tls_hello", "tls_pass" };
+	return l7 < 5 ? n[l7] : "?";
+}
+
+static json_t *flow_json(const struct pc_shm_flow *r)
+{
+	char cli[INET6_ADDRSTRLEN], srv[INET6_ADDRSTRLEN], fp[2 * PC_SHM_FP_LEN + 1];
+	int af = r->family == 4 ? AF_INET : AF_INET6;
+	if (inet_ntop(af, r->client_addr, cli, sizeof(cli)) == NULL)
+		strcpy(cli, "?");
+	if (inet_ntop(af, r->server_addr, srv, sizeof(srv)) == NULL)
+		strcpy(srv, "?");
+	for (unsigned i = 0; i < PC_SHM_FP_LEN; i++)
+		snprintf(fp + 2 * i, 3, "%02x", r->fp[i]);
+	/* The names come from the dataplane's memory: cut at their last byte
+	 * whatever it wrote. */
+	char ident[sizeof(r->identity_name)], rule[sizeof(r->rule_id)];
+	memcpy(ident, r->identity_name, sizeof(ident));
+	ident[sizeof(ident) - 1] = '\0';
+	memcpy(rule, r->rule_id, sizeof(rule));
+	rule[sizeof(rule) - 1] = '\0';
+	json_t *o = json_object();
+	json_object_set_new(o, "proto", r->proto == 6 ? json_string("tcp") : r->proto == 17 ? json_string("udp") : json_integer(r->proto));
+	json_object_set_new(o, "client", json_string(cli));
+	json_object_set_new(o, "client_port", json_integer(r->client_port));
+	json_object_set_new(o, "server", json_string(srv));
+	json_object_set_new(o, "server_port", json_integer(r->server_port));
+	json_object_set_new(o, "vlan", json_integer(r->vlan));
+	json_object_set_new(o, "state", json_string(flow_state_name(r->state)));
+	json_object_set_new(o, "l7", r->state == 1 ? json_string(flow_l7_name(r->l7)) : json_null());
+	json_object_set_new(o, "action", json_string(r->action == 1 ? "allow" : "deny"));
+	json_object_set_new(o, "identity", ident[0] ? json_string(ident) : json_null());
+	json_object_set_new(o, "identity_index", json_integer(r->identity));
+	json_object_set_new(o, "credential", r->cred_kind != 0 ? json_string(fp) : json_null());
+	json_object_set_new(o, "rule", rule[0] ? json_string(rule) : json_null());
+	json_object_set_new(o, "rule_index", json_integer(r->rule));
+	json_object_set_new(o, "requests", json_integer(r->requests));
+	json_object_set_new(o, "packets", json_integer((json_int_t)r->pkts));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes));
+	json_object_set_new(o, "age_ms", json_integer((json_int_t)r->age_ms));
+	json_object_set_new(o, "idle_ms", json_integer((json_int_t)r->idle_ms));
+	json_object_set_new(o, "generation", json_integer(r->generation));
+	json_object_set_new(o, "worker", json_integer(r->worker));
+	return o;
+}
+
+/* The live flows, through the segment's flows request (shm_abi.h). Blocks
+ * the loop until the dataplane answers, at most PC_CP_FLOWS_TIMEOUT_MS. */
+static json_t *cmd_flows(struct pc_cp *cp, json_t *req)
+{
+	struct pc_shm_flows *f = &cp->map.ctl->flows;
+	json_t *jl = json_object_get(req, "limit");
+	json_t *ji = json_object_get(req, "identity");
+	json_int_t limit = jl == NULL ? PC_SHM_FLOWS_DEFAULT : json_integer_value(jl);
+	const char *ident = ji == NULL ? "" : json_string_value(ji);
+	char msg[256];
+	if ((jl != NULL && !json_is_integer(jl)) || limit < 1 || limit > PC_SHM_FLOWS_MAX) {
+		snprintf(msg, sizeof(msg), "flows: \"limit\" must be a number from 1 to %u",
+			 PC_SHM_FLOWS_MAX);
+		return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+	}
+	if (ident == NULL || strlen(ident) >= sizeof(f->identity))
+		return json_pack("{s:b, s:s}", "ok", 0, "error",
+				 "flows: \"identity\" must be an identity name");
+	if (!pc_cp_dp_attached(cp->map.ctl)) {
+		snprintf(msg, sizeof(msg), "no dataplane is attached to instance '%s': no flows to "
+			 "list", cp->instance);
+		return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+	}
+	f->limit = (uint32_t)limit;
+	memset(f->identity, 0, sizeof(f->identity));
+	memcpy(f->identity, ident, strlen(ident));
+	/* Control is the only writer of req_seq. Release: the dataplane,
+	 * loading it with acquire, sees limit and identity. */
+	uint32_t seq = f->req_seq + 1;
+	__atomic_store_n(&f->req_seq, seq, __ATOMIC_RELEASE);
+	uint64_t deadline = pc_shm_now_ns(CLOCK_MONOTONIC) + PC_CP_FLOWS_TIMEOUT_MS * 1000000ull;
+	while (__atomic_load_n(&f->done_seq, __ATOMIC_ACQUIRE) != seq) {
+		if (pc_shm_now_ns(CLOCK_MONOTONIC) > deadline) {
+			snprintf(msg, sizeof(msg),
+				 "the dataplane (pid %u) did not answer the flows request within %u "
+				 "ms", (unsigned)cp->map.ctl->ack.pid, PC_CP_FLOWS_TIMEOUT_MS);
+			return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+		}
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	if (f->result != 0) {
+		snprintf(msg, sizeof(msg), "the dataplane could not list its flows: %s",
+			 strerror(-f->result));
+		return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+	}
+	uint32_t n = (f->count < (uint32_t)limit ? f->count : (uint32_t)limit);
+	json_t *arr = json_array();
+	for (uint32_t i = 0; i < n; i++)
+		json_array_append_new(arr, flow_json(&f->rec[i]));
+	return json_pack("{s:b, s:i, s:i, s:i, s:o}", "ok", 1, "count", (json_int_t)n, "matched",
+			 (json_int_t)f->matched, "elapsed_us", (json_int_t)(f->elapsed_ns / 1000),
+			 "flows", arr);
+}
+
 static json_t *dispatch(struct pc_cp *cp, const char *line, size_t len)
 {
 	json_error_t je;
@@ -376,6 +495,8 @@ static json_t *dispatch(struct pc_cp *cp, const char *line, size_t len)
 		resp = cmd_policy_show(cp, req);
 	} else if (strcmp(cmd, "status") == 0) {
 		resp = cmd_status(cp, req);
+	} else if (strcmp(cmd, "flows") == 0) {
+		resp = cmd_flows(cp, req);
 	} else if (strncmp(cmd, "quarantine.", 11) == 0) {
 		resp = pc_cp_quarantine_cmd(&cp->map, cmd + 11, req);
 	} else {
@@ -399,9 +520,25 @@ static void client_send(struct pc_cp_client *cl, json_t *resp)
 	if (text != NULL) {
 		size_t n = strlen(text);
 		text[n] = '\n';
-		/* Responses are small; a client that does not read them is
-		 * dropped rather than waited for. */
-		if (send(cl->fd, text, n + 1, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)(n + 1))
+		/* Most responses fit the socket buffer at once; a large one
+		 * (flows) is waited for, boundedly: a client that does not
+		 * read is dropped. */
+		size_t off = 0;
+		uint64_t deadline = pc_shm_now_ns(CLOCK_MONOTONIC) +
+				    PC_CP_SEND_TIMEOUT_MS * 1000000ull;
+		while (off < n + 1) {
+			ssize_t w = send(cl->fd, text + off, n + 1 - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (w > 0) {
+				off += (size_t)w;
+				continue;
+			}
+			uint64_t now = pc_shm_now_ns(CLOCK_MONOTONIC);
+			if ((w < 0 && errno != EAGAIN && errno != EINTR) || now >= deadline)
+				break;
+			struct pollfd p = { .fd = cl->fd, .events = POLLOUT };
+			poll(&p, 1, (int)((deadline - now) / 1000000u) + 1);
+		}
+		if (off < n + 1)
 			pc_cp_log("a client did not take its response: dropped");
 		free(text);
 	}
@@ -580,7 +717,7 @@ static void inotify_read(struct pc_cp *cp)
 
 static void run(struct pc_cp *cp)
 {
-	struct pollfd pfd[2 + PC_CP_MAX_CLIENTS];
+	struct pollfd pfd[2 + PC_CP_MAX_CLIENTS + PC_CP_METRICS_MAX_FDS];
 	while (!pc_quit) {
 		if (pc_hup) {
 			pc_hup = 0;
@@ -595,7 +732,10 @@ static void run(struct pc_cp *cp)
 		pfd[n++] = (struct pollfd){ .fd = cp->inotify_fd, .events = POLLIN };
 		for (unsigned i = 0; i < PC_CP_MAX_CLIENTS; i++)
 			pfd[n++] = (struct pollfd){ .fd = cp->clients[i].fd, .events = POLLIN };
+		unsigned mfirst = n;
+		n += pc_cp_metrics_pollfds(cp->metrics, pfd + n);
 		int rc = poll(pfd, n, 100);
+		pc_cp_metrics_serve(cp->metrics, pfd + mfirst, n - mfirst);
 		pc_cp_quarantine_expire(&cp->map, (int64_t)time(NULL));
 		if (rc <= 0)
 			continue;
@@ -614,7 +754,8 @@ static void run(struct pc_cp *cp)
 
 int main(int argc, char **argv)
 {
-	enum { O_POLICY = 256, O_INSTANCE, O_SOCKET, O_GROUP, O_FOREGROUND, O_SLOT, O_ACK, O_HELP };
+	enum { O_POLICY = 256, O_INSTANCE, O_SOCKET, O_GROUP, O_FOREGROUND, O_SLOT, O_ACK, O_HELP,
+	       O_METRICS, O_DPDK_PREFIX };
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "instance", required_argument, NULL, O_INSTANCE },
@@ -624,11 +765,14 @@ int main(int argc, char **argv)
 		{ "slot-size", required_argument, NULL, O_SLOT },
 		{ "ack-timeout", required_argument, NULL, O_ACK },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "metrics", required_argument, NULL, O_METRICS },
+		{ "dpdk-prefix", required_argument, NULL, O_DPDK_PREFIX },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct pc_cp cp_store;
 	struct pc_cp *cp = &cp_store;
 	const char *policy = NULL, *socket_path = NULL;
+	const char *metrics = NULL, *dpdk_prefix = PC_CP_DEFAULT_DPDK_PREFIX;
 	bool foreground = false;
 	char err[PC_CP_ERR], shm_name[PC_SHM_NAME_MAX] = "";
 
@@ -670,6 +814,12 @@ int main(int argc, char **argv)
 		case O_SLOT:
 			cp->slot_size = parse_u64("--slot-size", optarg, PC_SHM_MIN_SLOT_MAX,
 						  PC_SHM_MAX_SLOT_MAX);
+			break;
+		case O_METRICS:
+			metrics = optarg;
+			break;
+		case O_DPDK_PREFIX:
+			dpdk_prefix = optarg;
 			break;
 		case O_ACK:
 			cp->ack_timeout_ms = parse_u64("--ack-timeout", optarg, 1, 600000);
@@ -726,6 +876,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": %s\n", err);
 		goto out;
 	}
+	if (metrics != NULL) {
+		cp->metrics = pc_cp_metrics_open(metrics, dpdk_prefix, err, sizeof(err));
+		if (cp->metrics == NULL) {
+			fprintf(stderr, PROG ": %s\n", err);
+			goto out;
+		}
+		pc_cp_log("metrics: http://%s/metrics (dataplane telemetry %s)", metrics,
+			  pc_cp_metrics_socket(cp->metrics));
+	}
 	cp->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 
 	/* The startup file must be good: failing here tells whoever started
@@ -780,6 +939,7 @@ out:
 		close(cp->inotify_fd);
 	/* The segment stays: the dataplane keeps running on it, and the next
 	 * daemon attaches to it. */
+	pc_cp_metrics_close(cp->metrics);
 	pc_shm_close(&cp->map);
 	close(cp->lock_fd);
 	return status;

@@ -85,7 +85,7 @@ json_t *pc_cp_request(const char *path, json_t *req, unsigned timeout_ms, char *
 	}
 	free(text);
 
-	char *buf = malloc(PC_CP_LINE_MAX);
+	char *buf = malloc(PC_CP_RESP_MAX);
 	size_t len = 0;
 	int64_t deadline = now_ms() + timeout_ms;
 	json_t *resp = NULL;
@@ -105,12 +105,12 @@ json_t *pc_cp_request(const char *path, json_t *req, unsigned timeout_ms, char *
 		}
 		int64_t left = deadline - now_ms();
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		if (left <= 0 || len == PC_CP_LINE_MAX || poll(&pfd, 1, (int)left) <= 0) {
+		if (left <= 0 || len == PC_CP_RESP_MAX || poll(&pfd, 1, (int)left) <= 0) {
 			snprintf(err, err_len, "no answer from %s within %u ms", path, timeout_ms);
 			errno = ETIMEDOUT;
 			break;
 		}
-		ssize_t r = recv(fd, buf + len, PC_CP_LINE_MAX - len, 0);
+		ssize_t r = recv(fd, buf + len, PC_CP_RESP_MAX - len, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {

@@ -3,7 +3,8 @@
  * The operator socket's protocol, shared by portcullis-control (server) and
  * portcullisctl (client): one JSON object per line each way over a Unix
  * stream socket. A request is {"cmd": "policy.push" | "policy.show" |
- * "status" | "quarantine.add" | "quarantine.remove" | "quarantine.list", ...};
+ * "status" | "quarantine.add" | "quarantine.remove" | "quarantine.list" |
+ * "flows", ...};
  * a response always has "ok" (true or false) and, when false, "error".
  */
 #ifndef PC_CONTROL_PROTO_H
@@ -14,7 +15,8 @@
 #include <jansson.h>
 
 #define PC_CP_RUN_DIR "/run/portcullis"
-#define PC_CP_LINE_MAX (64u << 10) /* bytes of one request or response line */
+#define PC_CP_LINE_MAX (64u << 10) /* bytes of one request line */
+#define PC_CP_RESP_MAX (8u << 20)  /* bytes of one response line (a flows listing is the largest) */
 
 /* Default socket path of an instance: PC_CP_RUN_DIR/<instance>.sock. */
 int pc_cp_socket_path(const char *instance, char *buf, size_t len);

@@ -301,3 +301,128 @@ int pc_ctl_quarantine_list(const struct pc_ctl_cmd *cmd, int argc, char **argv)
 	json_decref(resp);
 	return 0;
 }
+
+/* One flow as a table row; fields the dataplane did not know print "-". */
+static void flow_row(json_t *f)
+{
+	char cli[80], srv[80], l7[16] = "";
+	const char *fam6 = strchr(sget(f, "client"), ':');
+	snprintf(cli, sizeof(cli), fam6 ? "[%s]:%" JSON_INTEGER_FORMAT : "%s:%" JSON_INTEGER_FORMAT,
+		 sget(f, "client"), iget(f, "client_port"));
+	snprintf(srv, sizeof(srv), fam6 ? "[%s]:%" JSON_INTEGER_FORMAT : "%s:%" JSON_INTEGER_FORMAT,
+		 sget(f, "server"), iget(f, "server_port"));
+	json_t *proto = json_object_get(f, "proto");
+	char pr[8];
+	if (json_is_string(proto))
+		snprintf(pr, sizeof(pr), "%s", json_string_value(proto));
+	else
+		snprintf(pr, sizeof(pr), "%" JSON_INTEGER_FORMAT, json_integer_value(proto));
+	if (json_is_string(json_object_get(f, "l7")))
+		snprintf(l7, sizeof(l7), "/%s", sget(f, "l7"));
+	char state[32];
+	snprintf(state, sizeof(state), "%s%s", sget(f, "state"), l7);
+	const char *id = sget(f, "identity"), *cred = sget(f, "credential"), *rule = sget(f, "rule");
+	printf("%-5s %-27s %-27s %-17s %-16s %-16s %-20s %5" JSON_INTEGER_FORMAT " %8"
+	       JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT " %8.1f %8.1f %4" JSON_INTEGER_FORMAT
+	       " %3" JSON_INTEGER_FORMAT "\n",
+	       pr, cli, srv, state, id[0] ? id : "-", cred[0] ? cred : "-", rule[0] ? rule : "-",
+	       iget(f, "requests"), iget(f, "packets"), iget(f, "bytes"),
+	       (double)iget(f, "age_ms") / 1000.0, (double)iget(f, "idle_ms") / 1000.0,
+	       iget(f, "generation"), iget(f, "worker"));
+}
+
+int pc_ctl_flows(const struct pc_ctl_cmd *cmd, int argc, char **argv)
+{
+	(void)cmd;
+	static const char usage[] =
+		"flows [--identity NAME] [--limit N] [--json] [--socket PATH | --instance NAME]";
+	enum { O_SOCKET = 256, O_INSTANCE, O_IDENTITY, O_LIMIT, O_JSON };
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, O_SOCKET },
+		{ "instance", required_argument, NULL, O_INSTANCE },
+		{ "identity", required_argument, NULL, O_IDENTITY },
+		{ "limit", required_argument, NULL, O_LIMIT },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctl_opts o;
+	memset(&o, 0, sizeof(o));
+	pc_cp_socket_path(PC_SHM_DEFAULT_INSTANCE, o.socket, sizeof(o.socket));
+	const char *identity = "";
+	long long limit = PC_SHM_FLOWS_DEFAULT;
+	bool as_json = false;
+	char name[PC_SHM_NAME_MAX], *end;
+	int c;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_SOCKET:
+			if (strlen(optarg) >= sizeof(o.socket))
+				return bad(usage, "--socket %s: path too long", optarg);
+			snprintf(o.socket, sizeof(o.socket), "%s", optarg);
+			break;
+		case O_INSTANCE:
+			if (pc_shm_name(optarg, name, sizeof(name)) < 0)
+				return bad(usage, "--instance '%s': not an instance name", optarg);
+			pc_cp_socket_path(optarg, o.socket, sizeof(o.socket));
+			break;
+		case O_IDENTITY:
+			if (optarg[0] == '\0' || strlen(optarg) >= PC_SHM_QUAR_NAME_MAX)
+				return bad(usage, "--identity '%s': not an identity name", optarg);
+			identity = optarg;
+			break;
+		case O_LIMIT:
+			errno = 0;
+			limit = strtoll(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || errno != 0 ||
+			    limit < 1 || limit > PC_SHM_FLOWS_MAX) {
+				char what[64];
+				snprintf(what, sizeof(what), "%.20s' (1 to %u)", optarg,
+					 PC_SHM_FLOWS_MAX);
+				return bad(usage, "--limit '%s: expected a number", what);
+			}
+			break;
+		case O_JSON:
+			as_json = true;
+			break;
+		case 'h':
+			printf("usage: portcullisctl %s\n", usage);
+			return 0;
+		case ':':
+			return bad(usage, "option %s needs a value", argv[optind - 1]);
+		default:
+			return bad(usage, "unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return bad(usage, "unexpected argument %s", argv[optind]);
+	json_t *req = json_pack("{s:s, s:I}", "cmd", "flows", "limit", (json_int_t)limit);
+	if (identity[0] != '\0')
+		json_object_set_new(req, "identity", json_string(identity));
+	json_t *resp = exchange(&o, req);
+	if (resp == NULL)
+		return EXIT_FAIL;
+	json_t *flows = json_object_get(resp, "flows");
+	if (as_json) {
+		json_object_del(resp, "ok");
+		char *text = json_dumps(resp, JSON_COMPACT);
+		if (text != NULL)
+			printf("%s\n", text);
+		free(text);
+		json_decref(resp);
+		return 0;
+	}
+	printf("%-5s %-27s %-27s %-17s %-16s %-16s %-20s %5s %8s %10s %8s %8s %4s %3s\n", "PROTO",
+	       "CLIENT", "SERVER", "STATE", "IDENTITY", "CREDENTIAL", "RULE", "REQS", "PKTS",
+	       "BYTES", "AGE_S", "IDLE_S", "GEN", "WK");
+	size_t i;
+	json_t *f;
+	json_array_foreach(flows, i, f)
+		flow_row(f);
+	printf("%" JSON_INTEGER_FORMAT " flows shown, %" JSON_INTEGER_FORMAT " matching\n",
+	       iget(resp, "count"), iget(resp, "matched"));
+	json_decref(resp);
+	return 0;
+}

@@ -16,5 +16,6 @@ int pc_ctl_status(const struct pc_ctl_cmd *cmd, int argc, char **argv);
 int pc_ctl_quarantine_add(const struct pc_ctl_cmd *cmd, int argc, char **argv);
 int pc_ctl_quarantine_remove(const struct pc_ctl_cmd *cmd, int argc, char **argv);
 int pc_ctl_quarantine_list(const struct pc_ctl_cmd *cmd, int argc, char **argv);
+int pc_ctl_flows(const struct pc_ctl_cmd *cmd, int argc, char **argv);
 
 #endif

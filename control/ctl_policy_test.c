@@ -131,10 +131,10 @@ static int check_case_keys(const struct test_file *f, const char *base, json_t *
 	return 0;
 }
 
-/* Appends text to a growing buffer; false when out of memory. */
-static bool append(char **buf, size_t *len, size_t *cap, const char *text)
+/* Appends text[0..n) to a growing buffer, NUL-terminated; false when out
+ * of memory. */
+static bool append_n(char **buf, size_t *len, size_t *cap, const char *text, size_t n)
 {
-	size_t n = strlen(text);
 	if (*len + n + 1 > *cap) {
 		size_t ncap = (*cap ? *cap * 2 : 256);
 		while (ncap < *len + n + 1)
@@ -145,17 +145,24 @@ static bool append(char **buf, size_t *len, size_t *cap, const char *text)
 		*buf = nb;
 		*cap = ncap;
 	}
-	memcpy(*buf + *len, text, n + 1);
+	memcpy(*buf + *len, text, n);
 	*len += n;
+	(*buf)[*len] = '\0';
 	return true;
 }
 
-/* Builds the raw head of {"method", "path", "host", "headers"}. Header
- * values may not hold CR or LF: the case would then test the parser's
- * framing rather than the policy, which a raw "request" string does
- * better. */
+static bool append(char **buf, size_t *len, size_t *cap, const char *text)
+{
+	return append_n(buf, len, cap, text, strlen(text));
+}
+
+/* Builds the raw request of {"method", "path", "host", "headers"}, and
+ * of the case's body when it has one (body_len bytes; then a
+ * Content-Length header is added). Header values may not hold CR or LF:
+ * the case would then test the parser's framing rather than the policy,
+ * which a raw "request" string does better. */
 static int build_request(const struct test_file *f, const char *base, json_t *o,
-			 struct test_case *tc)
+			 const char *body, size_t body_len, struct test_case *tc)
 {
 	static const char *const keys[] = { "method", "path", "host", "headers", NULL };
 	char jpath[PC_CTL_PATH_LEN + 64];
@@ -208,7 +215,14 @@ static int build_request(const struct test_file *f, const char *base, json_t *o,
 			     append(&buf, &len, &cap, s) && append(&buf, &len, &cap, "\r\n");
 		}
 	}
+	if (body != NULL) {
+		char cl[64];
+		snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n", body_len);
+		ok = ok && append(&buf, &len, &cap, cl);
+	}
 	ok = ok && append(&buf, &len, &cap, "\r\n");
+	if (body != NULL)
+		ok = ok && append_n(&buf, &len, &cap, body, body_len);
 	if (!ok) {
 		free(buf);
 		fprintf(stderr, "portcullisctl: out of memory\n");
@@ -265,8 +279,8 @@ static int parse_expect(const struct test_file *f, const char *base, json_t *e,
 /* Validates case i into tc. Returns 0 or -errno (already reported). */
 static int parse_case(const struct test_file *f, json_t *o, size_t i, struct test_case *tc)
 {
-	static const char *const keys[] = { "name", "description", "request", "src", "dst",
-					    "expect", NULL };
+	static const char *const keys[] = { "name", "description", "request", "body", "src",
+					    "dst", "expect", NULL };
 	char base[PC_CTL_PATH_LEN], jpath[PC_CTL_PATH_LEN + 64];
 	bool has_port;
 	snprintf(base, sizeof(base), "$.tests[%zu]", i);
@@ -277,7 +291,7 @@ static int parse_case(const struct test_file *f, json_t *o, size_t i, struct tes
 		return rc;
 	json_t *name = json_object_get(o, "name"), *request = json_object_get(o, "request");
 	json_t *src = json_object_get(o, "src"), *dst = json_object_get(o, "dst");
-	json_t *expect = json_object_get(o, "expect");
+	json_t *expect = json_object_get(o, "expect"), *body = json_object_get(o, "body");
 	if (!json_is_string(name) || json_string_length(name) == 0) {
 		join_path(jpath, sizeof(jpath), base, name ? ".name" : "");
 		return case_fail(f, jpath, "%s", name ? "expected a non-empty name string"
@@ -286,17 +300,48 @@ static int parse_case(const struct test_file *f, json_t *o, size_t i, struct tes
 	tc->name = json_string_value(name);
 	if (request == NULL)
 		return case_fail(f, base, "test case \"%s\" needs \"request\"", tc->name);
+	/* "body": a string is sent as it is; any other JSON value is sent
+	 * serialised (compact), so AI request bodies read naturally. */
+	char *body_text = NULL;
+	size_t body_len = 0;
+	if (body != NULL) {
+		if (json_is_string(body)) {
+			body_len = json_string_length(body);
+			body_text = malloc(body_len + 1);
+			if (body_text != NULL)
+				memcpy(body_text, json_string_value(body), body_len + 1);
+		} else {
+			body_text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY |
+							     JSON_PRESERVE_ORDER);
+			body_len = body_text != NULL ? strlen(body_text) : 0;
+		}
+		if (body_text == NULL)
+			return -ENOMEM;
+	}
 	join_path(jpath, sizeof(jpath), base, ".request");
 	if (json_is_string(request)) {
-		tc->request_len = json_string_length(request);
+		/* A raw request carries its own framing: the body follows it
+		 * as is, and the request's Content-Length or chunked coding
+		 * says how much of it the engine reads. */
+		size_t head_len = json_string_length(request);
+		tc->request_len = head_len + body_len;
 		tc->request = malloc(tc->request_len + 1);
-		if (tc->request == NULL)
+		if (tc->request == NULL) {
+			free(body_text);
 			return -ENOMEM;
-		memcpy(tc->request, json_string_value(request), tc->request_len + 1);
+		}
+		memcpy(tc->request, json_string_value(request), head_len);
+		if (body_len > 0)
+			memcpy(tc->request + head_len, body_text, body_len);
+		tc->request[tc->request_len] = '\0';
+		free(body_text);
 	} else if (json_is_object(request)) {
-		if ((rc = build_request(f, jpath, request, tc)) != 0)
+		rc = build_request(f, jpath, request, body_text, body_len, tc);
+		free(body_text);
+		if (rc != 0)
 			return rc;
 	} else {
+		free(body_text);
 		return case_fail(f, jpath, "expected a raw request string or an object with "
 					   "\"method\", \"path\", \"host\", \"headers\"%s", "");
 	}
@@ -326,10 +371,10 @@ static bool str_eq_null(const char *a, const char *b)
 
 /* Runs one case; prints its line. Returns true when it passed. */
 static bool run_case(const struct pc_policy *p, struct pc_engine_scratch *s,
-		     struct pc_http_req *http, struct test_case *tc)
+		     struct pc_http_req *http, uint8_t *body, struct test_case *tc)
 {
 	struct pc_verdict v;
-	pc_ctl_decide_http(p, s, &tc->req, tc->request, tc->request_len, http, &v);
+	pc_ctl_decide_http(p, s, &tc->req, tc->request, tc->request_len, http, body, &v);
 	const char *action = pc_action_name((enum pc_action)v.action);
 	const char *rule = v.rule >= 0 ? pc_policy_rule_id(p, (uint32_t)v.rule) : NULL;
 	const char *reason = pc_verdict_reason_name(&v);
@@ -436,6 +481,7 @@ int pc_ctl_policy_test(const struct pc_ctl_cmd *cmd, int argc, char **argv)
 	size_t n_cases = 0;
 	struct pc_engine_scratch *s = NULL;
 	struct pc_http_req *http = NULL;
+	uint8_t *body = NULL;
 
 	f.text = read_file(f.path, &f.len);
 	if (f.text == NULL) {
@@ -460,8 +506,9 @@ int pc_ctl_policy_test(const struct pc_ctl_cmd *cmd, int argc, char **argv)
 	n_cases = json_array_size(tests);
 	cases = calloc(n_cases, sizeof(*cases));
 	http = calloc(1, sizeof(*http));
+	body = malloc(PC_POLICY_MAX_BODY_WINDOW);
 	s = pc_engine_scratch_new(p);
-	if (cases == NULL || http == NULL || s == NULL) {
+	if (cases == NULL || http == NULL || body == NULL || s == NULL) {
 		fprintf(stderr, "portcullisctl: %s\n", strerror(errno ? errno : ENOMEM));
 		goto out;
 	}
@@ -483,7 +530,7 @@ int pc_ctl_policy_test(const struct pc_ctl_cmd *cmd, int argc, char **argv)
 	}
 	size_t passed = 0;
 	for (size_t i = 0; i < n_cases; i++)
-		passed += run_case(p, s, http, &cases[i]);
+		passed += run_case(p, s, http, body, &cases[i]);
 	printf("%zu passed, %zu failed\n", passed, n_cases - passed);
 	rc = passed == n_cases ? EXIT_OK : EXIT_FAIL;
 out:
@@ -492,6 +539,7 @@ out:
 			free(cases[i].request);
 	free(cases);
 	free(http);
+	free(body);
 	pc_engine_scratch_free(s);
 	json_decref(root);
 	free(f.text);
@@ -669,7 +717,9 @@ static unsigned diff_list(json_t *ra, json_t *rb, const char *list_key, const ch
 
 static unsigned diff_policies(json_t *a, json_t *b)
 {
-	static const char *const scalars[] = { "version", "default_action", NULL };
+	static const char *const scalars[] = { "version", "default_action", "deny_response",
+					       "body_window_bytes", "path_normalization", "dlp",
+					       NULL };
 	unsigned n = 0;
 	for (const char *const *k = scalars; *k; k++) {
 		json_t *va = json_object_get(a, *k), *vb = json_object_get(b, *k);

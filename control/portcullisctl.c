@@ -9,6 +9,11 @@
  * commands: 0 done, 1 the command failed (a policy that does not load, a
  * daemon that does not answer), 2 the command line was wrong.
  *
+ * explain reads a whole request: the head, and the body after it (by
+ * Content-Length, or chunked, which it de-chunks), which rules on models or
+ * MCP tools read; the verdict then also names the model or tool seen, the
+ * deny response the policy sets, and whether the body would be DLP-scanned.
+ *
  * explain --tls reads the client's side of a TLS connection instead of an
  * HTTP request: the ClientHello, possibly fragmented over records, parsed
  * by lib/tls; the verdict JSON then also says what the hello offered.
@@ -30,6 +35,7 @@
 #include "ctl_control.h"
 #include "ctl_policy_test.h"
 #include "engine/decide.h"
+#include "http/http_body.h"
 #include "http/http_parse.h"
 #include "pkt/pkt_parse.h"
 #include "policy/policy.h"
@@ -39,7 +45,8 @@
 #define PC_CTL_EXIT_OK 0
 #define PC_CTL_EXIT_FAIL 1
 #define PC_CTL_EXIT_USAGE 2
-#define PC_CTL_MAX_STDIN (1u << 20) /* explain reads at most this much of a request */
+#define PC_CTL_MAX_STDIN (2u << 20) /* explain reads at most this much of a request: a
+				     * head and a body of the largest window */
 #define PC_CTL_ERR_LEN 1024
 
 static const char *prog = "portcullisctl";
@@ -84,6 +91,9 @@ static const struct pc_ctl_cmd commands[] = {
 	  "lift a revocation" },
 	{ "quarantine", "list", pc_ctl_quarantine_list, "[--socket PATH | --instance NAME]",
 	  "the revocations in force" },
+	{ "flows", NULL, pc_ctl_flows,
+	  "[--identity NAME] [--limit N] [--json] [--socket PATH | --instance NAME]",
+	  "the live flows the dataplane holds (default 100; --json for one JSON object)" },
 };
 
 static void usage(FILE *out)
@@ -179,11 +189,59 @@ int pc_ctl_parse_endpoint(const char *text, struct pc_addr *addr, uint16_t *port
 	return parse_endpoint(text, addr, port, has_port);
 }
 
+/* The body after the head, as the dataplane would hand it to the engine:
+ * the Content-Length bytes (those the input holds), or the chunked body's
+ * data (the framing tracker of lib/http/http_body, fed a byte at a time,
+ * says which bytes are data), cut at the policy's window. A chunked body
+ * whose framing is refused gives an empty body: nothing a rule could read. */
+static void take_body(const struct pc_policy *p, const struct pc_http_req *http,
+		      const char *rest, size_t rest_len, uint8_t *out, struct pc_request *req)
+{
+	uint32_t window = pc_policy_body_window(p);
+	if (window > PC_POLICY_MAX_BODY_WINDOW)
+		window = PC_POLICY_MAX_BODY_WINDOW;
+	req->body = out;
+	req->body_len = 0;
+	req->body_state = PC_BODY_WHOLE;
+	if (!http->chunked) {
+		uint64_t cl = http->content_length < 0 ? 0 : (uint64_t)http->content_length;
+		if (cl > rest_len)
+			cl = rest_len;
+		if (cl > window) {
+			cl = window;
+			req->body_state = PC_BODY_TRUNCATED;
+		}
+		memcpy(out, rest, (size_t)cl);
+		req->body_len = (uint32_t)cl;
+		return;
+	}
+	struct pc_http_body b;
+	pc_http_body_init(&b, -1, true);
+	uint32_t len = 0;
+	for (size_t i = 0; i < rest_len; i++) {
+		uint64_t before = pc_http_body_data_len(&b);
+		size_t used = 0;
+		enum pc_http_body_reason r = pc_http_body_feed(&b, rest + i, 1, &used);
+		if (r != PC_HTTP_BODY_OK && r != PC_HTTP_BODY_INCOMPLETE)
+			return;
+		if (pc_http_body_data_len(&b) > before) {
+			if (len == window) {
+				req->body_state = PC_BODY_TRUNCATED;
+				break;
+			}
+			out[len++] = (uint8_t)rest[i];
+		}
+		if (r == PC_HTTP_BODY_OK)
+			break;
+	}
+	req->body_len = len;
+}
+
 /* One decision path for explain and policy test, so a test case passes
  * exactly when explain would print the expected verdict. */
 bool pc_ctl_decide_http(const struct pc_policy *p, struct pc_engine_scratch *s,
 			struct pc_request *req, const char *buf, size_t n, struct pc_http_req *http,
-			struct pc_verdict *v)
+			uint8_t *body_buf, struct pc_verdict *v)
 {
 	enum pc_http_reason hr = pc_http_parse_head(buf, n, http);
 	if (hr != PC_HTTP_OK) {
@@ -191,8 +249,23 @@ bool pc_ctl_decide_http(const struct pc_policy *p, struct pc_engine_scratch *s,
 		return false;
 	}
 	req->http = http;
+	take_body(p, http, buf + http->head_len, n - http->head_len, body_buf, req);
 	pc_decide(p, s, req, v);
 	return true;
+}
+
+const char *pc_ctl_deny_response_name(enum pc_deny_response r)
+{
+	switch (r) {
+	case PC_DENY_RESPONSE_RESET:
+		return "reset";
+	case PC_DENY_RESPONSE_HTTP_403:
+		return "403";
+	case PC_DENY_RESPONSE_HTTP_429:
+		return "429";
+	default:
+		return NULL;
+	}
 }
 
 /* Reads stdin up to max bytes. Returns the byte count, or -1 on a read error. */
@@ -265,10 +338,13 @@ static void add_tls_fields(json_t *o, const struct pc_tls_hello *h)
 
 /* path: what the rules saw, printed when it differs from what was sent.
  * iss, sub: of the verified token that named the identity, or NULL.
+ * model, tool: what a body rule read from the body (printed when not
+ * empty), or NULL.
  * tls: the parsed hello of a TLS decision, or NULL. */
 static int print_verdict(const struct pc_policy *p, const struct pc_verdict *v,
 			 const struct pc_str *norm_path, const struct pc_str *iss,
-			 const struct pc_str *sub, const struct pc_tls_hello *tls)
+			 const struct pc_str *sub, const struct pc_str *model,
+			 const struct pc_str *tool, const struct pc_tls_hello *tls)
 {
 	json_t *o = json_object();
 	if (o == NULL)
@@ -300,6 +376,20 @@ static int print_verdict(const struct pc_policy *p, const struct pc_verdict *v,
 	}
 	if (norm_path != NULL)
 		json_object_set_new(o, "normalized_path", json_stringn(norm_path->p, norm_path->len));
+	if (model != NULL && model->len > 0)
+		json_object_set_new(o, "model", json_stringn(model->p, model->len));
+	if (tool != NULL && tool->len > 0)
+		json_object_set_new(o, "mcp_tool", json_stringn(tool->p, tool->len));
+	/* What the dataplane answers a deny with, when the policy says; else
+	 * its --deny-response option decides, and explain cannot know it. */
+	const char *dr = v->action == PC_ACTION_DENY
+				 ? pc_ctl_deny_response_name(pc_policy_deny_response(p, v->rule))
+				 : NULL;
+	if (dr != NULL)
+		json_object_set_new(o, "deny_response", json_string(dr));
+	/* The dataplane scans this allowed request's body for secrets. */
+	if (v->dlp && v->action == PC_ACTION_ALLOW)
+		json_object_set_new(o, "dlp", json_true());
 	if (tls != NULL)
 		add_tls_fields(o, tls);
 	char *text = json_dumps(o, JSON_PRESERVE_ORDER);
@@ -387,7 +477,8 @@ static int cmd_explain(const struct pc_ctl_cmd *cmd, int argc, char **argv)
 	char *buf = malloc(PC_CTL_MAX_STDIN);
 	struct pc_http_req *http = calloc(1, sizeof(*http));
 	struct pc_tls_hello *hello = tls ? calloc(1, sizeof(*hello)) : NULL;
-	if (buf == NULL || http == NULL || (tls && hello == NULL)) {
+	uint8_t *body = tls ? NULL : malloc(PC_POLICY_MAX_BODY_WINDOW);
+	if (buf == NULL || http == NULL || (tls && hello == NULL) || (!tls && body == NULL)) {
 		fprintf(stderr, "%s: out of memory\n", prog);
 		goto out;
 	}
@@ -402,7 +493,7 @@ static int cmd_explain(const struct pc_ctl_cmd *cmd, int argc, char **argv)
 		goto out;
 	}
 	struct pc_verdict v;
-	struct pc_str norm_path = { 0 }, iss = { 0 }, sub = { 0 };
+	struct pc_str norm_path = { 0 }, iss = { 0 }, sub = { 0 }, model = { 0 }, tool = { 0 };
 	bool path_changed = false, named_by_jwt = false;
 	if (tls) {
 		/* Everything the client will ever send is here: a hello still
@@ -415,26 +506,29 @@ static int cmd_explain(const struct pc_ctl_cmd *cmd, int argc, char **argv)
 			req.tls = hello;
 			pc_decide(p, s, &req, &v);
 		}
-		if (print_verdict(p, &v, NULL, NULL, NULL, tr == PC_TLS_OK ? hello : NULL) != 0) {
+		if (print_verdict(p, &v, NULL, NULL, NULL, NULL, NULL,
+				  tr == PC_TLS_OK ? hello : NULL) != 0) {
 			fprintf(stderr, "%s: cannot write the verdict\n", prog);
 			goto out;
 		}
 		rc = PC_CTL_EXIT_OK;
 		goto out;
 	}
-	if (pc_ctl_decide_http(p, s, &req, buf, (size_t)n, http, &v)) {
+	if (pc_ctl_decide_http(p, s, &req, buf, (size_t)n, http, body, &v)) {
 		norm_path = pc_engine_last_path(s, &path_changed);
+		pc_engine_last_ai(s, &model, &tool);
 		named_by_jwt = v.cred_kind == PC_CRED_JWT && v.identity >= 0 &&
 			       pc_engine_last_jwt(s, &iss, &sub);
 	}
 	if (print_verdict(p, &v, path_changed ? &norm_path : NULL, named_by_jwt ? &iss : NULL,
-			  named_by_jwt ? &sub : NULL, NULL) != 0) {
+			  named_by_jwt ? &sub : NULL, &model, &tool, NULL) != 0) {
 		fprintf(stderr, "%s: cannot write the verdict\n", prog);
 		goto out;
 	}
 	rc = PC_CTL_EXIT_OK;
 out:
 	pc_engine_scratch_free(s);
+	free(body);
 	free(hello);
 	free(http);
 	free(buf);

@@ -16,11 +16,13 @@
 #ifndef PC_DP_COUNTERS_H
 #define PC_DP_COUNTERS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include <rte_common.h>
 
+#include "engine/decide.h"
 #include "pkt/pkt_parse.h"
 
 /* X(name, "text"). Names ending in a reason are drop counts. */
@@ -40,6 +42,8 @@
 	X(DENIED_DROPPED, "denied_dropped")       /* frames of denied flows, the deciding one included */ \
 	X(RESETS_SENT, "resets_sent")                                       \
 	X(QUARANTINE_RESETS, "quarantine_resets") /* live flows of a revoked caller */ \
+	X(QUARANTINE_IDLE_RESETS, "quarantine_idle_resets") /* inspected ones found idle: reset by the aging sweep */ \
+	X(QUARANTINE_IDLE_CUT, "quarantine_idle_cut") /* forwarded TCP flows of a revoked caller, dropped from then on */ \
 	X(MBUF_ALLOC_FAILED, "mbuf_alloc_failed") /* a reset could not be built */ \
 	X(DECISION_LOG_LOST, "decision_log_lost") /* record ring full */ \
 	X(HANDOFF_ENQUEUED, "handoff_enqueued")   /* sent to the owning worker */ \
@@ -59,7 +63,12 @@
 	X(DENY_RESPONSES_SENT, "deny_responses_sent") /* 403 answers injected */ \
 	X(FLOW_TABLE_FULL_SYN, "flow_table_full_syn") /* of flow_table_full: SYNs (no flow is evicted) */ \
 	X(TLS_HELLOS_DECIDED, "tls_hellos_decided") /* ClientHellos decided, malformed included */ \
-	X(TLS_HELLOS_MALFORMED, "tls_hellos_malformed") /* of those: refused by the parser */
+	X(TLS_HELLOS_MALFORMED, "tls_hellos_malformed") /* of those: refused by the parser */ \
+	X(REQUESTS_BODY_HELD, "requests_body_held") /* requests held for their body before a decision */ \
+	X(BODY_BYTES_INSPECTED, "body_bytes_inspected") /* body bytes given to such decisions */ \
+	X(DLP_BYTES_SCANNED, "dlp_bytes_scanned") /* body bytes scanned for secrets */ \
+	X(DLP_MATCHES, "dlp_matches")             /* bodies in which a secret pattern matched */ \
+	X(DLP_BLOCKED, "dlp_blocked")             /* of those: denied (reset) */
 
 enum pc_ctr {
 #define PC_X(name, text) PC_CTR_##name,
@@ -68,8 +77,41 @@ enum pc_ctr {
 #define PC_X(name, text) PC_CTR_PKT_##name,
 	PC_PKT_REASONS(PC_X)
 #undef PC_X
+	/* Decisions by action and reason (engine/decide.h), indexed by the
+	 * verdict's reason byte (pc_counters_decision_index()), named
+	 * "decisions_denied_<reason>" and "decisions_allowed_<reason>".
+	 * Counted where a decision's record is made
+	 * (pc_counters_count_decision()). */
+#define PC_X(name, text) PC_CTR_DENY_##name,
+	PC_DECISION_REASONS(PC_X)
+#undef PC_X
+#define PC_X(name, text) PC_CTR_ALLOW_##name,
+	PC_DECISION_REASONS(PC_X)
+#undef PC_X
 	PC_CTR_COUNT
 };
+
+/* Index of the decision counter for (action, reason): deny for any action
+ * but allow, and the last reason's slot for a reason out of range, so a
+ * bad byte can never index past the array. */
+static inline unsigned pc_counters_decision_index(uint8_t action, uint8_t reason)
+{
+	unsigned base = action == PC_ACTION_ALLOW ? PC_CTR_ALLOW_RULE : PC_CTR_DENY_RULE;
+	return base + (reason < PC_REASON_COUNT ? reason : PC_REASON_COUNT - 1);
+}
+
+/* True for the decision counters by reason (the last block). */
+static inline bool pc_counters_is_by_reason(unsigned i)
+{
+	return i >= PC_CTR_DENY_RULE && i < PC_CTR_COUNT;
+}
+
+/* Count one decision in a worker's burst-local deltas (ctr, PC_CTR_COUNT
+ * entries), where its record is made. The worker's own lcore; fast path. */
+static inline void pc_counters_count_decision(uint64_t *ctr, uint8_t action, uint8_t reason)
+{
+	ctr[pc_counters_decision_index(action, reason)]++;
+}
 
 /* Index of the drop counter for decoder reason r (r != PC_PKT_OK). */
 #define PC_CTR_PKT(r) (PC_CTR_PKT_OK + (unsigned)(r))

@@ -17,6 +17,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dataplane.h"
+#include "dlp/dlp.h"
 #include "handoff.h"
 #include "port.h"
 #include "worker.h"
@@ -41,12 +42,19 @@ static int worker_create(struct pc_dp *dp, uint16_t id, unsigned lcore,
 	w->lcore = lcore;
 	w->pool = dp->pool;
 
-	int rc = pc_reasm_init(&w->reasm, cfg->hold_flow_pkts, cfg->hold_worker_pkts,
-			       cfg->max_head, socket);
+	int rc = pc_reasm_init_body(&w->reasm, cfg->hold_flow_pkts, cfg->hold_body_pkts,
+				    cfg->hold_worker_pkts, cfg->max_head, socket);
 	if (rc < 0) {
 		snprintf(err, err_len, "worker %u: hold of %u packets: %s", id,
 			 cfg->hold_worker_pkts, strerror(-rc));
 		return rc;
+	}
+
+	/* A held body is copied here, de-chunked, to be decided on. */
+	w->body = rte_malloc_socket("pc_body", PC_WORKER_BODY_MAX, RTE_CACHE_LINE_SIZE, socket);
+	if (w->body == NULL) {
+		snprintf(err, err_len, "worker %u: body buffer: out of memory", id);
+		return -ENOMEM;
 	}
 
 	snprintf(name, sizeof(name), "pc_flows_%u", id);
@@ -97,6 +105,19 @@ struct pc_dp *pc_dp_create(const struct pc_dp_config *cfg_in, const struct pc_po
 		c.hold_worker_pkts = PC_REASM_DEFAULT_WORKER_PKTS;
 	if (c.hold_timeout_s == 0)
 		c.hold_timeout_s = PC_DP_DEFAULT_HOLD_TIMEOUT_S;
+	/* A held body is bounded apart from heads but never below them, and
+	 * never past what the worker may hold in all. */
+	if (c.hold_body_pkts == 0) {
+		/* Sized for the starting policy's window at a 536-byte MSS
+		 * (RFC 9293 section 3.7.1), the head's segment included. */
+		uint32_t win = policy != NULL ? pc_policy_body_window(policy)
+					      : PC_POLICY_DEFAULT_BODY_WINDOW;
+		c.hold_body_pkts = RTE_MAX((uint32_t)PC_REASM_DEFAULT_BODY_PKTS,
+					   (win + 535) / 536 + 2);
+		c.hold_body_pkts = RTE_MIN(c.hold_body_pkts, (uint32_t)PC_REASM_MAX_FLOW_PKTS);
+	}
+	c.hold_body_pkts = RTE_MAX(c.hold_body_pkts, c.hold_flow_pkts);
+	c.hold_body_pkts = RTE_MIN(c.hold_body_pkts, c.hold_worker_pkts);
 
 	unsigned n_workers = rte_lcore_count() - 1;
 	if (n_workers < 1) {
@@ -147,6 +168,10 @@ struct pc_dp *pc_dp_create(const struct pc_dp_config *cfg_in, const struct pc_po
 	}
 	active->policy = policy;
 	active->generation = 1;
+	active->sources = policy != NULL ? pc_source_lpm_build(policy) : NULL;
+	if (policy != NULL && active->sources == NULL)
+		fprintf(stderr, "portcullis-dataplane: source prefix LPM: %s; walking the "
+			"policy's lists instead\n", strerror(errno));
 	dp->active = active;
 
 	uint16_t id = 0;
@@ -157,10 +182,51 @@ struct pc_dp *pc_dp_create(const struct pc_dp_config *cfg_in, const struct pc_po
 		active->scratch[id] = dp->workers[id]->scratch;
 		id++;
 	}
+	int rc = pc_dp_dlp_make(active, dp->n_workers);
+	if (rc < 0) {
+		snprintf(err, err_len, "DLP scratch and streams: %s", strerror(-rc));
+		goto fail;
+	}
 	return dp;
 fail:
 	pc_dp_free(dp);
 	return NULL;
+}
+
+int pc_dp_dlp_make(struct pc_dp_policy *pp, uint16_t n_workers)
+{
+	const struct pc_dlp_db *db = pp->policy != NULL ? pc_policy_dlp(pp->policy) : NULL;
+	if (db == NULL)
+		return 0;
+	for (uint16_t i = 0; i < n_workers; i++) {
+		pp->dlp_scratch[i] = pc_dlp_scratch_new(db);
+		pp->dlp_pool[i] = pc_dlp_pool_new(db, PC_DP_DLP_STREAMS);
+		if (pp->dlp_scratch[i] == NULL || pp->dlp_pool[i] == NULL) {
+			int rc = errno > 0 ? -errno : -ENOMEM;
+			pc_dp_dlp_free(pp, n_workers);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void pc_dp_dlp_free(struct pc_dp_policy *pp, uint16_t n_workers)
+{
+	for (uint16_t i = 0; i < n_workers; i++) {
+		pc_dlp_scratch_free(pp->dlp_scratch[i]);
+		pc_dlp_pool_free(pp->dlp_pool[i]);
+		pp->dlp_scratch[i] = NULL;
+		pp->dlp_pool[i] = NULL;
+	}
+}
+
+uint32_t pc_dp_dlp_in_use(const struct pc_dp *dp)
+{
+	uint32_t n = 0;
+	for (uint16_t i = 0; dp->active != NULL && i < dp->n_workers; i++)
+		if (dp->active->dlp_pool[i] != NULL)
+			n += pc_dlp_pool_in_use(dp->active->dlp_pool[i]);
+	return n;
 }
 
 int pc_dp_launch(struct pc_dp *dp)
@@ -217,12 +283,17 @@ void pc_dp_free(struct pc_dp *dp)
 			continue;
 		pc_worker_drop_holds(w);
 		pc_reasm_fini(&w->reasm);
+		rte_free(w->body);
 		pc_flow_table_free(w->flows);
 		if (w->scratch != NULL)
 			pc_engine_scratch_free(w->scratch);
 		rte_ring_free(w->handoff);
 		rte_ring_free(w->dlog);
 		rte_free(w);
+	}
+	if (dp->active != NULL) {
+		pc_dp_dlp_free(dp->active, dp->n_workers);
+		pc_source_lpm_free(dp->active->sources);
 	}
 	rte_free(dp->active);
 	rte_free(dp->rcu);

@@ -18,7 +18,10 @@
 #include <stdint.h>
 
 #include "counters.h"
+#include "source_lpm.h"
 
+struct pc_dlp_pool;
+struct pc_dlp_scratch;
 struct pc_engine_scratch;
 struct pc_policy;
 struct pc_quarantine;
@@ -45,6 +48,8 @@ struct pc_dp_config {
 	uint32_t hold_flow_pkts;   /* packets one flow may hold */
 	uint32_t hold_worker_pkts; /* packets one worker may hold */
 	uint32_t hold_timeout_s;   /* a head must be complete this long after its first byte */
+	uint32_t hold_body_pkts;   /* packets one flow may hold while its body is held
+				    * (0: PC_REASM_DEFAULT_BODY_PKTS; capped by the above) */
 };
 
 #define PC_DP_DEFAULT_HOLD_TIMEOUT_S 10
@@ -60,7 +65,20 @@ struct pc_dp_policy {
 	/* Revoked callers for this policy's identity indexes, or NULL
 	 * (lib/shm/quarantine.h: pc_quarantine_epoch/pc_quarantine_check). */
 	const struct pc_quarantine *quarantine;
+	/* Each worker's DLP scratch and stream pool, made for this policy's
+	 * database (pc_policy_dlp()); NULL when it has none. They live and
+	 * die with this struct's policy: a body's stream belongs to the
+	 * generation that allowed it (pc_dp_dlp_make). */
+	struct pc_dlp_scratch *dlp_scratch[PC_DP_MAX_WORKERS];
+	struct pc_dlp_pool *dlp_pool[PC_DP_MAX_WORKERS];
+	/* This policy's source prefixes on rte_lpm/rte_lpm6 (source_lpm.h),
+	 * handed to pc_decide() in each request; built and freed with the
+	 * policy. NULL only if it could not be built: the engine then walks
+	 * the policy's prefix lists, with the same answers. */
+	struct pc_source_lpm *sources;
 };
+
+#define PC_DP_DLP_STREAMS 1024 /* bodies one worker scans at once; more are denied */
 
 struct pc_dp {
 	/* Main lcore, before launch; read-only afterwards. */
@@ -100,6 +118,18 @@ void pc_dp_stop(struct pc_dp *dp);
 
 /* Sum of every worker's counters into *sum (zeroed first). Any thread. */
 void pc_dp_counters(const struct pc_dp *dp, struct pc_counters *sum);
+
+/* Make pp's DLP scratch and stream pool for each of n_workers workers, for
+ * the database of pp->policy (nothing when it has none). Returns 0 or
+ * -errno (then nothing is left made). Main lcore; control path. */
+int pc_dp_dlp_make(struct pc_dp_policy *pp, uint16_t n_workers);
+
+/* Free what pc_dp_dlp_make made (once no worker can use pp). Main lcore. */
+void pc_dp_dlp_free(struct pc_dp_policy *pp, uint16_t n_workers);
+
+/* DLP streams in use now in the active policy's pools (0 when no body is
+ * being scanned: a leak check). Main lcore, workers stopped. */
+uint32_t pc_dp_dlp_in_use(const struct pc_dp *dp);
 
 /* Free packets still queued in hand-off rings. Main lcore, workers stopped. */
 void pc_dp_flush(struct pc_dp *dp);

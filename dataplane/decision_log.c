@@ -178,6 +178,41 @@ int pc_dlog_format(const struct pc_dlog_rec *rec, const struct pc_policy *p, cha
 			sb_puts(&b, ",\"method_truncated\":true");
 	}
 
+	if (rec->id_flags & PC_DLOG_ID_F_JWT) {
+		sb_puts(&b, ",\"jwt_issuer\":");
+		sb_json_str(&b, rec->jwt_iss, rec->jwt_iss_len);
+		sb_puts(&b, ",\"jwt_subject\":");
+		sb_json_str(&b, rec->jwt_sub, rec->jwt_sub_len);
+		if (rec->id_flags & (PC_DLOG_ID_F_ISS_TRUNC | PC_DLOG_ID_F_SUB_TRUNC))
+			sb_puts(&b, ",\"jwt_truncated\":true");
+	}
+	if (rec->tls_version != 0) {
+		/* RFC 8446 §4.2.1: 0x0304 is 1.3, 0x0303 1.2, ...; 0x0300 SSL 3 */
+		if (rec->tls_version >= 0x0301 && rec->tls_version <= 0x03ff)
+			sb_printf(&b, ",\"tls_version\":\"1.%u\"", (rec->tls_version & 0xff) - 1u);
+		else
+			sb_printf(&b, ",\"tls_version\":\"0x%04x\"", rec->tls_version);
+		if (rec->ja4_len > 0) {
+			sb_puts(&b, ",\"ja4\":");
+			sb_json_str(&b, rec->ja4, rec->ja4_len);
+		}
+	}
+
+	if (rec->ai_flags & PC_DLOG_AI_F_MODEL) {
+		sb_puts(&b, ",\"model\":");
+		sb_json_str(&b, rec->model, rec->model_len);
+	}
+	if (rec->ai_flags & PC_DLOG_AI_F_TOOL) {
+		sb_puts(&b, ",\"mcp_tool\":");
+		sb_json_str(&b, rec->tool, rec->tool_len);
+	}
+	if (rec->ai_flags & PC_DLOG_AI_F_DLP) {
+		sb_puts(&b, ",\"dlp_pattern\":");
+		sb_json_str(&b, rec->dlp_pattern, rec->dlp_len);
+	}
+	if (rec->ai_flags & PC_DLOG_AI_F_TRUNC)
+		sb_puts(&b, ",\"ai_truncated\":true");
+
 	sb_puts(&b, ",\"rule\":");
 	bool have_rule = p != NULL && v->rule >= 0 && (uint32_t)v->rule < pc_policy_rule_count(p);
 	sb_json_cstr_or_null(&b, have_rule ? pc_policy_rule_id(p, (uint32_t)v->rule) : NULL);

@@ -43,6 +43,26 @@ enum {
 	PC_DLOG_F_NORM_PATH_TRUNC = 1u << 4,
 };
 
+#define PC_DLOG_JA4_MAX 36      /* PC_TLS_JA4_LEN */
+#define PC_DLOG_JWT_ISS_MAX 64
+#define PC_DLOG_JWT_SUB_MAX 64
+#define PC_DLOG_MODEL_MAX 32    /* "model" of an LLM API request body */
+#define PC_DLOG_TOOL_MAX 24     /* "mcp_tool": params.name of an MCP tools/call */
+#define PC_DLOG_DLP_MAX 24      /* "dlp_pattern": the secret pattern that matched */
+
+enum {
+	PC_DLOG_AI_F_MODEL = 1u << 0,    /* model is set */
+	PC_DLOG_AI_F_TOOL = 1u << 1,     /* mcp_tool is set */
+	PC_DLOG_AI_F_DLP = 1u << 2,      /* dlp_pattern is set */
+	PC_DLOG_AI_F_TRUNC = 1u << 3,    /* one of them was cut */
+};
+
+enum {
+	PC_DLOG_ID_F_JWT = 1u << 0,      /* jwt_iss and jwt_sub are set */
+	PC_DLOG_ID_F_ISS_TRUNC = 1u << 1,
+	PC_DLOG_ID_F_SUB_TRUNC = 1u << 2,
+};
+
 struct pc_dlog_rec {
 	uint64_t time_ns;          /* CLOCK_REALTIME, ns since the epoch */
 	uint32_t generation;       /* policy generation of the verdict */
@@ -59,8 +79,30 @@ struct pc_dlog_rec {
 	char path[PC_DLOG_PATH_MAX];       /* as received */
 	uint16_t norm_path_len;            /* 0: the rules saw path as received */
 	char norm_path[PC_DLOG_NORM_PATH_MAX];
+	/* Who the credential and the hello said the caller is. Set by
+	 * pc_dlog_rec_jwt() and pc_dlog_rec_tls(); the fill resets them.
+	 * Issuer and subject are copied from the verified claims (never the
+	 * token) up to a bound, flagged when cut. */
+	uint16_t tls_version;              /* highest offered (0x0304: 1.3); 0: not TLS */
+	uint8_t id_flags;                  /* PC_DLOG_ID_F_* */
+	uint8_t ja4_len;
+	uint8_t jwt_iss_len, jwt_sub_len;
+	char ja4[PC_DLOG_JA4_MAX];
+	char jwt_iss[PC_DLOG_JWT_ISS_MAX];
+	char jwt_sub[PC_DLOG_JWT_SUB_MAX];
+	/* The record grew from 768 to 1,024 bytes for the fields above and
+	 * below; spare is what is left for further fields. */
+	/* What the body said (model, MCP tool) and what DLP found in it:
+	 * copied up to a bound, flagged when cut. The fill resets them. */
+	uint8_t ai_flags;                  /* PC_DLOG_AI_F_* */
+	uint8_t model_len, tool_len, dlp_len;
+	char model[PC_DLOG_MODEL_MAX];
+	char tool[PC_DLOG_TOOL_MAX];
+	char dlp_pattern[PC_DLOG_DLP_MAX];
+	char spare[1024 - 768 - 6 - PC_DLOG_JA4_MAX - PC_DLOG_JWT_ISS_MAX - PC_DLOG_JWT_SUB_MAX -
+		   4 - PC_DLOG_MODEL_MAX - PC_DLOG_TOOL_MAX - PC_DLOG_DLP_MAX];
 };
-static_assert(sizeof(struct pc_dlog_rec) == 768, "decision record is 768 bytes");
+static_assert(sizeof(struct pc_dlog_rec) == 1024, "decision record is 1,024 bytes");
 
 /* Longest line pc_dlog_format() can produce (every string byte escaped to
  * six characters), so a buffer this size never truncates. */
@@ -106,6 +148,11 @@ static inline void pc_dlog_rec_fill(struct pc_dlog_rec *rec, uint16_t worker, ui
 	rec->method_len = rec->host_len = 0;
 	rec->path_len = 0;
 	rec->norm_path_len = 0;
+	rec->tls_version = 0;
+	rec->id_flags = 0;
+	rec->ja4_len = rec->jwt_iss_len = rec->jwt_sub_len = 0;
+	rec->ai_flags = 0;
+	rec->model_len = rec->tool_len = rec->dlp_len = 0;
 	if (http != NULL) {
 		rec->flags |= PC_DLOG_F_HTTP;
 		rec->method_len = (uint8_t)pc_dlog_copy(rec->method, sizeof(rec->method),
@@ -119,6 +166,56 @@ static inline void pc_dlog_rec_fill(struct pc_dlog_rec *rec, uint16_t worker, ui
 							    norm_path, &rec->flags,
 							    PC_DLOG_F_NORM_PATH_TRUNC);
 	}
+}
+
+/* Add the verified JWT's issuer and subject to rec (after the fill).
+ * Worker threads; fast path. */
+static inline void pc_dlog_rec_jwt(struct pc_dlog_rec *rec, struct pc_str issuer,
+				   struct pc_str subject)
+{
+	rec->id_flags |= PC_DLOG_ID_F_JWT;
+	rec->jwt_iss_len = (uint8_t)pc_dlog_copy(rec->jwt_iss, sizeof(rec->jwt_iss), issuer,
+						 &rec->id_flags, PC_DLOG_ID_F_ISS_TRUNC);
+	rec->jwt_sub_len = (uint8_t)pc_dlog_copy(rec->jwt_sub, sizeof(rec->jwt_sub), subject,
+						 &rec->id_flags, PC_DLOG_ID_F_SUB_TRUNC);
+}
+
+/* Add a ClientHello's version (the highest offered, on the wire form) and
+ * JA4 (ja4_len 0: not computed) to rec (after the fill). Worker threads;
+ * fast path. */
+static inline void pc_dlog_rec_tls(struct pc_dlog_rec *rec, uint16_t version, const char *ja4,
+				   uint32_t ja4_len)
+{
+	rec->tls_version = version;
+	rec->ja4_len = (uint8_t)(ja4_len < sizeof(rec->ja4) ? ja4_len : sizeof(rec->ja4));
+	if (rec->ja4_len > 0)
+		memcpy(rec->ja4, ja4, rec->ja4_len);
+}
+
+/* Add the model and MCP tool the decision engine read from the body (an
+ * empty view: not there), and the DLP pattern that matched it (NULL: none),
+ * to rec (after the fill). Worker threads; fast path. */
+static inline void pc_dlog_rec_ai(struct pc_dlog_rec *rec, struct pc_str model,
+				  struct pc_str tool, const char *dlp_pattern)
+{
+	uint8_t trunc = 0;
+	if (model.len > 0) {
+		rec->ai_flags |= PC_DLOG_AI_F_MODEL;
+		rec->model_len = (uint8_t)pc_dlog_copy(rec->model, sizeof(rec->model), model,
+						       &trunc, PC_DLOG_AI_F_TRUNC);
+	}
+	if (tool.len > 0) {
+		rec->ai_flags |= PC_DLOG_AI_F_TOOL;
+		rec->tool_len = (uint8_t)pc_dlog_copy(rec->tool, sizeof(rec->tool), tool, &trunc,
+						      PC_DLOG_AI_F_TRUNC);
+	}
+	if (dlp_pattern != NULL) {
+		struct pc_str d = { .p = dlp_pattern, .len = (uint32_t)strlen(dlp_pattern) };
+		rec->ai_flags |= PC_DLOG_AI_F_DLP;
+		rec->dlp_len = (uint8_t)pc_dlog_copy(rec->dlp_pattern, sizeof(rec->dlp_pattern), d,
+						     &trunc, PC_DLOG_AI_F_TRUNC);
+	}
+	rec->ai_flags |= trunc;
 }
 
 /* Queue rec. Returns false when the ring is full (the caller counts a lost

@@ -47,6 +47,14 @@ static int pc_flow_family_init(struct pc_flow_family *f, const char *name, uint3
 					alignof(struct pc_flow), socket);
 	if (f->entries == NULL)
 		return -ENOMEM;
+	f->aux = rte_zmalloc_socket(name, (size_t)f->n_slots * sizeof(struct pc_flow_aux),
+				    RTE_CACHE_LINE_SIZE, socket);
+	if (f->aux == NULL)
+		return -ENOMEM;
+	f->live = rte_zmalloc_socket(name, ((size_t)f->n_slots + 63) / 64 * sizeof(uint64_t),
+				     RTE_CACHE_LINE_SIZE, socket);
+	if (f->live == NULL)
+		return -ENOMEM;
 	f->capacity = capacity;
 	f->count = 0;
 	f->key_len = key_len;
@@ -90,6 +98,8 @@ void pc_flow_table_free(struct pc_flow_table *t)
 	for (unsigned i = 0; i < PC_FLOW_FAMILIES; i++) {
 		rte_hash_free(t->fam[i].h);
 		rte_free(t->fam[i].entries);
+		rte_free(t->fam[i].aux);
+		rte_free(t->fam[i].live);
 	}
 	rte_free(t);
 }
@@ -105,6 +115,7 @@ static void pc_flow_delete(struct pc_flow_family *f, int32_t pos)
 		rte_hash_del_key(f->h, &key);
 	}
 	f->entries[pos].state = PC_FLOW_FREE;
+	f->live[(uint32_t)pos >> 6] &= ~(1ull << ((uint32_t)pos & 63));
 	f->count--;
 }
 
@@ -113,13 +124,27 @@ unsigned pc_flow_table_age(struct pc_flow_table *t, uint64_t now_tsc, uint64_t e
 			   void (*visit)(void *arg, struct pc_flow *f, bool expired), void *arg)
 {
 	unsigned aged = 0;
-	while (budget-- > 0) {
+	while (budget > 0) {
 		struct pc_flow_family *f = &t->fam[t->age_fam];
 		if (t->age_pos >= f->n_slots) {
 			t->age_pos = 0;
 			t->age_fam = (t->age_fam + 1) % PC_FLOW_FAMILIES;
+			budget--;
 			continue;
 		}
+		/* Free slots up to the next live one count against the budget
+		 * as if examined, so the pace in slots stays what the caller
+		 * asked for; they cost a bitmap load per 64. */
+		uint64_t bits = f->live[t->age_pos >> 6] >> (t->age_pos & 63);
+		if (bits == 0 || (bits & 1) == 0) {
+			unsigned skip = bits == 0 ? 64 - (t->age_pos & 63)
+						  : (unsigned)__builtin_ctzll(bits);
+			skip = RTE_MIN(skip, budget);
+			t->age_pos += skip;
+			budget -= skip;
+			continue;
+		}
+		budget--;
 		int32_t pos = (int32_t)t->age_pos++;
 		struct pc_flow *e = &f->entries[pos];
 		if (e->state == PC_FLOW_FREE)
@@ -135,6 +160,33 @@ unsigned pc_flow_table_age(struct pc_flow_table *t, uint64_t now_tsc, uint64_t e
 		}
 	}
 	return aged;
+}
+
+int pc_flow_table_locate(const struct pc_flow_table *t, const struct pc_flow *e, unsigned *fam,
+			 int32_t *pos)
+{
+	for (unsigned i = 0; i < PC_FLOW_FAMILIES; i++) {
+		const struct pc_flow_family *f = &t->fam[i];
+		if (e >= f->entries && e < f->entries + f->n_slots) {
+			*fam = i;
+			*pos = (int32_t)(e - f->entries);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int pc_flow_table_key(const struct pc_flow_table *t, unsigned fam, int32_t pos,
+		      union pc_flow_key *k)
+{
+	const struct pc_flow_family *f = &t->fam[fam];
+	void *stored;
+	if (pos < 0 || (uint32_t)pos >= f->n_slots || f->entries[pos].state == PC_FLOW_FREE ||
+	    rte_hash_get_key_with_position(f->h, pos, &stored) != 0)
+		return -ENOENT;
+	memset(k, 0, sizeof(*k));
+	memcpy(k, stored, f->key_len);
+	return 0;
 }
 
 void pc_flow_table_foreach(struct pc_flow_table *t, void (*fn)(void *arg, struct pc_flow *f),

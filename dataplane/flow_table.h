@@ -20,7 +20,20 @@
  * full" means exactly capacity live flows and nothing else.
  *
  * Aging is incremental (pc_flow_table_age): the worker sweeps a bounded slice
- * of slots every few loops, so deleting idle flows never stalls a burst.
+ * of slots every few loops, so deleting idle flows never stalls a burst. A
+ * bitmap of live slots (16 KiB per family at the default capacity, so it
+ * stays in cache) lets the sweep pass 64 free slots with one load instead
+ * of a cache miss each: a whole sweep costs in proportion to the live
+ * flows, not to the table's size.
+ *
+ * The entry is full, so what only a few readers want lives in a parallel
+ * array of struct pc_flow_aux, one per slot, in its own memory: the entry's
+ * birth time (written once when the entry is made, read by the flow
+ * listing) and, for inspected flows only, the server's L2 header and next
+ * sequence number (written from the server's packets, read when the aging
+ * sweep resets an idle connection of a quarantined caller, which has no
+ * packet in hand to copy addresses from). A forwarded packet never touches
+ * it.
  */
 #ifndef PC_DP_FLOW_TABLE_H
 #define PC_DP_FLOW_TABLE_H
@@ -31,6 +44,7 @@
 #include <string.h>
 
 #include <rte_common.h>
+#include <rte_cycles.h>
 #include <rte_hash.h>
 
 #include "engine/decide.h"
@@ -124,9 +138,22 @@ static_assert(sizeof(struct pc_flow) == 128, "flow entry must stay within 128 by
 static_assert(sizeof(struct pc_flow) > RTE_CACHE_LINE_MIN_SIZE,
 	      "stream state must stay off the first cache line");
 
+/* Beside each entry, by the same position (see the top of this file). */
+struct pc_flow_aux {
+	uint64_t born_tsc;         /* when pc_flow_table_add() made the entry */
+	uint32_t srv_nxt;          /* INSPECT: the server's sequence number after its
+				    * furthest segment (SYN and FIN count one) */
+	uint8_t l2_len;            /* INSPECT: bytes of l2; 0 until the SYN-ACK is seen */
+	uint8_t pad[3];
+	uint8_t l2[24];            /* the SYN-ACK's Ethernet header and VLAN tags */
+};
+static_assert(sizeof(struct pc_flow_aux) == 40, "flow aux entry is 40 bytes");
+
 struct pc_flow_family {
 	struct rte_hash *h;
 	struct pc_flow *entries;   /* by rte_hash position */
+	struct pc_flow_aux *aux;   /* by rte_hash position */
+	uint64_t *live;            /* bit per position: set while the slot holds a flow */
 	uint32_t n_slots;          /* length of entries */
 	uint32_t capacity;         /* live flows allowed */
 	uint32_t count;            /* live flows */
@@ -228,8 +255,37 @@ static inline int32_t pc_flow_table_add(struct pc_flow_table *t, unsigned fam,
 	if (unlikely(pos < 0))
 		return -ENOSPC;
 	f->count++;
+	f->live[(uint32_t)pos >> 6] |= 1ull << ((uint32_t)pos & 63);
 	memset(&f->entries[pos], 0, sizeof(f->entries[pos]));
+	/* The birth stamp is a store to the aux line, once per new flow; a
+	 * tuple reused by a new SYN keeps its slot and so its first birth. */
+	f->aux[pos].born_tsc = rte_rdtsc();
+	f->aux[pos].l2_len = 0;
 	return pos;
+}
+
+/* The aux record beside entry e of family fam. Owner thread; fast path. */
+static inline struct pc_flow_aux *pc_flow_table_aux(const struct pc_flow_table *t, unsigned fam,
+						    const struct pc_flow *e)
+{
+	const struct pc_flow_family *f = &t->fam[fam];
+	return &f->aux[e - f->entries];
+}
+
+/* Find which family and slot entry e is. Returns 0, or -ENOENT when e is
+ * not an entry of t. Owner thread; control path (aging, listing). */
+int pc_flow_table_locate(const struct pc_flow_table *t, const struct pc_flow *e, unsigned *fam,
+			 int32_t *pos);
+
+/* Copy the key of the live flow at (fam, pos) into *k. Returns 0 or
+ * -ENOENT. Owner thread; control path. */
+int pc_flow_table_key(const struct pc_flow_table *t, unsigned fam, int32_t pos,
+		      union pc_flow_key *k);
+
+/* Slots of both families: a whole aging sweep examines this many. */
+static inline uint32_t pc_flow_table_slots(const struct pc_flow_table *t)
+{
+	return t->fam[PC_FLOW_V4].n_slots + t->fam[PC_FLOW_V6].n_slots;
 }
 
 /* Sweep at most budget slots, deleting flows idle longer than est_tsc

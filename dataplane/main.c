@@ -6,6 +6,7 @@
  *       [--flows N] [--flow-idle-timeout SECONDS[,SECONDS]] [--idle busy|backoff]
  *       [--stats-json FILE] [--deny-response reset|403] [--max-head-bytes N]
  *       [--hold-packets N[,M]] [--hold-timeout SECONDS] [--control NAME]
+ *       [--hold-body-packets N]
  *
  * The application's options are read and the policy is built before the EAL
  * starts, so a typo or a bad policy fails fast with a plain message and no
@@ -40,6 +41,7 @@
 #include "reasm.h"
 #include "policy_swap.h"
 #include "port.h"
+#include "telemetry.h"
 
 #define PROG "portcullis-dataplane"
 #define PC_MAIN_DRAIN_US 1000
@@ -88,13 +90,19 @@ static void usage(FILE *out)
 		"denied\n"
 		"  --hold-timeout S           seconds a request head may take to arrive "
 		"(default %u)\n"
+		"  --hold-body-packets N      client segments one flow may hold while a "
+		"decision\n"
+		"                             waits for the request body (default: the policy's "
+		"body\n"
+		"                             window at a 536-byte MSS, at least %u; at most the\n"
+		"                             per-worker bound); past it the request is denied\n"
 		"  --control NAME             instance whose control segment delivers new "
 		"policies\n"
 		"                             (default " PC_SHM_DEFAULT_INSTANCE ")\n"
 		"Port 0 faces callers, port 1 faces services; give the EAL at least two lcores.\n",
 		PC_DP_DEFAULT_FLOWS, PC_DP_DEFAULT_IDLE_EST_S, PC_DP_DEFAULT_IDLE_OTHER_S,
 		PC_HTTP_MAX_HEAD, PC_REASM_DEFAULT_FLOW_PKTS, PC_REASM_DEFAULT_WORKER_PKTS,
-		PC_DP_DEFAULT_HOLD_TIMEOUT_S);
+		PC_DP_DEFAULT_HOLD_TIMEOUT_S, PC_REASM_DEFAULT_BODY_PKTS);
 }
 
 static _Noreturn void __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
@@ -161,7 +169,8 @@ static void parse_hold_packets(const char *text, struct pc_dp_config *dp)
 static void parse_opts(int argc, char **argv, struct pc_opts *o)
 {
 	enum { O_POLICY = 256, O_DLOG, O_FLOWS, O_IDLE_TIMEOUT, O_IDLE, O_STATS, O_DENY_RESPONSE,
-	       O_MAX_HEAD, O_HOLD_PACKETS, O_HOLD_TIMEOUT, O_CONTROL, O_HELP };
+	       O_MAX_HEAD, O_HOLD_PACKETS, O_HOLD_TIMEOUT, O_CONTROL, O_HELP,
+	       O_HOLD_BODY_PACKETS };
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "decision-log", required_argument, NULL, O_DLOG },
@@ -173,6 +182,7 @@ static void parse_opts(int argc, char **argv, struct pc_opts *o)
 		{ "max-head-bytes", required_argument, NULL, O_MAX_HEAD },
 		{ "hold-packets", required_argument, NULL, O_HOLD_PACKETS },
 		{ "hold-timeout", required_argument, NULL, O_HOLD_TIMEOUT },
+		{ "hold-body-packets", required_argument, NULL, O_HOLD_BODY_PACKETS },
 		{ "control", required_argument, NULL, O_CONTROL },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -250,6 +260,12 @@ static void parse_opts(int argc, char **argv, struct pc_opts *o)
 			break;
 		case O_HOLD_TIMEOUT:
 			o->dp.hold_timeout_s = parse_u32("--hold-timeout", optarg, 1, PC_MAX_IDLE_S);
+			break;
+		case O_HOLD_BODY_PACKETS:
+			/* Checked against the per-flow and per-worker bounds
+			 * once all options are read (pc_dp_create caps it). */
+			o->dp.hold_body_pkts = parse_u32("--hold-body-packets", optarg, 1,
+							 PC_REASM_MAX_FLOW_PKTS);
 			break;
 		case O_CONTROL:
 			if (pc_shm_name(optarg, shm_name, sizeof(shm_name)) < 0)
@@ -376,6 +392,9 @@ int main(int argc, char **argv)
 		goto out_ports;
 	}
 	pc_swap_set_log(swap, dlog);
+	/* DPDK telemetry commands (telemetry.h); a failure costs only them. */
+	if (pc_telemetry_register(dp, o.control, o.policy, policy) < 0)
+		fprintf(stderr, PROG ": telemetry commands not registered\n");
 
 	if (pc_dp_launch(dp) != 0) {
 		fprintf(stderr, PROG ": cannot launch the workers\n");
@@ -397,6 +416,7 @@ int main(int argc, char **argv)
 	status = 0;
 
 out_ports:
+	pc_telemetry_unregister(); /* before anything it reads is freed */
 	for (uint16_t port = 0; port < 2; port++)
 		if (ports_up[port])
 			pc_port_close(port);
@@ -407,6 +427,10 @@ out_ports:
 		/* With the ports closed and the rings empty, every mbuf must be
 		 * back in the pool: anything else is a leak. */
 		printf("mbufs_in_use %u\n", rte_mempool_in_use_count(dp->pool));
+		/* Likewise every DLP stream, when the policy has DLP: a body
+		 * still being scanned at the stop is the only other owner. */
+		if (dp->active != NULL && dp->active->dlp_pool[0] != NULL)
+			printf("dlp_streams_in_use %u\n", pc_dp_dlp_in_use(dp));
 		fflush(stdout);
 		if (o.stats_json != NULL) {
 			rc = pc_counters_write_json(&total, o.stats_json);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <rte_common.h>
+#include <rte_cycles.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
@@ -39,6 +40,7 @@
 #include "dataplane.h"
 #include "decision_log.h"
 #include "engine/decide.h"
+#include "flow_dump.h"
 #include "policy/policy.h"
 #include "policy_swap.h"
 #include "shm/quarantine.h"
@@ -80,6 +82,8 @@ struct pc_swap {
 	uint32_t quar_epoch;            /* epoch of the table workers use */
 	int64_t quar_next_expiry_s;     /* rebuild then; 0: none */
 	const struct pc_quarantine *quar_active; /* the table in dp->active */
+
+	struct pc_flow_dump *dump; /* answers the segment's flows requests */
 };
 
 /* A workers' table for policy p from the entries copied last, skipping those
@@ -176,6 +180,16 @@ static bool quar_copy(struct pc_swap *s)
 	return true;
 }
 
+/* The swap's publish time, for each worker to compare its first loop under
+ * the new pointer with (worker.h: pol_pub_tsc). Relaxed: benchmarks read it
+ * after the grace period. Main lcore, just before the store of active. */
+static void stamp_publish(struct pc_dp *dp)
+{
+	uint64_t now = rte_rdtsc();
+	for (uint16_t i = 0; i < dp->n_workers; i++)
+		__atomic_store_n(&dp->workers[i]->pol_pub_tsc, now, __ATOMIC_RELAXED);
+}
+
 /* Publish the current policy again with a new quarantine table, and free
  * the old table after the grace period. Main lcore. */
 static void quar_publish(struct pc_swap *s)
@@ -190,6 +204,7 @@ static void quar_publish(struct pc_swap *s)
 	*next = *old; /* the same policy and scratches */
 	next->quarantine = quar_build(s, old->policy, (int64_t)time(NULL));
 	s->quar_active = next->quarantine;
+	stamp_publish(dp);
 	__atomic_store_n(&dp->active, next, __ATOMIC_RELEASE);
 	rte_rcu_qsbr_synchronize(dp->rcu, RTE_QSBR_THRID_INVALID);
 	free((void *)(uintptr_t)old->quarantine);
@@ -249,6 +264,12 @@ struct pc_swap *pc_swap_create(struct pc_dp *dp, const char *instance,
 	s->map.fd = -1;
 	s->quar = calloc(PC_SHM_QUAR_MAX, sizeof(s->quar[0]));
 	if (s->quar == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->dump = pc_flow_dump_create(dp);
+	if (s->dump == NULL) {
+		free(s->quar);
 		free(s);
 		return NULL;
 	}
@@ -465,6 +486,10 @@ static void handle(struct pc_swap *s, uint64_t word)
 		    pc_engine_scratch_fit(next->scratch[i], old->policy) != 0)
 			rc = -ENOMEM;
 	}
+	if (rc == 0) {
+		next->policy = p; /* what the DLP state is made for */
+		rc = pc_dp_dlp_make(next, dp->n_workers);
+	}
 	if (rc == 0)
 		rc = gen_add(s, gen, p, true);
 	if (rc < 0) {
@@ -473,6 +498,8 @@ static void handle(struct pc_swap *s, uint64_t word)
 		for (uint16_t i = 0; next != NULL && i < dp->n_workers; i++)
 			if (next->scratch[i] != NULL)
 				pc_engine_scratch_free(next->scratch[i]);
+		if (next != NULL)
+			pc_dp_dlp_free(next, dp->n_workers);
 		rte_free(next);
 		pc_policy_free(p);
 		ack(s, gen, rc, t0, seen_rt, 0);
@@ -481,6 +508,11 @@ static void handle(struct pc_swap *s, uint64_t word)
 	next->policy = p;
 	next->generation = gen;
 	next->quarantine = quar_build(s, p, (int64_t)time(NULL));
+	/* Without it the engine walks the lists: slower, same answers. */
+	next->sources = pc_source_lpm_build(p);
+	if (next->sources == NULL)
+		fprintf(stderr, PROG ": generation %u: source prefix LPM: %s; walking the "
+			"policy's lists instead\n", gen, strerror(errno));
 	uint64_t t_built = pc_shm_now_ns(CLOCK_MONOTONIC);
 
 	/* Workers that still read w->scratch get the new one too: it fits
@@ -490,6 +522,7 @@ static void handle(struct pc_swap *s, uint64_t word)
 		__atomic_store_n(&dp->workers[i]->scratch, next->scratch[i], __ATOMIC_RELAXED);
 	/* Release: a worker that loads the new pointer (acquire) sees the
 	 * policy and the scratches it was built with. */
+	stamp_publish(dp);
 	__atomic_store_n(&dp->active, next, __ATOMIC_RELEASE);
 	s->quar_active = next->quarantine;
 	rte_rcu_qsbr_synchronize(dp->rcu, RTE_QSBR_THRID_INVALID);
@@ -502,7 +535,10 @@ static void handle(struct pc_swap *s, uint64_t word)
 	pc_swap_drain(s, s->log);
 	for (uint16_t i = 0; i < dp->n_workers; i++)
 		pc_engine_scratch_free(old->scratch[i]);
+	pc_dp_dlp_free(old, dp->n_workers);
+	pc_source_lpm_free(old->sources);
 	free((void *)(uintptr_t)old->quarantine);
+	pc_flow_dump_retire(s->dump, old->generation, old->policy); /* its flows stay */
 	gen_retire(s, old->policy);
 	rte_free(old);
 	s->split_copy_ns = t_copied - t0;
@@ -525,6 +561,7 @@ int pc_swap_poll(struct pc_swap *s)
 	}
 	if (quar_copy(s))
 		quar_publish(s);
+	pc_flow_dump_poll(s->dump, s->map.ctl);
 	/* Acquire: the slot control filled before this word is visible. */
 	uint64_t word = __atomic_load_n(&s->map.ctl->publish, __ATOMIC_ACQUIRE);
 	if (likely(word == s->handled || word == 0))
@@ -578,6 +615,7 @@ void pc_swap_free(struct pc_swap *s)
 	/* The dataplane (and its active pointer) may be gone already. */
 	free((void *)(uintptr_t)s->quar_active);
 	free(s->quar);
+	pc_flow_dump_free(s->dump);
 	for (unsigned i = 0; i < PC_SWAP_GENS; i++)
 		if (s->gens[i].policy != NULL && s->gens[i].owned)
 			pc_policy_free((struct pc_policy *)(uintptr_t)s->gens[i].policy);

@@ -21,17 +21,27 @@ static inline uint32_t seg_end(const struct pc_reasm_seg *g)
 int pc_reasm_init(struct pc_reasm *r, uint32_t flow_pkts, uint32_t max_pkts, uint32_t max_head,
 		  int socket)
 {
+	return pc_reasm_init_body(r, flow_pkts, 0, max_pkts, max_head, socket);
+}
+
+int pc_reasm_init_body(struct pc_reasm *r, uint32_t flow_pkts, uint32_t body_pkts,
+		       uint32_t max_pkts, uint32_t max_head, int socket)
+{
 	memset(r, 0, sizeof(*r));
-	if (flow_pkts == 0 || flow_pkts > PC_REASM_MAX_FLOW_PKTS || max_pkts == 0 || max_head == 0)
+	if (body_pkts == 0)
+		body_pkts = flow_pkts;
+	if (flow_pkts == 0 || flow_pkts > PC_REASM_MAX_FLOW_PKTS || max_pkts == 0 ||
+	    max_head == 0 || body_pkts < flow_pkts || body_pkts > PC_REASM_MAX_FLOW_PKTS)
 		return -EINVAL;
 	r->flow_pkts = flow_pkts;
+	r->body_pkts = body_pkts;
 	r->max_pkts = max_pkts;
 	r->max_head = max_head;
 	/* Each holding flow holds at least one packet, so max_pkts holds can
 	 * never run out before the packet bound does. */
 	r->n_holds = max_pkts;
 	r->hold_size = RTE_ALIGN_CEIL(sizeof(struct pc_reasm_hold) +
-				      (size_t)flow_pkts * sizeof(struct pc_reasm_seg),
+				      (size_t)body_pkts * sizeof(struct pc_reasm_seg),
 				      RTE_CACHE_LINE_SIZE);
 	r->holds = rte_zmalloc_socket("pc_reasm_holds", r->hold_size * r->n_holds,
 				      RTE_CACHE_LINE_SIZE, socket);
@@ -65,6 +75,7 @@ uint32_t pc_reasm_get(struct pc_reasm *r)
 	r->free_head = h->next_free;
 	h->n = 0;
 	h->next_free = 0;
+	h->limit = r->flow_pkts;
 	return id;
 }
 
@@ -99,7 +110,7 @@ enum pc_reasm_result pc_reasm_insert(struct pc_reasm *r, struct pc_reasm_hold *h
 	if (!pc_seq_lt(cur, end))
 		return PC_REASM_DUPLICATE;
 
-	if (unlikely(h->n >= r->flow_pkts || r->held >= r->max_pkts))
+	if (unlikely(h->n >= h->limit || r->held >= r->max_pkts))
 		return PC_REASM_FULL;
 	uint32_t i = h->n;
 	while (i > 0 && (pc_seq_lt(s->seq, h->seg[i - 1].seq) ||

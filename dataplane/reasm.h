@@ -40,7 +40,9 @@
 	X(HOLD_LIMIT, "hold_limit")                                         \
 	X(HOLD_TIMEOUT, "hold_timeout")                                     \
 	X(HTTP_BODY_MALFORMED, "http_body_malformed")                       \
-	X(HTTP_UPGRADE, "http_upgrade_not_inspectable")
+	X(HTTP_UPGRADE, "http_upgrade_not_inspectable")                     \
+	X(DLP_MATCH, "dlp_match")                                           \
+	X(DLP_UNAVAILABLE, "dlp_unavailable")
 
 #define PC_DP_REASON_BASE 0x80
 
@@ -69,6 +71,9 @@ static inline const char *pc_dp_reason_text(uint8_t reason)
 #define PC_REASM_DEFAULT_FLOW_PKTS 32
 #define PC_REASM_DEFAULT_WORKER_PKTS 4096
 #define PC_REASM_MAX_FLOW_PKTS 1024
+/* A held body (a decision that needs it) is bounded apart from heads: a
+ * 64 KiB body at a 536-byte MSS is 123 segments. */
+#define PC_REASM_DEFAULT_BODY_PKTS 128
 /* Out-of-order bytes are held only this far past the flow's decided
  * frontier; further is dropped, and the sender retransmits. */
 #define PC_REASM_WINDOW (1u << 20)
@@ -84,12 +89,14 @@ struct pc_reasm_seg {
 struct pc_reasm_hold {
 	uint32_t n;
 	uint32_t next_free;  /* pool free list, while unused */
+	uint32_t limit;      /* packets this hold may take: flow_pkts, or body_pkts once widened */
 	struct pc_reasm_seg seg[];
 };
 
 /* A worker's pool of holds and its head buffer. */
 struct pc_reasm {
 	uint32_t flow_pkts;   /* bound: packets one flow may hold */
+	uint32_t body_pkts;   /* bound: packets one flow may hold while its body is held */
 	uint32_t max_pkts;    /* bound: packets the worker may hold */
 	uint32_t held;        /* packets held now, all flows */
 	uint32_t n_holds;
@@ -113,6 +120,13 @@ enum pc_reasm_result {
 int pc_reasm_init(struct pc_reasm *r, uint32_t flow_pkts, uint32_t max_pkts, uint32_t max_head,
 		  int socket);
 
+/* The same with a separate, larger bound for holds that keep a request
+ * body (pc_reasm_widen()): body_pkts (flow_pkts .. PC_REASM_MAX_FLOW_PKTS;
+ * 0 means flow_pkts). Every hold is sized for the larger bound, so widening
+ * never moves a hold. Returns 0 or -errno. Control path. */
+int pc_reasm_init_body(struct pc_reasm *r, uint32_t flow_pkts, uint32_t body_pkts,
+		       uint32_t max_pkts, uint32_t max_head, int socket);
+
 /* Free the pool's memory (every hold must have been emptied). Control path. */
 void pc_reasm_fini(struct pc_reasm *r);
 
@@ -120,6 +134,12 @@ void pc_reasm_fini(struct pc_reasm *r);
 static inline struct pc_reasm_hold *pc_reasm_hold(const struct pc_reasm *r, uint32_t id)
 {
 	return (struct pc_reasm_hold *)(r->holds + (size_t)(id - 1) * r->hold_size);
+}
+
+/* Let hold id take up to body_pkts packets (until it is given back). */
+static inline void pc_reasm_widen(struct pc_reasm *r, uint32_t id)
+{
+	pc_reasm_hold(r, id)->limit = r->body_pkts;
 }
 
 /* Take an empty hold: its id (>= 1), or 0 when the pool is exhausted (it

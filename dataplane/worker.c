@@ -25,6 +25,19 @@
  * --deny-response 403), and the flow then drops everything. Held packets are
  * bounded per flow and per worker (reasm.h); past a bound a head is denied.
  *
+ * A head that a rule can only decide with the body (models, MCP tools) is
+ * not decided at first: the flow keeps holding, past the head, the body's
+ * segments (a larger per-flow bound, --hold-body-packets) until the body is
+ * whole or fills the policy's window, then the body is copied, de-chunked,
+ * into one per-worker buffer and the head decided again with it. Allowed,
+ * head and body go on in order and the body's framing is tracked as for any
+ * allowed request. A request allowed towards an external destination has
+ * its body scanned for secrets (Hyperscan stream mode, lib/dlp) as it goes
+ * on, each segment before it leaves: a match resets both ends, or, when the
+ * policy's DLP only logs, is recorded and passes (the DLP section says how
+ * streams are kept). Per-rule deny responses (reset, 403 or 429) take
+ * precedence over --deny-response.
+ *
  * A TLS destination is held the same way, but its first client bytes are a
  * ClientHello (tls_hello.h), parsed again each time more of it arrives and
  * decided once (source identity, SNI, version, JA4, ALPN): everything after
@@ -52,6 +65,8 @@
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 
+#include "flow_dump.h"
+#include "dlp/dlp.h"
 #include "handoff.h"
 #include "shm/quarantine.h"
 #include "tcp_reset.h"
@@ -59,9 +74,22 @@
 
 #define PC_WORKER_PREFETCH 3            /* frames decoded ahead of their data */
 #define PC_WORKER_HOUSEKEEP_LOOPS 64    /* RCU report and aging slice */
-#define PC_WORKER_AGE_SLICE 256         /* flow slots examined per aging slice */
+#define PC_WORKER_AGE_SLICE 256         /* flow slots examined per aging slice, at least */
+#define PC_WORKER_SWEEP_MS 80           /* a whole aging sweep, both families (see housekeeping()) */
 #define PC_WORKER_IDLE_SPIN_POLLS 1024  /* empty polls before the first sleep */
 #define PC_WORKER_IDLE_MAX_SLEEP_US 200u
+
+/* The flow's L7 step while a decision waits for the request body: the head
+ * and the body bytes after it are held (the flow table's steps end at
+ * TLS_PASS; this one is the worker's own). */
+#define PC_FLOW_L7_BODY_HOLD (PC_FLOW_L7_TLS_PASS + 1)
+
+/* What deciding a request head came to. */
+enum pc_head_outcome {
+	PC_HEAD_DENIED = 0,
+	PC_HEAD_ALLOWED,
+	PC_HEAD_NEEDS_BODY, /* a rule needs the body: hold it, then decide again */
+};
 
 enum pc_pkt_kind {
 	PC_PKT_KIND_DONE = 0, /* consumed in stage 1 (freed or handed off) */
@@ -159,16 +187,27 @@ static void record(struct pc_worker *w, const struct pc_pkt_meta *m, const struc
 			norm_path = seen;
 	}
 	pc_dlog_rec_fill(&w->rec, w->id, w->pol->generation, m, v, http, norm_path);
+	struct pc_str iss, sub;
+	/* no policy: pc_decide() did not run, the scratch holds an older
+	 * decision's token */
+	if (http != NULL && w->pol->policy != NULL &&
+	    pc_engine_last_jwt(engine_scratch(w), &iss, &sub))
+		pc_dlog_rec_jwt(&w->rec, iss, sub);
+	struct pc_str model = { 0 }, tool = { 0 };
+	if (http != NULL)
+		pc_engine_last_ai(engine_scratch(w), &model, &tool);
+	if (model.len > 0 || tool.len > 0 || unlikely(w->dlp_hit != NULL))
+		pc_dlog_rec_ai(&w->rec, model, tool, w->dlp_hit);
 	if (unlikely(!pc_dlog_push(w->dlog, &w->rec)))
 		w->ctr[PC_CTR_DECISION_LOG_LOST]++;
 }
 
 /* The record of a decision on a ClientHello: the SNI goes in the host field,
  * method and path stay empty, so the log line reads like an HTTP one keyed
- * by host. The 768-byte record has no room to spare for the version and JA4
- * beside the SNI without growing it, so they are left out (the verdict's
- * reason names which posture check refused the hello). hello is NULL when
- * the parser refused it: no SNI is known then. */
+ * by host; the highest offered version and the JA4 go beside it. The JA4 is
+ * computed here (two SHA-256 of short lists), once per TLS flow, so the log
+ * names the client's fingerprint whether or not a rule asked for it. hello
+ * is NULL when the parser refused it: nothing of it is known then. */
 static void record_tls(struct pc_worker *w, const struct pc_pkt_meta *m,
 		       const struct pc_verdict *v, const struct pc_tls_hello *hello)
 {
@@ -179,6 +218,9 @@ static void record_tls(struct pc_worker *w, const struct pc_pkt_meta *m,
 		struct pc_str sni = { .p = hello->sni, .len = hello->sni_len };
 		w->rec.host_len = (uint8_t)pc_dlog_copy(w->rec.host, sizeof(w->rec.host), sni,
 							&w->rec.flags, PC_DLOG_F_HOST_TRUNC);
+		char ja4[PC_TLS_JA4_LEN + 1];
+		pc_tls_hello_ja4(hello, ja4);
+		pc_dlog_rec_tls(&w->rec, hello->highest_version, ja4, PC_TLS_JA4_LEN);
 	}
 	if (unlikely(!pc_dlog_push(w->dlog, &w->rec)))
 		w->ctr[PC_CTR_DECISION_LOG_LOST]++;
@@ -311,10 +353,12 @@ static const char *verdict_text(const struct pc_verdict *v)
 	return t != NULL ? t : pc_verdict_reason_name(v);
 }
 
-/* The 403 answer's payload: a short head and a JSON body naming why. */
-static uint16_t deny_403_payload(const struct pc_worker *w, const struct pc_verdict *v,
-				 char *out, size_t cap)
+/* The deny answer's payload (status 403 or 429): a short head and a JSON
+ * body naming why. */
+static uint16_t deny_payload(const struct pc_worker *w, const struct pc_verdict *v,
+			     unsigned status, char *out, size_t cap)
 {
+	const bool limit = status == 429;
 	char body[256], rule[160];
 	const char *id = NULL;
 	if (w->pol->policy != NULL && v->rule >= 0 &&
@@ -332,15 +376,37 @@ static uint16_t deny_403_payload(const struct pc_worker *w, const struct pc_verd
 	} else {
 		strcpy(rule, "null");
 	}
-	int bl = snprintf(body, sizeof(body), "{\"error\":\"forbidden\",\"reason\":\"%s\",\"rule\":%s}\n",
-			  verdict_text(v), rule);
+	const char *err = limit ? "too_many_requests" : "forbidden";
+	int bl = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"reason\":\"%s\",\"rule\":%s}\n",
+			  err, verdict_text(v), rule);
 	if (bl < 0 || (size_t)bl >= sizeof(body))
-		bl = snprintf(body, sizeof(body), "{\"error\":\"forbidden\"}\n");
+		bl = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", err);
+	/* RFC 9110 section 15.5.4; RFC 6585 section 4. */
 	int n = snprintf(out, cap,
-			 "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n"
+			 "HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
 			 "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-			 bl, body);
+			 limit ? "429 Too Many Requests" : "403 Forbidden", bl, body);
 	return (uint16_t)RTE_MIN((size_t)n, cap - 1);
+}
+
+/* The HTTP status a denied request is answered with before the reset (0:
+ * the reset alone): the deciding rule's own choice, else --deny-response. */
+static unsigned deny_status(const struct pc_worker *w, const struct pc_verdict *v)
+{
+	const struct pc_policy *p = w->pol->policy;
+	if (p != NULL && v->rule < (int32_t)pc_policy_rule_count(p)) {
+		switch (pc_policy_deny_response(p, v->rule < 0 ? -1 : v->rule)) {
+		case PC_DENY_RESPONSE_RESET:
+			return 0;
+		case PC_DENY_RESPONSE_HTTP_403:
+			return 403;
+		case PC_DENY_RESPONSE_HTTP_429:
+			return 429;
+		default: /* UNSET */
+			break;
+		}
+	}
+	return w->dp->deny_403 ? 403 : 0;
 }
 
 static void send_segment(struct pc_worker *w, const uint8_t *frame, const struct pc_pkt_meta *mt,
@@ -370,6 +436,8 @@ static void send_segment(struct pc_worker *w, const uint8_t *frame, const struct
  * where the client expects that answer's bytes, and the client sees the
  * reset rather than the 403.) A flow not known to carry HTTP (a TLS one, or one
  * whose first byte is still unseen) gets no 403: only the reset. */
+static void dlp_close(struct pc_worker *w, struct pc_flow *f);
+
 static void deny_stream(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf *m,
 			const struct pc_pkt_meta *mt, bool held)
 {
@@ -380,9 +448,11 @@ static void deny_stream(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf 
 
 	send_segment(w, frame, mt, false, sport, f->fwd_seq, mt->tcp_ack, PC_TCP_RST | PC_TCP_ACK,
 		     NULL, 0);
-	if (w->dp->deny_403 && (f->l7 == PC_FLOW_L7_HEAD || f->l7 == PC_FLOW_L7_BODY)) {
+	unsigned status = deny_status(w, &f->verdict);
+	if (status != 0 && (f->l7 == PC_FLOW_L7_HEAD || f->l7 == PC_FLOW_L7_BODY ||
+			    f->l7 == PC_FLOW_L7_BODY_HOLD)) {
 		char resp[512];
-		uint16_t n = deny_403_payload(w, &f->verdict, resp, sizeof(resp));
+		uint16_t n = deny_payload(w, &f->verdict, status, resp, sizeof(resp));
 		send_segment(w, frame, mt, true, cport, srv_seq, cli_ack,
 			     PC_TCP_PSH | PC_TCP_ACK | PC_TCP_FIN, resp, n);
 		srv_seq += n + 1; /* the FIN takes one */
@@ -390,6 +460,7 @@ static void deny_stream(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf 
 	send_segment(w, frame, mt, true, cport, srv_seq, cli_ack, PC_TCP_RST | PC_TCP_ACK, NULL, 0);
 
 	hold_drop(w, f, hold_free);
+	dlp_close(w, f);
 	if (!held)
 		drop(w, m, PC_CTR_DENIED_DROPPED);
 	f->state = PC_FLOW_DENIED;
@@ -400,10 +471,169 @@ static void deny_stream_dp(struct pc_worker *w, struct pc_flow *f, struct rte_mb
 			   const struct pc_pkt_meta *mt, bool held, enum pc_dp_reason reason,
 			   uint8_t detail)
 {
+	dlp_close(w, f); /* before the generation changes */
 	verdict_dp(&f->verdict, reason, detail);
 	f->generation = w->pol->generation;
 	record(w, mt, &f->verdict, NULL);
 	deny_stream(w, f, m, mt, held);
+}
+
+/* ---- DLP on request bodies ----
+ *
+ * A request allowed with the verdict's dlp bit (its destination is
+ * external) has its body scanned, every byte, as it goes on: at the
+ * in-order fast path and where held segments are released, always before
+ * the bytes leave. The stream state comes from the worker's pool for the
+ * policy generation that allowed the request (struct pc_dp_policy), its
+ * index + 1 kept in the flow's two spare bytes (0: none). A stream is
+ * acquired when the body starts and released when it ends, or when the flow
+ * is denied, reset, reused or aged out. A policy swap frees the old
+ * generation's pools after its grace period, so a body still being scanned
+ * when its generation is gone cannot go on being scanned: it is denied
+ * (dlp_unavailable), like a body that finds the pool empty. */
+
+static inline uint16_t flow_dlp(const struct pc_flow *f)
+{
+	uint16_t v;
+	memcpy(&v, f->pad0, sizeof(v));
+	return v;
+}
+
+static inline void flow_dlp_set(struct pc_flow *f, uint16_t v)
+{
+	memcpy(f->pad0, &v, sizeof(v));
+}
+
+/* Give f's stream back, if it has one; one of an older generation went
+ * with that generation's pool. Call before f->generation changes. */
+static void dlp_close(struct pc_worker *w, struct pc_flow *f)
+{
+	uint16_t s = flow_dlp(f);
+	if (likely(s == 0))
+		return;
+	flow_dlp_set(f, 0);
+	if (w->pol != NULL && f->generation == w->pol->generation &&
+	    w->pol->dlp_pool[w->id] != NULL)
+		pc_dlp_pool_release(w->pol->dlp_pool[w->id], (uint32_t)s - 1);
+}
+
+/* Give f a stream for the body of the request v allows, when v says the
+ * body must be scanned and the policy has DLP. Returns 0, or -ENOSPC when
+ * every stream is in use. */
+static int dlp_open(struct pc_worker *w, struct pc_flow *f, const struct pc_verdict *v)
+{
+	dlp_close(w, f);
+	struct pc_dlp_pool *pool = w->pol->dlp_pool[w->id];
+	if (!v->dlp || pool == NULL)
+		return 0;
+	uint32_t idx = pc_dlp_pool_acquire(pool);
+	if (unlikely(idx == PC_DLP_NO_STREAM))
+		return -ENOSPC;
+	flow_dlp_set(f, (uint16_t)(idx + 1));
+	return 0;
+}
+
+/* Scan the next n body bytes p of f's request (f has a stream), carried by
+ * m (held: the hold owns m). A match either denies the request (the
+ * policy's DLP blocks: m and whatever is held are dropped, both ends reset)
+ * or is logged and passes. Returns 0 when the bytes may go on, -1 when the
+ * request was denied. */
+static int dlp_scan(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf *m,
+		    const struct pc_pkt_meta *mt, const uint8_t *p, uint32_t n, bool held)
+{
+	struct pc_dlp_pool *pool = w->pol->dlp_pool[w->id];
+	int id = PC_DLP_ERROR;
+	if (likely(f->generation == w->pol->generation && pool != NULL)) {
+		struct pc_dlp_stream *st = pc_dlp_pool_stream(pool, (uint32_t)flow_dlp(f) - 1);
+		id = pc_dlp_stream_scan(st, w->pol->dlp_scratch[w->id], p, n);
+		w->ctr[PC_CTR_DLP_BYTES_SCANNED] += n;
+		if (likely(id == PC_DLP_NO_MATCH))
+			return 0;
+	}
+	if (unlikely(id < 0)) { /* could not scan: fail closed */
+		int32_t who = f->verdict.identity;
+		dlp_close(w, f);
+		verdict_dp(&f->verdict, PC_DP_REASON_DLP_UNAVAILABLE, 0);
+		f->verdict.identity = who;
+		f->generation = w->pol->generation;
+		record(w, mt, &f->verdict, NULL);
+		deny_stream(w, f, m, mt, held);
+		return -1;
+	}
+	w->ctr[PC_CTR_DLP_MATCHES]++;
+	w->dlp_hit = pc_dlp_pattern_name(pc_dlp_pool_db(pool), id);
+	dlp_close(w, f); /* one record per body */
+	struct pc_verdict v = f->verdict;
+	v.reason = PC_DP_REASON_DLP_MATCH;
+	v.detail = 0;
+	if (pc_policy_dlp_blocks(w->pol->policy)) {
+		w->ctr[PC_CTR_DLP_BLOCKED]++;
+		v.action = PC_ACTION_DENY;
+		v.shadow = 0;
+		v.rule = -1;
+		f->verdict = v;
+		record(w, mt, &v, NULL);
+		w->dlp_hit = NULL;
+		deny_stream(w, f, m, mt, held);
+		return -1;
+	}
+	record(w, mt, &v, NULL);
+	w->dlp_hit = NULL;
+	return 0;
+}
+
+/* Feed span p[0..n) of f's allowed body to its framing tracker, as
+ * pc_http_body_feed() does (same outcome, same *used), and when the body
+ * has a DLP stream, scan its data bytes: the chunk framing is left out, so
+ * a secret cut by a chunk boundary still matches, and the stream is closed
+ * where the body ends. One byte tells framing from data; after a data byte
+ * the tracker's remain says how many more follow in one run. Sets *denied
+ * (and returns INCOMPLETE) when a match or a failed scan denied the
+ * request: m and what is held are gone then. */
+static enum pc_http_body_reason body_feed(struct pc_worker *w, struct pc_flow *f,
+					  struct rte_mbuf *m, const struct pc_pkt_meta *mt,
+					  const uint8_t *p, uint32_t n, bool held, size_t *used,
+					  bool *denied)
+{
+	*denied = false;
+	if (likely(flow_dlp(f) == 0))
+		return pc_http_body_feed(&f->body, p, n, used);
+	struct pc_http_body *b = &f->body;
+	enum pc_http_body_reason br = PC_HTTP_BODY_INCOMPLETE;
+	uint32_t off = 0;
+	while (off < n && !pc_http_body_done(b)) {
+		if (flow_dlp(f) == 0) { /* a logged match ended the scan: the rest as is */
+			size_t u;
+			br = pc_http_body_feed(b, p + off, n - off, &u);
+			off += (uint32_t)u;
+			break;
+		}
+		uint64_t before = pc_http_body_data_len(b);
+		uint32_t start = off;
+		size_t u;
+		br = pc_http_body_feed(b, p + off, 1, &u);
+		off += (uint32_t)u;
+		if (unlikely(br != PC_HTTP_BODY_OK && br != PC_HTTP_BODY_INCOMPLETE))
+			break;
+		if (pc_http_body_data_len(b) == before)
+			continue; /* framing */
+		uint32_t k = (uint32_t)RTE_MIN(b->remain, (uint64_t)(n - off));
+		if (k > 0) {
+			br = pc_http_body_feed(b, p + off, k, &u);
+			off += (uint32_t)u;
+			if (unlikely(br != PC_HTTP_BODY_OK && br != PC_HTTP_BODY_INCOMPLETE))
+				break;
+		}
+		if (dlp_scan(w, f, m, mt, p + start, off - start, held) < 0) {
+			*denied = true;
+			*used = off;
+			return PC_HTTP_BODY_INCOMPLETE;
+		}
+	}
+	if (br == PC_HTTP_BODY_OK)
+		dlp_close(w, f);
+	*used = off;
+	return br;
 }
 
 /* True when the quarantine changed since the flow's caller was last decided
@@ -434,24 +664,35 @@ static void deny_quarantined(struct pc_worker *w, struct pc_flow *f, struct rte_
 	deny_stream(w, f, m, mt, false);
 }
 
-/* Decide the head that starts at f->l7_seq, whose bytes are p[0..len). Returns
- * true when allowed (f->l7_seq then moves past the head). */
-static bool decide_head(struct pc_worker *w, struct pc_flow *f, const struct pc_pkt_meta *mt,
-			enum pc_http_reason hr)
+/* Decide the head that starts at f->l7_seq, parsed into w->req with
+ * outcome hr, with the request body when it has been held (body_state
+ * PC_BODY_ABSENT: not yet). Allowed, f->l7_seq moves past the head. A rule
+ * needing the body, while it is absent, is no decision yet: nothing is
+ * recorded and the caller holds the body. */
+static enum pc_head_outcome decide_head(struct pc_worker *w, struct pc_flow *f,
+					const struct pc_pkt_meta *mt, enum pc_http_reason hr,
+					const uint8_t *body, uint32_t body_len,
+					enum pc_body_state body_state)
 {
 	const struct pc_http_req *http = NULL;
 	struct pc_verdict v;
 
+	dlp_close(w, f); /* the previous body's, should it not have ended */
 	if (likely(hr == PC_HTTP_OK)) {
 		http = &w->req;
 		struct pc_request rq = {
 			.src = mt->src, .dst = mt->dst, .sport = mt->sport, .dport = mt->dport,
 			.l4_proto = mt->l4_proto, .http = http, .now_s = w->now_s,
+			.body = body, .body_len = body_len, .body_state = body_state,
+			.sources = pc_source_lpm_index(w->pol->sources),
 		};
 		if (unlikely(w->pol->policy == NULL))
 			verdict_deny(&v, PC_REASON_NO_POLICY);
 		else
 			pc_decide(w->pol->policy, engine_scratch(w), &rq, &v);
+		if (v.action != PC_ACTION_ALLOW && v.reason == PC_REASON_BODY_REQUIRED &&
+		    body_state == PC_BODY_ABSENT)
+			return PC_HEAD_NEEDS_BODY;
 		apply_quarantine(w, &v);
 		/* After an Upgrade the stream is no longer HTTP/1.1 requests
 		 * this gateway can frame: fail closed. */
@@ -459,6 +700,14 @@ static bool decide_head(struct pc_worker *w, struct pc_flow *f, const struct pc_
 		    pc_http_header_find(http, "upgrade", 7) != NULL) {
 			verdict_dp(&v, PC_DP_REASON_HTTP_UPGRADE, 0);
 			v.identity = -1;
+		}
+		/* A body that must be scanned and cannot be is not let
+		 * through: fail closed. */
+		if (v.action == PC_ACTION_ALLOW && (w->req.chunked || w->req.content_length > 0) &&
+		    unlikely(dlp_open(w, f, &v) < 0)) {
+			int32_t id = v.identity;
+			verdict_dp(&v, PC_DP_REASON_DLP_UNAVAILABLE, 0);
+			v.identity = id;
 		}
 	} else {
 		pc_verdict_malformed(&v, (uint8_t)hr);
@@ -469,11 +718,98 @@ static bool decide_head(struct pc_worker *w, struct pc_flow *f, const struct pc_
 	f->requests++;
 	record(w, mt, &v, http);
 	if (v.action != PC_ACTION_ALLOW)
-		return false;
+		return PC_HEAD_DENIED;
 	f->l7_seq += w->req.head_len;
 	pc_http_body_init(&f->body, w->req.content_length, w->req.chunked != 0);
 	f->l7 = pc_http_body_done(&f->body) ? PC_FLOW_L7_HEAD : PC_FLOW_L7_BODY;
-	return true;
+	return PC_HEAD_ALLOWED;
+}
+
+/* Feed span d[0..n) of a request body to tracker b, and copy its data bytes
+ * (never the chunk framing) to out[*got..cap). Stops at the end of the body
+ * or when out is full; *used says how much of d was read. Returns the
+ * tracker's outcome for the bytes read. One byte tells framing from data;
+ * after a data byte the tracker's remain says how many more data bytes
+ * follow in one run, so a body costs two feeds per span and chunk. */
+static enum pc_http_body_reason body_copy(struct pc_http_body *b, const uint8_t *d, uint32_t n,
+					  uint8_t *out, uint32_t cap, uint32_t *got,
+					  uint32_t *used)
+{
+	enum pc_http_body_reason br = PC_HTTP_BODY_INCOMPLETE;
+	uint32_t off = 0;
+	while (off < n && *got < cap && !pc_http_body_done(b)) {
+		uint64_t before = pc_http_body_data_len(b);
+		size_t u;
+		br = pc_http_body_feed(b, d + off, 1, &u);
+		if (unlikely(br != PC_HTTP_BODY_OK && br != PC_HTTP_BODY_INCOMPLETE))
+			break;
+		off += (uint32_t)u;
+		if (pc_http_body_data_len(b) == before)
+			continue; /* framing */
+		out[(*got)++] = d[off - 1];
+		uint32_t k = (uint32_t)RTE_MIN(b->remain, (uint64_t)RTE_MIN(n - off, cap - *got));
+		if (k == 0)
+			continue;
+		br = pc_http_body_feed(b, d + off, k, &u);
+		if (unlikely(br != PC_HTTP_BODY_OK && br != PC_HTTP_BODY_INCOMPLETE))
+			break;
+		memcpy(out + *got, d + off, u);
+		*got += (uint32_t)u;
+		off += (uint32_t)u;
+	}
+	*used = off;
+	return br;
+}
+
+/* The body window of the running policy, bounded by the worker's buffer. */
+static inline uint32_t body_window(const struct pc_worker *w)
+{
+	uint32_t win = w->pol->policy != NULL ? pc_policy_body_window(w->pol->policy)
+					       : PC_WORKER_BODY_MAX;
+	return RTE_MIN(win, (uint32_t)PC_WORKER_BODY_MAX);
+}
+
+/* BODY_HOLD: the head at f->l7_seq waits for its body. Once the body is
+ * whole or fills the window, its data (de-chunked) goes to w->body and the
+ * head is decided again with it. Returns PC_HEAD_NEEDS_BODY while more is
+ * to come. */
+static enum pc_head_outcome body_hold_try(struct pc_worker *w, struct pc_flow *f,
+					  const struct pc_pkt_meta *mt)
+{
+	struct pc_reasm *r = &w->reasm;
+	struct pc_reasm_hold *h = pc_reasm_hold(r, f->hold);
+	uint32_t len, total;
+	/* The head was parsed whole before from the same held bytes (the
+	 * hold refuses a conflicting copy): it parses the same again. */
+	const char *p = (const char *)pc_reasm_view(r, h, f->l7_seq, &len, &total);
+	enum pc_http_reason hr = pc_http_parse_head(p, len, &w->req);
+	if (unlikely(hr != PC_HTTP_OK))
+		return decide_head(w, f, mt,
+				   hr == PC_HTTP_INCOMPLETE ? PC_HTTP_HEAD_TOO_LARGE : hr, NULL, 0,
+				   PC_BODY_WHOLE);
+
+	struct pc_http_body b;
+	pc_http_body_init(&b, w->req.content_length, w->req.chunked != 0);
+	uint32_t cap = body_window(w), got = 0;
+	uint32_t seq = f->l7_seq + w->req.head_len;
+	while (!pc_http_body_done(&b) && got < cap) {
+		uint32_t n, used;
+		const uint8_t *d = pc_reasm_span(h, seq, &n);
+		if (d == NULL)
+			return PC_HEAD_NEEDS_BODY; /* wait for more */
+		enum pc_http_body_reason br = body_copy(&b, d, n, w->body, cap, &got, &used);
+		if (unlikely(br != PC_HTTP_BODY_OK && br != PC_HTTP_BODY_INCOMPLETE)) {
+			verdict_dp(&f->verdict, PC_DP_REASON_HTTP_BODY_MALFORMED, (uint8_t)br);
+			f->generation = w->pol->generation;
+			f->requests++;
+			record(w, mt, &f->verdict, NULL);
+			return PC_HEAD_DENIED;
+		}
+		seq += used;
+	}
+	w->ctr[PC_CTR_BODY_BYTES_INSPECTED] += got;
+	return decide_head(w, f, mt, PC_HTTP_OK, w->body, got,
+			   pc_http_body_done(&b) ? PC_BODY_WHOLE : PC_BODY_TRUNCATED);
 }
 
 /* Decide the ClientHello that starts at f->l7_seq, parsed into w->tls with
@@ -490,6 +826,7 @@ static bool decide_hello(struct pc_worker *w, struct pc_flow *f, const struct pc
 		struct pc_request rq = {
 			.src = mt->src, .dst = mt->dst, .sport = mt->sport, .dport = mt->dport,
 			.l4_proto = mt->l4_proto, .http = NULL, .tls = hello, .now_s = w->now_s,
+			.sources = pc_source_lpm_index(w->pol->sources),
 		};
 		if (unlikely(w->pol->policy == NULL))
 			verdict_deny(&v, PC_REASON_NO_POLICY);
@@ -572,21 +909,35 @@ static void advance(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf *m,
 	}
 
 	for (;;) {
+		if (f->l7 == PC_FLOW_L7_BODY_HOLD) {
+			enum pc_head_outcome o = body_hold_try(w, f, mt);
+			if (o == PC_HEAD_NEEDS_BODY)
+				break;
+			if (o == PC_HEAD_DENIED) {
+				deny_stream(w, f, m, mt, true);
+				return;
+			}
+			continue;
+		}
 		if (f->l7 == PC_FLOW_L7_BODY) {
 			uint32_t n;
 			size_t used;
 			const uint8_t *p = pc_reasm_span(h, f->l7_seq, &n);
 			if (p == NULL)
 				break;
-			enum pc_http_body_reason br = pc_http_body_feed(&f->body, p, n, &used);
-			if (br == PC_HTTP_BODY_INCOMPLETE) {
-				f->l7_seq += n;
-				continue;
-			}
-			if (unlikely(br != PC_HTTP_BODY_OK)) {
+			bool denied;
+			enum pc_http_body_reason br = body_feed(w, f, m, mt, p, n, true, &used,
+								&denied);
+			if (unlikely(denied))
+				return;
+			if (unlikely(br != PC_HTTP_BODY_OK && br != PC_HTTP_BODY_INCOMPLETE)) {
 				deny_stream_dp(w, f, m, mt, true, PC_DP_REASON_HTTP_BODY_MALFORMED,
 					       (uint8_t)br);
 				return;
+			}
+			if (br == PC_HTTP_BODY_INCOMPLETE) {
+				f->l7_seq += n;
+				continue;
 			}
 			f->l7_seq += (uint32_t)used;
 			f->l7 = PC_FLOW_L7_HEAD;
@@ -606,7 +957,15 @@ static void advance(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf *m,
 		 * request. */
 		if (pc_seq_lt(h->seg[0].seq, f->l7_seq))
 			w->ctr[PC_CTR_REQUESTS_PIPELINED]++;
-		if (!decide_head(w, f, mt, hr)) {
+		enum pc_head_outcome o = decide_head(w, f, mt, hr, NULL, 0, PC_BODY_ABSENT);
+		if (o == PC_HEAD_NEEDS_BODY) {
+			/* Hold on, past the head: the body is bounded apart. */
+			pc_reasm_widen(r, f->hold);
+			f->l7 = PC_FLOW_L7_BODY_HOLD;
+			w->ctr[PC_CTR_REQUESTS_BODY_HELD]++;
+			continue;
+		}
+		if (o == PC_HEAD_DENIED) {
 			deny_stream(w, f, m, mt, true);
 			return;
 		}
@@ -669,8 +1028,12 @@ static void inspect_client(struct pc_worker *w, struct rte_mbuf *m, const struct
 	if (f->l7 == PC_FLOW_L7_BODY && f->hold == 0 && pc_seq_le(seq, f->l7_seq)) {
 		uint32_t skip = f->l7_seq - seq;
 		size_t used;
-		enum pc_http_body_reason br = pc_http_body_feed(&f->body, data + skip, len - skip,
-								&used);
+		bool denied;
+		/* Scanned, when it must be, before it leaves. */
+		enum pc_http_body_reason br = body_feed(w, f, m, mt, data + skip, len - skip, false,
+							&used, &denied);
+		if (unlikely(denied))
+			return;
 		if (br == PC_HTTP_BODY_INCOMPLETE || (br == PC_HTTP_BODY_OK && used == len - skip)) {
 			f->l7_seq = end;
 			if (br == PC_HTTP_BODY_OK)
@@ -752,11 +1115,16 @@ static void inspect_client(struct pc_worker *w, struct rte_mbuf *m, const struct
 	advance(w, f, m, mt);
 }
 
+static void track_server(struct pc_worker *w, const struct pc_pkt_ctx *c, const struct pc_flow *f,
+			 const struct rte_mbuf *m);
+
 /* Any packet of an inspected flow. */
 static void inspect_packet(struct pc_worker *w, struct rte_mbuf *m, const struct pc_pkt_ctx *c,
 			   struct pc_flow *f, bool from_client)
 {
 	const struct pc_pkt_meta *mt = &c->meta;
+	if (!from_client)
+		track_server(w, c, f, m); /* for a reset with no packet in hand */
 	if (f->l7 == PC_FLOW_L7_TLS_PASS) {
 		/* Encrypted from here: on both ways. The server's next
 		 * expected byte is tracked so that a quarantine reset lands
@@ -777,8 +1145,10 @@ static void inspect_packet(struct pc_worker *w, struct rte_mbuf *m, const struct
 		f->server_isn = mt->tcp_seq;
 	/* Either end resetting ends the connection: nothing held will ever
 	 * be wanted. */
-	if (mt->tcp_flags & PC_TCP_RST)
+	if (mt->tcp_flags & PC_TCP_RST) {
 		hold_drop(w, f, hold_free_aged);
+		dlp_close(w, f);
+	}
 	/* Handshake, ACKs, FINs, the server's side: on as they are. */
 	tx_push(w, m->port ^ 1, m);
 }
@@ -826,6 +1196,7 @@ static void new_flow(struct pc_worker *w, struct rte_mbuf *m, struct pc_pkt_ctx 
 	}
 	struct pc_flow *f = pc_flow_table_entry(t, c->fam, pos);
 	hold_drop(w, f, hold_free_aged); /* a reused slot: the old connection's */
+	dlp_close(w, f);
 	memset(f, 0, sizeof(*f));
 	f->proto = mt->l4_proto;
 	f->client_dir = c->dir;
@@ -1062,8 +1433,13 @@ unsigned pc_worker_poll(struct pc_worker *w)
 			total += n;
 		}
 	}
-	if (total > 0)
+	if (total > 0) {
 		pc_worker_flush(w);
+		if (unlikely(w->pol != w->pol_stamped)) { /* once per swap */
+			w->pol_stamped = w->pol;
+			__atomic_store_n(&w->pol_first_tsc, w->now_tsc, __ATOMIC_RELAXED);
+		}
+	}
 	return total;
 }
 
@@ -1072,14 +1448,26 @@ static void flow_drop_hold(void *arg, struct pc_flow *f)
 	hold_drop(arg, f, hold_free_aged);
 }
 
-/* The aging sweep's visit: an idle flow takes its held packets with it; a
- * head still incomplete hold_timeout after its first byte is denied (a
- * client that trickles a head must not pin packets for the flow's whole idle
- * timeout), and body segments held ahead of a gap that long are dropped (the
- * client sends them again). */
+static void quarantine_idle(struct pc_worker *w, struct pc_flow *f);
+
+/* The aging sweep's visit: a live TCP connection whose caller the quarantine
+ * has revoked since its last decision ends here, idle or not (within one
+ * sweep period of the revocation); an idle flow takes its held packets with
+ * it; a head still incomplete hold_timeout after its first byte is denied
+ * (a client that trickles a head must not pin packets for the flow's whole
+ * idle timeout), and body segments held ahead of a gap that long are
+ * dropped (the client sends them again). */
 static void flow_visit(void *arg, struct pc_flow *f, bool expired)
 {
 	struct pc_worker *w = arg;
+	if (!expired && f->proto == PC_PROTO_TCP &&
+	    (f->state == PC_FLOW_INSPECT || f->state == PC_FLOW_FORWARD) &&
+	    unlikely(quarantined_since_decided(w, f))) {
+		quarantine_idle(w, f);
+		return;
+	}
+	if (expired)
+		dlp_close(w, f); /* a body never finished */
 	if (f->hold == 0)
 		return;
 	if (expired) {
@@ -1111,15 +1499,42 @@ void pc_worker_drop_holds(struct pc_worker *w)
 		pc_flow_table_foreach(w->flows, flow_drop_hold, w);
 }
 
+/* The aging sweep is paced by time, not by loops: each slice examines the
+ * share of the table (both families' slots) due since the last slice, so a
+ * whole sweep takes PC_WORKER_SWEEP_MS however fast or slow the loop runs.
+ * Rounding up per slice only makes it quicker, so the bound on a whole sweep
+ * is PC_WORKER_SWEEP_MS plus the gap between two housekeepings (64 loops:
+ * microseconds under load, at most 64 idle sleeps of 200 us, ~13 ms, when
+ * the queues are empty): under 100 ms at any table size. The cost moves the
+ * other way: at the default 65536 flows per family (~131072 slots), a
+ * housekeeping every ~200 us of a busy worker examines ~330 slots; an idle
+ * one, 13 ms apart, ~21000 (nothing waits for it then). */
+static unsigned sweep_budget(struct pc_worker *w)
+{
+	if (unlikely(w->sweep_tsc == 0)) {
+		w->sweep_tsc = rte_get_tsc_hz() * PC_WORKER_SWEEP_MS / 1000;
+		w->sweep_last_tsc = w->now_tsc;
+	}
+	/* slots < 2^33 and dt <= sweep_tsc < 2^30: the product fits. */
+	uint64_t dt = RTE_MIN(w->now_tsc - w->sweep_last_tsc, w->sweep_tsc);
+	w->sweep_last_tsc = w->now_tsc;
+	uint64_t due = (uint64_t)pc_flow_table_slots(w->flows) * dt / w->sweep_tsc + 1;
+	return (unsigned)RTE_MAX(due, (uint64_t)PC_WORKER_AGE_SLICE);
+}
+
 static void housekeeping(struct pc_worker *w)
 {
 	struct pc_dp *dp = w->dp;
-	/* The sweep may deny a timed-out head, which reads the policy this
-	 * loop loaded: it runs before the quiescent report. */
+	/* The sweep may deny a timed-out head or reset a quarantined caller,
+	 * which reads the policy this loop loaded: it runs before the
+	 * quiescent report. */
 	w->now_tsc = rte_rdtsc();
 	unsigned aged = pc_flow_table_age(w->flows, w->now_tsc, dp->idle_est_tsc,
-					  dp->idle_other_tsc, PC_WORKER_AGE_SLICE, flow_visit, w);
+					  dp->idle_other_tsc, sweep_budget(w), flow_visit, w);
 	w->ctr[PC_CTR_FLOWS_AGED] += aged;
+	/* Acquire: the request the main lcore wrote before dump_req. */
+	if (unlikely(__atomic_load_n(&w->dump_req, __ATOMIC_ACQUIRE) != w->dump_done))
+		pc_flow_dump_work(w);
 	pc_worker_flush(w); /* resets of timed-out heads, and the counters */
 	/* No reference to the policy survives between loops, so here the
 	 * worker holds none. */
@@ -1165,4 +1580,148 @@ int pc_worker_run(void *arg)
 	rte_rcu_qsbr_thread_offline(dp->rcu, w->id);
 	rte_rcu_qsbr_thread_unregister(dp->rcu, w->id);
 	return 0;
+}
+
+/* ---- resets with no packet in hand ---- */
+
+/* Keep what a reset of this inspected flow needs that the flow key does not
+ * have: the L2 header of the server's SYN-ACK (MACs and VLAN tags as the
+ * wire has them) and the server's next sequence number. In the parallel aux
+ * array (flow_table.h: the entry's 128 bytes are full), touched only by the
+ * server's packets of inspected flows. */
+static void track_server(struct pc_worker *w, const struct pc_pkt_ctx *c, const struct pc_flow *f,
+			 const struct rte_mbuf *m)
+{
+	const struct pc_pkt_meta *mt = &c->meta;
+	struct pc_flow_aux *a = pc_flow_table_aux(w->flows, c->fam, f);
+	uint32_t end = mt->tcp_seq + mt->payload_len + ((mt->tcp_flags & PC_TCP_SYN) != 0) +
+		       ((mt->tcp_flags & PC_TCP_FIN) != 0);
+	if (mt->tcp_flags & PC_TCP_RST)
+		return;
+	if (mt->tcp_flags & PC_TCP_SYN) {
+		a->srv_nxt = end;
+		if (mt->l3_off <= sizeof(a->l2)) {
+			memcpy(a->l2, rte_pktmbuf_mtod(m, const uint8_t *), mt->l3_off);
+			a->l2_len = (uint8_t)mt->l3_off;
+		}
+	} else if (pc_seq_lt(a->srv_nxt, end)) {
+		a->srv_nxt = end;
+	}
+}
+
+static inline void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+/* A client-to-server segment of flow f (key k of family fam) with no
+ * payload, for pc_tcp_segment_frame() to take its addressing from: the
+ * server's recorded L2 header with the MACs swapped, or, when none was
+ * recorded, zero MACs and the key's VLAN id (good for the decision record
+ * only). Returns its length. */
+static uint16_t flow_frame(uint8_t *out, const struct pc_flow *f, const struct pc_flow_aux *a,
+			   unsigned fam, const union pc_flow_key *k)
+{
+	uint16_t n;
+	uint16_t et = fam == PC_FLOW_V4 ? 0x0800 : 0x86dd;
+	if (a->l2_len >= 14) {
+		memcpy(out, a->l2, a->l2_len);
+		memcpy(out, a->l2 + 6, 6);
+		memcpy(out + 6, a->l2, 6);
+		n = a->l2_len;
+		put16(out + n - 2, et);
+	} else {
+		memset(out, 0, 12);
+		n = 12;
+		uint16_t vlan = fam == PC_FLOW_V4 ? k->v4.vlan : k->v6.vlan;
+		if (vlan != 0) {
+			put16(out + n, 0x8100);
+			put16(out + n + 2, vlan);
+			n += 4;
+		}
+		put16(out + n, et);
+		n += 2;
+	}
+	bool hi = f->client_dir != 0;
+	uint8_t *ip = out + n, *tcp;
+	uint16_t cport, sport;
+	if (fam == PC_FLOW_V4) {
+		memset(ip, 0, 20);
+		ip[0] = 0x45;
+		put16(ip + 2, 40);
+		put16(ip + 6, 0x4000);
+		ip[8] = 64;
+		ip[9] = PC_PROTO_TCP;
+		put32(ip + 12, hi ? k->v4.addr_hi : k->v4.addr_lo);
+		put32(ip + 16, hi ? k->v4.addr_lo : k->v4.addr_hi);
+		cport = hi ? k->v4.port_hi : k->v4.port_lo;
+		sport = hi ? k->v4.port_lo : k->v4.port_hi;
+		tcp = ip + 20;
+	} else {
+		memset(ip, 0, 40);
+		ip[0] = 0x60;
+		put16(ip + 4, 20);
+		ip[6] = PC_PROTO_TCP;
+		ip[7] = 64;
+		memcpy(ip + 8, hi ? k->v6.addr_hi : k->v6.addr_lo, 16);
+		memcpy(ip + 24, hi ? k->v6.addr_lo : k->v6.addr_hi, 16);
+		cport = hi ? k->v6.port_hi : k->v6.port_lo;
+		sport = hi ? k->v6.port_lo : k->v6.port_hi;
+		tcp = ip + 40;
+	}
+	memset(tcp, 0, 20);
+	put16(tcp, cport);
+	put16(tcp + 2, sport);
+	put32(tcp + 4, f->fwd_seq);
+	put32(tcp + 8, a->srv_nxt);
+	tcp[12] = 5 << 4;
+	tcp[13] = PC_TCP_ACK;
+	return (uint16_t)(tcp + 20 - out);
+}
+
+/* The aging sweep found f's caller revoked since its last decision: end the
+ * connection now rather than at its next client packet, which an idle
+ * keep-alive connection may never send. An inspected flow knows both ends'
+ * next sequence numbers (fwd_seq for the server, the tracked srv_nxt for the
+ * client), so both get a reset they accept at once (RFC 5961 section 3.2),
+ * built from the key and the recorded L2 header. A forwarded flow was
+ * decided at L4 and its stream is not followed, so no sequence number is
+ * known: it is denied, and its packets are dropped from then on. Either
+ * way the decision is logged with reason quarantined. */
+static void quarantine_idle(struct pc_worker *w, struct pc_flow *f)
+{
+	struct pc_flow_table *t = w->flows;
+	unsigned fam;
+	int32_t pos;
+	union pc_flow_key k;
+	uint8_t frame[PC_TCP_RESET_MAX_FRAME];
+	struct pc_pkt_meta mt;
+
+	if (pc_flow_table_locate(t, f, &fam, &pos) < 0 || pc_flow_table_key(t, fam, pos, &k) < 0)
+		return; /* a live entry of this table: cannot happen */
+	const struct pc_flow_aux *a = &t->fam[fam].aux[pos];
+	uint16_t n = flow_frame(frame, f, a, fam, &k);
+	if (pc_pkt_parse(frame, n, false, &mt) != PC_PKT_OK)
+		return; /* built above: cannot happen */
+	apply_quarantine(w, &f->verdict);
+	record(w, &mt, &f->verdict, NULL);
+	if (f->state == PC_FLOW_INSPECT && a->l2_len != 0) {
+		uint16_t cport = f->client_port, sport = f->client_port ^ 1;
+		send_segment(w, frame, &mt, false, sport, f->fwd_seq, a->srv_nxt,
+			     PC_TCP_RST | PC_TCP_ACK, NULL, 0);
+		send_segment(w, frame, &mt, true, cport, a->srv_nxt, f->fwd_seq,
+			     PC_TCP_RST | PC_TCP_ACK, NULL, 0);
+		w->ctr[PC_CTR_QUARANTINE_IDLE_RESETS]++;
+	} else {
+		w->ctr[PC_CTR_QUARANTINE_IDLE_CUT]++;
+	}
+	hold_drop(w, f, hold_free);
+	f->state = PC_FLOW_DENIED;
 }

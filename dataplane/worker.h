@@ -23,6 +23,7 @@
 #include "reasm.h"
 #include "tls/tls_hello.h"
 
+struct pc_flow_dump_area;
 struct rte_mbuf;
 
 #define PC_WORKER_BURST 32
@@ -30,6 +31,8 @@ struct rte_mbuf;
  * resets; tx_push() sends early when the array fills, so this is a batch
  * size, not a bound on what a burst may send. */
 #define PC_WORKER_TX_MAX (2 * PC_WORKER_BURST)
+/* The largest body a decision reads: the most a policy's window may be. */
+#define PC_WORKER_BODY_MAX PC_POLICY_MAX_BODY_WINDOW
 
 /* What stage 1 learned about one packet of a burst. */
 struct pc_pkt_ctx {
@@ -71,7 +74,31 @@ struct pc_worker {
 	struct pc_http_req req;
 	struct pc_tls_hello tls;        /* ~17 KiB (its reassembly area): one per worker */
 	struct pc_dlog_rec rec;
+	uint8_t *body;                  /* PC_WORKER_BODY_MAX bytes: a held body, de-chunked */
+	const char *dlp_hit;            /* DLP pattern the next record names, or NULL */
 	uint64_t ctr[PC_CTR_COUNT];     /* counts since the last publish */
+
+	/* This worker only: the aging sweep's pace (housekeeping()). */
+	uint64_t sweep_tsc;             /* a whole sweep's period; 0 until the first */
+	uint64_t sweep_last_tsc;        /* when the last slice ran */
+
+	/* The flow listing (flow_dump.h). The main lcore fills *dump, then
+	 * stores dump_req (release); this worker loads it (acquire) at its
+	 * housekeeping, copies its matching flows into *dump a slice at a
+	 * time, and stores dump_done = dump_req (release) when done. */
+	struct pc_flow_dump_area *dump;
+	uint32_t dump_req;
+	uint32_t dump_done;
+
+	/* Swap visibility, for benchmarks (perf/bench_control.c): the main
+	 * lcore stores pol_pub_tsc (relaxed) just before it publishes a new
+	 * active pointer; this worker stores pol_first_tsc (relaxed), the TSC
+	 * at the start of the first loop that processed packets under a
+	 * pointer it had not run before. Readers compare them after the swap's
+	 * grace period. */
+	uint64_t pol_pub_tsc;
+	uint64_t pol_first_tsc;
+	const struct pc_dp_policy *pol_stamped; /* this worker only */
 
 	/* Written by this worker once per burst; read by anyone (counters.h). */
 	struct pc_counters counters;

@@ -45,6 +45,22 @@
  *                DPDK code on the same table (ring forward; + bulk rte_hash
  *                lookup; + flow entry update), so the worker's figure can be
  *                read against what DPDK itself costs here.
+ *   split        (not in the default set; runs after l7, before
+ *                established) like l7, but the request head of each new
+ *                flow arrives cut into 1, 2 and 4 (--segments) TCP segments
+ *                of near-equal size, interleaved flow by flow so drift and
+ *                noise fall on every count alike. The figure per decision is
+ *                the sum of the 1-packet pc_worker_process + pc_worker_flush
+ *                calls of the head's segments, each timed with rdtsc (the
+ *                worker holds the first ones, reassembles, and releases all
+ *                of them in order with the last): what a split head costs
+ *                beyond a whole one, as ratios to the 1-segment figure.
+ *                Beside it, to say where the difference goes: the last
+ *                segment's call alone, pc_http_parse_head on the prefixes the
+ *                held segments ended (the re-reading of a head from its first
+ *                byte on every segment), a call with no packet (the per-call
+ *                part a burst shares) and the SYN-ACK (a forward-only
+ *                packet).
  *
  * The whole measurement runs on the worker's lcore (the main lcore sleeps),
  * and every phase checks the worker's counters afterwards: a benchmark that
@@ -99,8 +115,13 @@ enum {
 	SC_DECIDE = 1u << 0,
 	SC_L7 = 1u << 1,
 	SC_ESTABLISHED = 1u << 2,
-	SC_ALL = SC_DECIDE | SC_L7 | SC_ESTABLISHED,
+	SC_SPLIT = 1u << 3,
+	SC_DEFAULT = SC_DECIDE | SC_L7 | SC_ESTABLISHED,
+	SC_ALL = SC_DEFAULT | SC_SPLIT,
 };
+
+#define BENCH_MAX_SPLITS 4        /* segment counts in one --segments list */
+#define BENCH_MAX_SEGMENTS 8      /* segments one head may be cut into */
 
 /* What the established loop runs in place of the worker, for the floors. */
 enum est_mode { EST_WORKER, EST_FWD, EST_HASH, EST_ENTRY, EST_MODES };
@@ -119,6 +140,8 @@ struct bench_opts {
 	uint32_t gen_mbufs;
 	uint64_t seed;
 	unsigned scenarios;
+	unsigned n_splits;                   /* split: how many segment counts */
+	unsigned splits[BENCH_MAX_SPLITS];   /* split: the counts, e.g. 1, 2, 4 */
 };
 
 /* A distribution of per-operation cycle counts. */
@@ -165,6 +188,12 @@ struct bench {
 	bool ran_decide, ran_l7, ran_est;
 	struct dist d_parse, d_decide, d_engine;
 	struct dist d_l7, d_syn, d_synack;
+	bool ran_split;
+	struct dist d_split[BENCH_MAX_SPLITS]; /* head cycles per decision, per count */
+	struct dist d_split_last[BENCH_MAX_SPLITS]; /* of which the segment that ends the head */
+	struct dist d_split_reparse[BENCH_MAX_SPLITS]; /* parsing the held prefixes, engine only */
+	struct dist d_split_synack;  /* a forward-only 1-packet call, in the same loop */
+	struct dist d_split_empty;   /* a call with no packet: the per-call part */
 	struct est_result est;
 	double fill_cycles_per_flow; /* SYN, SYN-ACK, request; 0 when no fill ran */
 
@@ -210,7 +239,10 @@ static void usage(FILE *out)
 		"  --rounds N          the packets are measured in N rounds; the median is reported "
 		"(default 8)\n"
 		"  --gen-mbufs N       mbufs circulating between generator and worker (default 1024)\n"
-		"  --scenarios LIST    comma-separated: decide,l7,established (default all)\n"
+		"  --scenarios LIST    comma-separated: decide,l7,split,established, or all\n"
+		"                      (default decide,l7,established)\n"
+		"  --segments LIST     split: the segment counts a head is cut into (default 1,2,4;\n"
+		"                      each 1..8); --decisions new flows for each\n"
 		"  --seed N            random flow sequence seed (default 1)\n"
 		"Without EAL args: -l 0,1 --no-huge -m 1024 --no-pci --log-level=notice; a unique\n"
 		"--file-prefix is added (and its runtime directory removed at exit) unless one is\n"
@@ -243,21 +275,44 @@ static unsigned parse_scenarios(const char *text)
 			set |= SC_L7;
 		else if (strcmp(t, "established") == 0)
 			set |= SC_ESTABLISHED;
+		else if (strcmp(t, "split") == 0)
+			set |= SC_SPLIT;
 		else if (strcmp(t, "all") == 0)
 			set |= SC_ALL;
 		else
 			usage_error("option '--scenarios': unknown scenario '%s' (decide, l7, "
-				    "established)", t);
+				    "split, established)", t);
 	}
 	if (set == 0)
 		usage_error("option '--scenarios': no scenario given");
 	return set;
 }
 
+static void parse_segments(const char *text, struct bench_opts *o)
+{
+	char buf[128];
+	if (strlen(text) >= sizeof(buf))
+		usage_error("option '--segments': '%s' is too long", text);
+	strcpy(buf, text);
+	o->n_splits = 0;
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t != NULL;
+	     t = strtok_r(NULL, ",", &save)) {
+		if (o->n_splits == BENCH_MAX_SPLITS)
+			usage_error("option '--segments': at most %d counts", BENCH_MAX_SPLITS);
+		unsigned v = (unsigned)parse_u64("--segments", t, 1, BENCH_MAX_SEGMENTS);
+		for (unsigned i = 0; i < o->n_splits; i++)
+			if (o->splits[i] == v)
+				usage_error("option '--segments': %u given twice", v);
+		o->splits[o->n_splits++] = v;
+	}
+	if (o->n_splits == 0)
+		usage_error("option '--segments': no count given");
+}
+
 static void parse_opts(int argc, char **argv, struct bench_opts *o)
 {
 	enum { O_POLICY = 256, O_FLOWS, O_CAPACITY, O_DECISIONS, O_PACKETS, O_ROUNDS, O_GEN,
-	       O_SCENARIOS, O_SEED, O_HELP };
+	       O_SCENARIOS, O_SEED, O_SEGMENTS, O_HELP };
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "flows", required_argument, NULL, O_FLOWS },
@@ -268,6 +323,7 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 		{ "gen-mbufs", required_argument, NULL, O_GEN },
 		{ "scenarios", required_argument, NULL, O_SCENARIOS },
 		{ "seed", required_argument, NULL, O_SEED },
+		{ "segments", required_argument, NULL, O_SEGMENTS },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -279,7 +335,11 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 	o->rounds = 8;
 	o->gen_mbufs = 1024;
 	o->seed = 1;
-	o->scenarios = SC_ALL;
+	o->scenarios = SC_DEFAULT;
+	o->n_splits = 3;
+	o->splits[0] = 1;
+	o->splits[1] = 2;
+	o->splits[2] = 4;
 
 	opterr = 0;
 	optind = 1;
@@ -315,6 +375,9 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 		case O_SEED:
 			o->seed = parse_u64("--seed", optarg, 0, UINT64_MAX);
 			break;
+		case O_SEGMENTS:
+			parse_segments(optarg, o);
+			break;
 		case 'h':
 		case O_HELP:
 			usage(stdout);
@@ -330,9 +393,19 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 	if (o->policy == NULL)
 		usage_error("--policy FILE is required (make one with perf/gen_policy.py 1000 100 "
 			    "FILE; options go after '--')");
+	/* l7's flows, then split's, stay in the table: established starts
+	 * its fill where they end. */
+	uint64_t made = 0;
+	if (o->scenarios & SC_L7)
+		made += o->decisions;
+	if (o->scenarios & SC_SPLIT)
+		made += (uint64_t)o->decisions * o->n_splits;
+	if (made > PC_BENCH_MAX_FLOWS)
+		usage_error("--decisions %u: the scenarios would create %llu flows, more than %u",
+			    o->decisions, (unsigned long long)made, PC_BENCH_MAX_FLOWS);
 	uint32_t need = o->flows;
-	if ((o->scenarios & SC_L7) && o->decisions > need)
-		need = o->decisions;
+	if (made > need)
+		need = (uint32_t)made;
 	if (o->capacity == 0)
 		o->capacity = need;
 	if (o->capacity < need)
@@ -746,6 +819,157 @@ out:
 	return rc;
 }
 
+/* ---- scenario: split (a head over 1, 2, 4 segments) ---- */
+
+/* Cut identity k's head into parts near-equal segments: part j is bytes
+ * [len*j/parts, len*(j+1)/parts) at its own sequence number. */
+static int split_templates(const struct bench *b, unsigned parts, struct pc_bench_tmpl *t)
+{
+	for (uint32_t k = 0; k < b->n_ids; k++) {
+		uint32_t len = b->req_len[k];
+		for (unsigned j = 0; j < parts; j++) {
+			uint32_t from = len * j / parts, to = len * (j + 1) / parts;
+			if (pc_bench_tmpl_init(&t[k * parts + j], PC_BENCH_TO_SERVER,
+					       PC_TCP_ACK | PC_TCP_PSH, BENCH_CLIENT_ISN + 1 + from,
+					       BENCH_SERVER_ISN + 1, b->req_text[k] + from,
+					       (uint16_t)(to - from)) < 0 ||
+			    check_tmpl(&t[k * parts + j], k, false) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* The segments of a held head come out, all of them, in order, with the
+ * last; none before it. */
+static int take_back_head(struct bench *b, struct rte_mbuf **m, unsigned j, unsigned parts,
+			  const uint64_t *before)
+{
+	struct rte_mbuf *out[BENCH_MAX_SEGMENTS + 1];
+	unsigned want = j + 1 == parts ? parts : 0;
+	unsigned n = rte_ring_sc_dequeue_burst(b->tx_ring[1], (void **)out, RTE_DIM(out), NULL);
+	bool ok = n == want && rte_ring_count(b->tx_ring[0]) == 0;
+	for (unsigned i = 0; ok && i < n; i++)
+		ok = out[i] == m[i];
+	return ok ? 0 : counters_mismatch(b, before, "split (request segments)");
+}
+
+static int run_split(struct bench *b)
+{
+	const unsigned ns = b->o.n_splits;
+	const uint32_t per = b->o.decisions, n = per * ns;
+	const uint32_t base = b->populated;
+	struct pc_bench_tmpl *tmpl[BENCH_MAX_SPLITS] = { NULL };
+	uint64_t *tv[BENCH_MAX_SPLITS] = { NULL }, *tl[BENCH_MAX_SPLITS] = { NULL };
+	uint64_t *tp[BENCH_MAX_SPLITS] = { NULL };
+	static struct pc_http_req req;
+	uint64_t *ta = malloc(n * sizeof(uint64_t)), *te = malloc(n * sizeof(uint64_t));
+	uint64_t before[PC_CTR_COUNT], tx_want = 0;
+	struct rte_mbuf **m = b->gen;
+	int rc = -1;
+
+	for (unsigned c = 0; c < ns; c++) {
+		tmpl[c] = calloc((size_t)b->n_ids * b->o.splits[c], sizeof(*tmpl[c]));
+		tv[c] = malloc(per * sizeof(uint64_t));
+		tl[c] = malloc(per * sizeof(uint64_t));
+		tp[c] = malloc(per * sizeof(uint64_t));
+		if (tmpl[c] == NULL || tv[c] == NULL || tl[c] == NULL || tp[c] == NULL ||
+		    ta == NULL || te == NULL) {
+			fprintf(stderr, PROG ": split: out of memory\n");
+			goto out;
+		}
+		if (split_templates(b, b->o.splits[c], tmpl[c]) < 0)
+			goto out;
+		tx_want += (2ull + b->o.splits[c]) * per;
+	}
+	progress("split: %u new flows for each of %u segment counts, the head's segments each a "
+		 "1-packet pc_worker_process + pc_worker_flush", per, ns);
+	snap_counters(b, before);
+	for (uint32_t i = 0; i < n; i++) {
+		/* Flow by flow the counts take turns, and with them the
+		 * identities (flow mod identities), so no count gets the
+		 * cheaper identities or the quieter moments. */
+		const uint32_t flow = base + i;
+		const unsigned c = i % ns, parts = b->o.splits[c];
+		const struct pc_bench_tmpl *t = &tmpl[c][(flow % b->n_ids) * parts];
+		uint64_t sum = 0;
+
+		mbuf_load(m[0], &b->syn_tmpl, flow);
+		process_one(b, m[0], 0);
+		if (take_back(b, m[0], 0, before, "split (SYN)") < 0)
+			goto out;
+		mbuf_load(m[0], &b->synack_tmpl, flow);
+		ta[i] = process_one(b, m[0], 1);
+		if (take_back(b, m[0], 1, before, "split (SYN-ACK)") < 0)
+			goto out;
+		for (unsigned j = 0; j < parts; j++) {
+			mbuf_load(m[j], &t[j], flow);
+			uint64_t d = process_one(b, m[j], 0);
+			/* Each call paid the timer once: take it off each. */
+			d = d > b->timer_overhead ? d - b->timer_overhead : 0;
+			sum += d;
+			if (j + 1 == parts)
+				tl[c][i / ns] = d;
+			if (take_back_head(b, m, j, parts, before) < 0)
+				goto out;
+		}
+		tv[c][i / ns] = sum;
+		/* What the worker spent re-reading the head from its first
+		 * byte on each held segment, estimated outside it: the parser
+		 * alone on the same prefixes (each INCOMPLETE). */
+		const char *text = b->req_text[flow % b->n_ids];
+		uint32_t len = b->req_len[flow % b->n_ids];
+		uint64_t t0 = rte_rdtsc_precise();
+		for (unsigned j = 1; j < parts; j++)
+			if (pc_http_parse_head(text, len * j / parts, &req) != PC_HTTP_INCOMPLETE) {
+				fprintf(stderr, PROG ": split: a head prefix did not parse as "
+					"incomplete\n");
+				goto out;
+			}
+		tp[c][i / ns] = rte_rdtsc_precise() - t0;
+		/* The part of every 1-packet call that is per call, not per
+		 * packet (the loop's clock reads, the TX flushes, publishing
+		 * the counters): production pays it once per burst. */
+		t0 = rte_rdtsc_precise();
+		pc_worker_process(b->w, m, 0, 0);
+		pc_worker_flush(b->w);
+		te[i] = rte_rdtsc_precise() - t0;
+		if (i % BENCH_DRAIN_EVERY == BENCH_DRAIN_EVERY - 1)
+			drain_dlog(b);
+	}
+	drain_dlog(b);
+	if (delta(b, before, PC_CTR_FLOWS_CREATED) != n ||
+	    delta(b, before, PC_CTR_DECISIONS_ALLOWED) != n ||
+	    delta(b, before, PC_CTR_DECISIONS_DENIED) != 0 ||
+	    delta(b, before, PC_CTR_DECISION_LOG_LOST) != 0 ||
+	    delta(b, before, PC_CTR_TX) != tx_want) {
+		counters_mismatch(b, before, "split");
+		goto out;
+	}
+	/* Every flow now stands where fill_table would leave it (its head
+	 * allowed, its body to come), so established can use them. */
+	b->populated = base + n;
+	for (unsigned c = 0; c < ns; c++) {
+		dist_compute(tv[c], per, 0, &b->d_split[c]);
+		dist_compute(tl[c], per, 0, &b->d_split_last[c]);
+		dist_compute(tp[c], per, b->timer_overhead, &b->d_split_reparse[c]);
+	}
+	dist_compute(ta, n, b->timer_overhead, &b->d_split_synack);
+	dist_compute(te, n, b->timer_overhead, &b->d_split_empty);
+	b->ran_split = true;
+	rc = 0;
+out:
+	for (unsigned c = 0; c < ns; c++) {
+		free(tmpl[c]);
+		free(tv[c]);
+		free(tl[c]);
+		free(tp[c]);
+	}
+	free(ta);
+	free(te);
+	return rc;
+}
+
 /* ---- scenario: established ---- */
 
 /* Send the frames of mb[0..n) (already loaded) in on in_port through
@@ -1041,6 +1265,8 @@ static int runner(void *arg)
 		rc = run_decide(b);
 	if (rc == 0 && (b->o.scenarios & SC_L7))
 		rc = run_l7(b);
+	if (rc == 0 && (b->o.scenarios & SC_SPLIT))
+		rc = run_split(b);
 	if (rc == 0 && (b->o.scenarios & SC_ESTABLISHED))
 		rc = run_established(b);
 	b->status = rc;
@@ -1114,6 +1340,21 @@ static void json_dist(FILE *out, const char *key, const struct dist *d)
 		(unsigned long long)d->p999, (unsigned long long)d->max);
 }
 
+/* The 1-segment distribution of split, the base of its ratios; NULL when
+ * --segments has no 1. */
+static const struct dist *split_one(const struct bench *b)
+{
+	for (unsigned c = 0; c < b->o.n_splits; c++)
+		if (b->o.splits[c] == 1)
+			return &b->d_split[c];
+	return NULL;
+}
+
+static double ratio(uint64_t a, uint64_t base)
+{
+	return base ? (double)a / (double)base : 0;
+}
+
 static void report(const struct bench *b)
 {
 	const double mhz = b->tsc_hz / 1e6;
@@ -1156,6 +1397,32 @@ static void report(const struct bench *b)
 		       b->tsc_hz / b->d_l7.mean_trim / 1e6,
 		       b->tsc_hz / (b->d_l7.mean_trim + b->d_syn.mean_trim + b->d_synack.mean_trim) /
 			       1e6);
+	}
+	if (b->ran_split) {
+		printf("\nsplit: %u new flows per segment count; cycles per decision = the sum of "
+		       "the head's 1-packet calls (timer overhead subtracted from each)\n",
+		       b->o.decisions);
+		for (unsigned c = 0; c < b->o.n_splits; c++) {
+			char label[32];
+			snprintf(label, sizeof(label), "head in %u segment%s", b->o.splits[c],
+				 b->o.splits[c] == 1 ? "" : "s");
+			print_dist(label, &b->d_split[c]);
+			if (b->o.splits[c] > 1) {
+				snprintf(label, sizeof(label), "  of which the last");
+				print_dist(label, &b->d_split_last[c]);
+				snprintf(label, sizeof(label), "  held prefixes' parse");
+				print_dist(label, &b->d_split_reparse[c]);
+			}
+		}
+		print_dist("SYN-ACK (forward only)", &b->d_split_synack);
+		print_dist("call with no packet", &b->d_split_empty);
+		const struct dist *one = split_one(b);
+		for (unsigned c = 0; one != NULL && c < b->o.n_splits; c++)
+			if (b->o.splits[c] != 1)
+				printf("  %u/1: %.2fx at p50, %.2fx at p99, %.2fx in mean\n",
+				       b->o.splits[c], ratio(b->d_split[c].p50, one->p50),
+				       ratio(b->d_split[c].p99, one->p99),
+				       b->d_split[c].mean_trim / one->mean_trim);
 	}
 	if (b->ran_decide) {
 		printf("\ndecide: engine only, the same %u requests (cycles)\n", b->o.decisions);
@@ -1200,6 +1467,39 @@ static void report(const struct bench *b)
 		fprintf(o, ",\"decisions_per_sec_per_core\":%.0f,\"new_flows_per_sec_per_core\":%.0f}",
 			b->tsc_hz / b->d_l7.mean_trim,
 			b->tsc_hz / (b->d_l7.mean_trim + b->d_syn.mean_trim + b->d_synack.mean_trim));
+	}
+	if (b->ran_split) {
+		const struct dist *one = split_one(b);
+		fprintf(o, ",\"split\":{\"flows_per_count\":%u,\"segments\":[", b->o.decisions);
+		for (unsigned c = 0; c < b->o.n_splits; c++)
+			fprintf(o, "%s%u", c ? "," : "", b->o.splits[c]);
+		fputc(']', o);
+		for (unsigned c = 0; c < b->o.n_splits; c++) {
+			char key[32];
+			snprintf(key, sizeof(key), "segments_%u_cycles", b->o.splits[c]);
+			fputc(',', o);
+			json_dist(o, key, &b->d_split[c]);
+			if (b->o.splits[c] == 1)
+				continue;
+			snprintf(key, sizeof(key), "segments_%u_last_cycles", b->o.splits[c]);
+			fputc(',', o);
+			json_dist(o, key, &b->d_split_last[c]);
+			snprintf(key, sizeof(key), "segments_%u_prefix_parse_cycles", b->o.splits[c]);
+			fputc(',', o);
+			json_dist(o, key, &b->d_split_reparse[c]);
+		}
+		fputc(',', o);
+		json_dist(o, "synack_cycles", &b->d_split_synack);
+		fputc(',', o);
+		json_dist(o, "empty_call_cycles", &b->d_split_empty);
+		for (unsigned c = 0; one != NULL && c < b->o.n_splits; c++)
+			if (b->o.splits[c] != 1)
+				fprintf(o, ",\"ratio_%u_1_p50\":%.3f,\"ratio_%u_1_p99\":%.3f,"
+					"\"ratio_%u_1_mean\":%.3f", b->o.splits[c],
+					ratio(b->d_split[c].p50, one->p50), b->o.splits[c],
+					ratio(b->d_split[c].p99, one->p99), b->o.splits[c],
+					b->d_split[c].mean_trim / one->mean_trim);
+		fputc('}', o);
 	}
 	if (b->ran_decide) {
 		fprintf(o, ",\"decide\":{");

@@ -24,6 +24,17 @@
  * signatures for ECDSA, converted before timing), and for HS256 a reused
  * EVP_MAC_CTX (init, update, final) plus a constant-time compare.
  *
+ * Source prefixes, lists against the LPM: the engine without an index walks
+ * the policy's lists (the source-only identities longest prefix first; a
+ * credential's binding through its identity's own prefixes); the dataplane
+ * hands it an rte_lpm/rte_lpm6 index (dataplane/source_lpm.h). Policies of
+ * 10 and 1,000 source-only identities (one /24 each) and as many API-key
+ * identities bound to two IPv4 /24s and an IPv6 /48 each are decided both
+ * ways, call by call, callers cycling over every identity: the source-only
+ * caller, and the key from its second prefix. Only this part needs the EAL
+ * (started last, without hugepages; the process's CPU affinity is put back
+ * after rte_eal_init), and --no-sources leaves it out.
+ *
  * Engine and reference calls alternate token by token, so that load from
  * other processes on the machine weighs on both sides of each ratio alike.
  * Each call is timed alone with lfence + rdtsc on both sides; the median of
@@ -33,6 +44,9 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <sched.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -50,7 +64,10 @@
 #include <openssl/hmac.h>
 #include <openssl/rsa.h>
 
+#include <rte_eal.h>
+
 #include "engine/decide.h"
+#include "source_lpm.h"
 #include "http/http_parse.h"
 #include "jwt/jwt.h"
 #include "pkt/pkt_parse.h"
@@ -68,7 +85,7 @@ struct alg {
 	enum fam fam;
 	const char *curve; /* EC curve */
 	unsigned coord;    /* bytes of r, s, x, y for EC */
-	unsigned samples;  /* default uncached samples: ES384 verifies slowly */
+	unsigned samples;  /* default uncached samples: ES384 verifies slowly; 0: skipped */
 	const EVP_MD *md;
 	EVP_PKEY *pkey;           /* NULL for HMAC */
 	uint8_t secret[32];       /* HMAC key */
@@ -480,22 +497,194 @@ static struct fig fig_of(uint64_t *s, size_t n, uint64_t ovh, double base_p50)
 	return f;
 }
 
+/* ---- source prefixes: lists against the LPM ---- */
+
+struct src_fig {
+	struct stat2 so_lists, so_lpm, key_lists, key_lpm;
+	unsigned n4, n6;
+};
+
+/* n source-only identities src-I (10.I/24 as 10.hi.lo.0/24) and n key
+ * identities key-I bound to 11.hi.lo.0/24, 12.hi.lo.0/24 and
+ * 2001:db8:I::/48; default allow, no rules: the verdict names the caller. */
+static struct pc_policy *build_sources_policy(unsigned n)
+{
+	size_t len = 0, cap = 4096;
+	char *t = malloc(cap), err[1024];
+	if (t == NULL)
+		die("out of memory");
+	t[0] = '\0';
+	cat(&t, &len, &cap, "{\"version\":1,\"default_action\":\"allow\",\"identities\":[");
+	for (unsigned i = 0; i < n; i++)
+		cat(&t, &len, &cap, "%s{\"name\":\"src-%u\",\"sources\":[\"10.%u.%u.0/24\"]}", i ? "," : "", i,
+		    i >> 8, i & 255);
+	for (unsigned i = 0; i < n; i++) {
+		char key[32], hex[65];
+		uint8_t d[32];
+		snprintf(key, sizeof(key), "bench-src-key-%u", i);
+		if (EVP_Digest(key, strlen(key), d, NULL, EVP_sha256(), NULL) != 1)
+			die("sha256");
+		for (int k = 0; k < 32; k++)
+			snprintf(hex + 2 * k, 3, "%02x", d[k]);
+		cat(&t, &len, &cap,
+		    ",{\"name\":\"key-%u\",\"api_keys_sha256\":[\"%s\"],\"api_key_header\":\"x-api-key\","
+		    "\"sources\":[\"11.%u.%u.0/24\",\"12.%u.%u.0/24\",\"2001:db8:%x::/48\"]}",
+		    i, hex, i >> 8, i & 255, i >> 8, i & 255, i);
+	}
+	cat(&t, &len, &cap, "],\"rules\":[]}");
+	struct pc_policy_src *src = pc_policy_load_string(t, len, "bench-sources.json", err, sizeof(err));
+	free(t);
+	if (src == NULL)
+		die(err);
+	void *img = NULL;
+	size_t img_len = 0;
+	int rc = pc_policy_compile(src, &img, &img_len, err, sizeof(err));
+	pc_policy_src_free(src);
+	if (rc != 0)
+		die(err);
+	struct pc_policy *p = pc_policy_from_image(img, img_len, err, sizeof(err));
+	free(img);
+	if (p == NULL)
+		die(err);
+	return p;
+}
+
+static uint64_t time_src(const struct pc_policy *p, struct pc_engine_scratch *s,
+			 struct pc_request *req, const struct treq *r, int identity)
+{
+	static struct pc_http_req hreq;
+	struct pc_verdict v;
+	if (pc_http_parse_head(r->head, r->head_len, &hreq) != PC_HTTP_OK)
+		die("request head does not parse");
+	req->http = &hreq;
+	uint64_t t0 = tsc();
+	pc_decide(p, s, req, &v);
+	uint64_t t1 = tsc();
+	if (v.action != PC_ACTION_ALLOW || v.identity != identity) {
+		fprintf(stderr, "portcullis-bench-identity: sources: expected identity %d, got %s/%s identity %d\n",
+			identity, pc_action_name((enum pc_action)v.action), pc_verdict_reason_name(&v),
+			v.identity);
+		exit(1);
+	}
+	return t1 - t0;
+}
+
+static struct src_fig bench_sources(unsigned n, size_t samples, uint64_t ovh, uint64_t *b1,
+				    uint64_t *b2)
+{
+	struct src_fig f;
+	struct pc_policy *p = build_sources_policy(n);
+	struct pc_engine_scratch *s = pc_engine_scratch_new(p);
+	struct pc_source_lpm *l = pc_source_lpm_build(p);
+	if (s == NULL || l == NULL)
+		die("sources: scratch or LPM");
+	pc_source_lpm_stats(l, &f.n4, &f.n6, NULL);
+	const struct pc_source_index *x = pc_source_lpm_index(l);
+	struct treq plain = { 0 }, *keyed = calloc(n, sizeof(*keyed));
+	struct pc_addr *so_src = calloc(n, sizeof(*so_src)), *key_src = calloc(n, sizeof(*key_src));
+	if (keyed == NULL || so_src == NULL || key_src == NULL)
+		die("out of memory");
+	plain.head = make_head("", &plain.head_len);
+	for (unsigned i = 0; i < n; i++) {
+		char line[64], a[32];
+		snprintf(line, sizeof(line), "X-Api-Key: bench-src-key-%u\r\n", i);
+		keyed[i].head = make_head(line, &keyed[i].head_len);
+		snprintf(a, sizeof(a), "10.%u.%u.7", i >> 8, i & 255);
+		if (pc_addr_parse(a, &so_src[i]) != 0)
+			die("address");
+		snprintf(a, sizeof(a), "12.%u.%u.9", i >> 8, i & 255);
+		if (pc_addr_parse(a, &key_src[i]) != 0)
+			die("address");
+	}
+	/* the policy's identity indexes: src-I is I, key-I is n + I */
+	struct pc_request req = base_req;
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t *a = b1, *b = b2;
+		for (size_t j = 0; j < samples + 1000; j++) {
+			unsigned i = (unsigned)(j % n);
+			const struct treq *r = pass == 0 ? &plain : &keyed[i];
+			int want = pass == 0 ? (int)i : (int)(n + i);
+			req.src = pass == 0 ? so_src[i] : key_src[i];
+			req.sources = NULL;
+			uint64_t c1 = time_src(p, s, &req, r, want);
+			req.sources = x;
+			uint64_t c2 = time_src(p, s, &req, r, want);
+			if (j >= 1000) {
+				a[j - 1000] = c1;
+				b[j - 1000] = c2;
+			}
+		}
+		if (pass == 0) {
+			f.so_lists = pct(a, samples, ovh);
+			f.so_lpm = pct(b, samples, ovh);
+		} else {
+			f.key_lists = pct(a, samples, ovh);
+			f.key_lpm = pct(b, samples, ovh);
+		}
+	}
+	free(plain.head);
+	for (unsigned i = 0; i < n; i++)
+		free(keyed[i].head);
+	free(keyed);
+	free(so_src);
+	free(key_src);
+	pc_source_lpm_free(l);
+	pc_engine_scratch_free(s);
+	pc_policy_free(p);
+	return f;
+}
+
+/* The EAL for the LPM tables only: no hugepages, PCI or shared files, a
+ * file prefix of our own; the CPU affinity rte_eal_init() sets for its
+ * lcore is put back, so the rest of the run is scheduled as before. */
+static char eal_rundir[PATH_MAX];
+
+static void eal_start(void)
+{
+	cpu_set_t cpus;
+	char prefix[64];
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) != 0)
+		die("sched_getaffinity");
+	snprintf(prefix, sizeof(prefix), "--file-prefix=pc-bench-identity-%d", (int)getpid());
+	char *eal_argv[] = { "portcullis-bench-identity", "-l", "0", "--no-huge", "-m", "300",
+			     "--no-pci", "--no-shconf", "--no-telemetry", "--log-level=error",
+			     prefix, NULL };
+	if (rte_eal_init((int)(sizeof(eal_argv) / sizeof(eal_argv[0])) - 1, eal_argv) < 0)
+		die("cannot start the EAL (for the LPM tables; --no-sources runs without it)");
+	snprintf(eal_rundir, sizeof(eal_rundir), "%s", rte_eal_get_runtime_dir());
+	if (sched_setaffinity(0, sizeof(cpus), &cpus) != 0)
+		die("sched_setaffinity");
+}
+
+static void eal_stop(void)
+{
+	rte_eal_cleanup();
+	if (eal_rundir[0] != '\0')
+		rmdir(eal_rundir);
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: portcullis-bench-identity [--samples N] [--jwt-samples N]\n"
+		"usage: portcullis-bench-identity [--samples N] [--jwt-samples N] [--algs LIST]\n"
 		"  --samples N      samples of baseline, API key and each cached JWT (default 100000)\n"
 		"  --jwt-samples N  fresh tokens per algorithm for the uncached figures\n"
-		"                   (default 4000 HS256, 3000 RS256/PS256/ES256/EdDSA, 1000 ES384)\n");
+		"                   (default 4000 HS256, 3000 RS256/PS256/ES256/EdDSA, 1000 ES384)\n"
+		"  --algs LIST      only these JWT algorithms, e.g. HS256,RS256 (default all)\n"
+		"  --no-sources     leave out source prefixes, lists against the LPM (no EAL)\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	unsigned long samples = 100000, jwt_samples = 0;
+	const char *only = NULL;
+	bool sources = true;
 	static const struct option opts[] = {
 		{ "samples", required_argument, NULL, 's' },
 		{ "jwt-samples", required_argument, NULL, 'j' },
+		{ "algs", required_argument, NULL, 'a' },
+		{ "no-sources", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -513,6 +702,12 @@ int main(int argc, char **argv)
 			if (*end || jwt_samples < 100 || jwt_samples > 1000000)
 				usage();
 			break;
+		case 'a':
+			only = optarg;
+			break;
+		case 'n':
+			sources = false;
+			break;
 		default:
 			usage();
 		}
@@ -521,6 +716,23 @@ int main(int argc, char **argv)
 		usage();
 	for (size_t i = 0; i < N_ALGS && jwt_samples; i++)
 		algs[i].samples = (unsigned)jwt_samples;
+	if (only != NULL) {
+		/* names must all be known; the others are skipped (samples 0) */
+		bool want[N_ALGS] = { false };
+		char *list = strdup(only), *save = NULL;
+		for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			size_t i = 0;
+			while (i < N_ALGS && strcmp(algs[i].name, tok) != 0)
+				i++;
+			if (i == N_ALGS)
+				usage();
+			want[i] = true;
+		}
+		free(list);
+		for (size_t i = 0; i < N_ALGS; i++)
+			if (!want[i])
+				algs[i].samples = 0;
+	}
 
 	uint64_t t_start = tsc();
 	now_s = (int64_t)time(NULL);
@@ -550,8 +762,8 @@ int main(int argc, char **argv)
 	/* Every token first, so minting is not interleaved with timing. */
 	struct treq *toks[N_ALGS];
 	for (size_t i = 0; i < N_ALGS; i++) {
-		unsigned n = algs[i].samples + WARMUP;
-		if ((toks[i] = calloc(n, sizeof(struct treq))) == NULL)
+		unsigned n = algs[i].samples ? algs[i].samples + WARMUP : 0;
+		if ((toks[i] = calloc(n + 1, sizeof(struct treq))) == NULL)
 			die("out of memory");
 		for (unsigned j = 0; j < n; j++)
 			mint(&algs[i], j, ctx, &toks[i][j]);
@@ -585,6 +797,8 @@ int main(int argc, char **argv)
 		const struct alg *a = &algs[i];
 		struct treq *t = toks[i];
 		unsigned n = a->samples;
+		if (n == 0)
+			continue;
 		/* cached: token 0 again and again */
 		for (unsigned j = 0; j < 1000; j++)
 			time_decide(p, s, &t[0], a->identity);
@@ -606,6 +820,14 @@ int main(int argc, char **argv)
 		uncached[i] = fig_of(buf, n, ovh, base.p50);
 		raw[i] = pct(buf2, n, ovh);
 	}
+	static const unsigned src_n[] = { 10, 1000 };
+	struct src_fig srcf[2];
+	if (sources) {
+		eal_start();
+		for (size_t i = 0; i < 2; i++)
+			srcf[i] = bench_sources(src_n[i], samples, ovh, buf, buf2);
+		eal_stop();
+	}
 	uint64_t t_end = tsc();
 	double hz = tsc_hz();
 
@@ -620,6 +842,8 @@ int main(int argc, char **argv)
 	       key.eng.p99, key.net.p50, key.net.p99, samples);
 	for (size_t i = 0; i < N_ALGS; i++) {
 		char label[40];
+		if (algs[i].samples == 0)
+			continue;
 		snprintf(label, sizeof(label), "jwt cached %s", algs[i].name);
 		printf("  %-22s %10.0f %10.0f %10.0f %10.0f   (%lu samples)\n", label, cached[i].eng.p50,
 		       cached[i].eng.p99, cached[i].net.p50, cached[i].net.p99, samples);
@@ -627,12 +851,28 @@ int main(int argc, char **argv)
 	printf("\n  %-8s %12s %12s %12s %12s %10s %10s %8s\n", "uncached", "engine p50", "engine p99",
 	       "raw p50", "raw p99", "eng/raw", "net/raw", "samples");
 	for (size_t i = 0; i < N_ALGS; i++)
-		printf("  %-8s %12.0f %12.0f %12.0f %12.0f %9.2fx %9.2fx %8u\n", algs[i].name,
+		if (algs[i].samples > 0)
+			printf("  %-8s %12.0f %12.0f %12.0f %12.0f %9.2fx %9.2fx %8u\n", algs[i].name,
 		       uncached[i].eng.p50, uncached[i].eng.p99, raw[i].p50, raw[i].p99,
 		       uncached[i].eng.p50 / raw[i].p50, uncached[i].net.p50 / raw[i].p50,
 		       algs[i].samples);
 	printf("\n  (eng/raw and net/raw are ratios of p50s; setup and minting %.1f s, measuring %.1f s)\n\n",
 	       (double)(t_minted - t_start) / hz, (double)(t_end - t_minted) / hz);
+	if (sources) {
+		printf("  source prefixes: pc_decide p50 / p99, the policy's lists against the LPM index\n");
+		printf("  %-12s %-28s %15s %15s\n", "identities", "caller", "lists", "lpm");
+		for (size_t i = 0; i < 2; i++) {
+			char who[40];
+			snprintf(who, sizeof(who), "%u + %u", src_n[i], src_n[i]);
+			printf("  %-12s %-28s %7.0f / %-5.0f %7.0f / %-5.0f\n", who, "source-only (one /24 each)",
+			       srcf[i].so_lists.p50, srcf[i].so_lists.p99, srcf[i].so_lpm.p50,
+			       srcf[i].so_lpm.p99);
+			printf("  %-12s %-28s %7.0f / %-5.0f %7.0f / %-5.0f\n", "", "API key, bound (3 prefixes)",
+			       srcf[i].key_lists.p50, srcf[i].key_lists.p99, srcf[i].key_lpm.p50,
+			       srcf[i].key_lpm.p99);
+		}
+		printf("\n");
+	}
 
 	char cmdline[512] = "portcullis-bench-identity";
 	for (int i = 1; i < argc; i++) {
@@ -646,23 +886,41 @@ int main(int argc, char **argv)
 	printf("\"api_key\":{\"p50\":%.0f,\"p99\":%.0f,\"net_p50\":%.0f,\"net_p99\":%.0f},", key.eng.p50,
 	       key.eng.p99, key.net.p50, key.net.p99);
 	printf("\"jwt_cached\":{");
-	for (size_t i = 0; i < N_ALGS; i++)
-		printf("%s\"%s\":{\"p50\":%.0f,\"p99\":%.0f,\"net_p50\":%.0f,\"net_p99\":%.0f}", i ? "," : "",
+	const char *sep = "";
+	for (size_t i = 0; i < N_ALGS; i++, sep = algs[i - 1].samples ? "," : sep)
+		if (algs[i].samples > 0)
+			printf("%s\"%s\":{\"p50\":%.0f,\"p99\":%.0f,\"net_p50\":%.0f,\"net_p99\":%.0f}", sep,
 		       algs[i].name, cached[i].eng.p50, cached[i].eng.p99, cached[i].net.p50,
 		       cached[i].net.p99);
 	printf("},\"jwt_uncached\":{");
-	for (size_t i = 0; i < N_ALGS; i++)
-		printf("%s\"%s\":{\"p50\":%.0f,\"p99\":%.0f,\"net_p50\":%.0f,\"net_p99\":%.0f,"
+	sep = "";
+	for (size_t i = 0; i < N_ALGS; i++, sep = algs[i - 1].samples ? "," : sep)
+		if (algs[i].samples > 0)
+			printf("%s\"%s\":{\"p50\":%.0f,\"p99\":%.0f,\"net_p50\":%.0f,\"net_p99\":%.0f,"
 		       "\"raw_p50\":%.0f,\"raw_p99\":%.0f,\"ratio_p50\":%.3f,\"net_ratio_p50\":%.3f,"
 		       "\"samples\":%u}",
-		       i ? "," : "", algs[i].name, uncached[i].eng.p50, uncached[i].eng.p99,
+		       sep, algs[i].name, uncached[i].eng.p50, uncached[i].eng.p99,
 		       uncached[i].net.p50, uncached[i].net.p99, raw[i].p50, raw[i].p99,
 		       uncached[i].eng.p50 / raw[i].p50, uncached[i].net.p50 / raw[i].p50,
 		       algs[i].samples);
-	printf("},\"seconds\":%.1f}\n", (double)(t_end - t_start) / hz);
+	printf("}");
+	if (sources) {
+		printf(",\"sources\":{");
+		for (size_t i = 0; i < 2; i++)
+			printf("%s\"n%u\":{\"source_only\":{\"lists\":{\"p50\":%.0f,\"p99\":%.0f},"
+			       "\"lpm\":{\"p50\":%.0f,\"p99\":%.0f}},\"api_key_bound\":{\"lists\":{\"p50\":%.0f,"
+			       "\"p99\":%.0f},\"lpm\":{\"p50\":%.0f,\"p99\":%.0f}},\"prefixes_v4\":%u,"
+			       "\"prefixes_v6\":%u}",
+			       i ? "," : "", src_n[i], srcf[i].so_lists.p50, srcf[i].so_lists.p99,
+			       srcf[i].so_lpm.p50, srcf[i].so_lpm.p99, srcf[i].key_lists.p50,
+			       srcf[i].key_lists.p99, srcf[i].key_lpm.p50, srcf[i].key_lpm.p99, srcf[i].n4,
+			       srcf[i].n6);
+		printf("}");
+	}
+	printf(",\"seconds\":%.1f}\n", (double)(t_end - t_start) / hz);
 
 	for (size_t i = 0; i < N_ALGS; i++) {
-		unsigned n = algs[i].samples + WARMUP;
+		unsigned n = algs[i].samples ? algs[i].samples + WARMUP : 0;
 		for (unsigned j = 0; j < n; j++)
 			free(toks[i][j].head);
 		free(toks[i]);

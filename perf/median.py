@@ -5,7 +5,9 @@
 
 RESULTS holds the JSON line of each run (other lines are ignored). Prints one
 line per figure (median, min, max over the runs), then one JSON line of the
-medians with "runs" set to the number of runs.
+medians with "runs" set to the number of runs. Lists (the split scenario's
+"segments") are settings, not figures: they are kept as the first run has
+them. A ratio (split's "ratio_4_1_p50") is the median of the runs' ratios.
 """
 import json
 import statistics
@@ -18,6 +20,16 @@ def flatten(obj, prefix=""):
         if isinstance(val, dict):
             yield from flatten(val, name + ".")
         elif isinstance(val, (int, float)) and not isinstance(val, bool):
+            yield name, val
+
+
+def settings(obj, prefix=""):
+    """The list values of obj, by flattened name."""
+    for key, val in obj.items():
+        name = f"{prefix}{key}"
+        if isinstance(val, dict):
+            yield from settings(val, name + ".")
+        elif isinstance(val, list):
             yield name, val
 
 
@@ -54,8 +66,9 @@ def main():
     for name, vals in values.items():
         med = statistics.median(vals)
         medians[name] = round(med, 3)
-        print(f"  {name:<58} {med:>12.1f} {min(vals):>12.1f} {max(vals):>12.1f}")
-    summary = unflatten(medians)
+        d = 3 if "ratio" in name.rsplit(".", 1)[-1] else 1  # ratios are near 1
+        print(f"  {name:<58} {med:>12.{d}f} {min(vals):>12.{d}f} {max(vals):>12.{d}f}")
+    summary = unflatten(dict(medians, **dict(settings(runs[0]))))
     summary["runs"] = len(runs)
     summary["cmdline"] = runs[0].get("cmdline", "")
     summary["bench"] = "portcullis-bench (median)"

@@ -15,7 +15,10 @@
  *    works. The token is looked up in the scratch's cache of verified tokens
  *    (one per worker, flushed whenever the scratch is fitted to a policy);
  *    on a miss it is verified with pc_jwt_verify_any() over the policy's
- *    issuers at req->now_s and cached on success only. A token that fails
+ *    issuers at req->now_s and cached on success only. The cache is asked
+ *    before the shape is checked (only verified tokens are in it), and an
+ *    entry keeps the fingerprint and the identity the token names under
+ *    this policy, so a hit costs one hash and one compare of the token. A token that fails
  *    is denied, reason JWT_INVALID with the JWT reason as detail (its name,
  *    "jwt_expired" etc., is the verdict's reason name). A valid one names
  *    the first identity, in policy order, bound to its issuer whose subject
@@ -41,6 +44,9 @@
  *    order), so one host of a prefix can be quarantined. Else the caller is
  *    unknown (identity -1). An unknown source address (family 0, as explain
  *    sends without --src) skips the binding check and source-only matching.
+ *    Both source questions go to req->sources when the caller built an
+ *    index for the policy (source_index.h: the dataplane's rte_lpm/rte_lpm6),
+ *    else to the policy's prefix lists; the answers are the same.
  *
  * 2. Destinations. One matches when each of its non-empty lists does:
  *    addresses contain dst, ports contain dport, hosts match the request's
@@ -59,10 +65,25 @@
  *    claim holds one of its values (pc_jwt_claim_has(): arrays contain,
  *    "scope"/"scp" words, strings equal), which only a caller identified by
  *    a verified JWT can satisfy. An L4 decision skips rules with methods,
- *    paths, headers or claims.
+ *    paths, headers, claims, models or MCP tools.
+ *    Body conditions come last (decide.h, "Bodies"): a models rule also
+ *    needs one of the OpenAI-compatible endpoints as its normalised path;
+ *    then the body is read, once per decision (pc_json_scan_pick() over the
+ *    top level, and over params for a tools/call), and the rule matches when
+ *    the model or tool matches one of its globs ('*', '?', case-sensitive,
+ *    compared unescaped). A body the rule cannot be decided on (absent, too
+ *    large, malformed, ambiguous) denies at once, naming the rule: trying
+ *    the next rule instead would let a malformed body pick its rule.
  *
  * 4. No rule: the policy's default action, reason UNKNOWN_CALLER when the
- *    caller is unknown, else DEFAULT.
+ *    caller is unknown, else DEFAULT; with a deny default, MODEL_NOT_ALLOWED
+ *    or MCP_TOOL_NOT_ALLOWED instead when the first allow rule that failed
+ *    only on its body's model or tool exists (like the TLS refinement
+ *    below).
+ *
+ * 5. An allowed HTTP request (a shadow pass included) to a destination
+ *    marked external, under a policy with DLP, gets the verdict's dlp bit:
+ *    the dataplane scans its body.
  *
  * TLS. A TLS flow is decided once, at its ClientHello (req->tls set, http
  *    NULL; the caller parsed the hello, and denies a refused one itself with
@@ -91,7 +112,9 @@
  * 0. Before any of this, an HTTP request's path is normalised the way a
  *    backend will read it (RFC 3986 dot-segments, unreserved
  *    percent-encodings decoded, slashes merged) and the rules see only the
- *    normalised form; a path that backends may read in more than one way
+ *    normalised form (the policy may turn off merging slashes and the
+ *    refusal of encoded slashes: "path_normalization"); a path that
+ *    backends may read in more than one way
  *    (encoded slashes or dots, backslashes, bad escapes) is denied with
  *    reason PATH_REJECTED after the identity is known, so the log names the
  *    caller. The asterisk-form target "*" is left alone.
@@ -113,6 +136,9 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <errno.h>
 #include <hs/hs.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +147,7 @@
 #include "engine/decide.h"
 #include "http/path_norm.h"
 #include "json/json_scan.h"
+#include "engine/source_index.h"
 #include "jwt/jwt_cache.h"
 #include "pkt/pkt_parse.h"
 #include "policy/policy_image.h"
@@ -133,6 +160,9 @@
 #define PC_ENGINE_JWT_CACHE_TOKEN_LEN 2048
 /* A claim value longer than this never matches a glob binding. */
 #define PC_ENGINE_CLAIM_BUF 1024
+/* Bytes of a model or tool name once unescaped; a longer one is refused as
+ * malformed rather than cut (a cut name could match another glob). */
+#define PC_ENGINE_AI_NAME_MAX 1024
 
 struct pc_engine_scratch {
 	hs_scratch_t *hs;
@@ -155,6 +185,17 @@ struct pc_engine_scratch {
 	/* TLS: the hello's JA4, computed at most once per decision. */
 	bool ja4_done;
 	char ja4[PC_TLS_JA4_LEN + 1];
+	/* Body: read at most once per decision, when the walk first reaches a
+	 * rule that needs it (body_read), with what it says kept here; the
+	 * views point into the request body or into the buffers below. */
+	bool body_read;
+	uint8_t body_status;       /* enum pc_decision_reason: RULE (read), BODY_* */
+	uint8_t model_status;      /* BODY_FIELD_* of "model" */
+	uint8_t mcp_status;        /* BODY_FIELD_* of a tools/call's params.name */
+	struct pc_str ai_model;
+	struct pc_str ai_tool;
+	char model_buf[PC_ENGINE_AI_NAME_MAX];
+	char tool_buf[PC_ENGINE_AI_NAME_MAX];
 };
 
 static const char *const reason_names[] = {
@@ -314,6 +355,19 @@ static bool in_prefixes(const struct pc_prefix *pf, uint32_t n, const struct pc_
 	return false;
 }
 
+/* A credential of identity ident presented from req->src: false when the
+ * identity lists sources and none holds the address. */
+static inline bool source_bound(const struct pc_policy *p, const struct pc_request *req,
+				uint32_t ident)
+{
+	const struct pc_rt_identity *id = &p->identities[ident];
+	if (id->n_sources == 0 || req->src.family == 0)
+		return true;
+	if (req->sources != NULL)
+		return req->sources->bound(req->sources->ctx, ident, &req->src);
+	return in_prefixes(id->sources, id->n_sources, &req->src);
+}
+
 static void addr_fingerprint(const struct pc_addr *a, uint8_t *fp)
 {
 	uint8_t digest[SHA256_DIGEST_LENGTH];
@@ -334,18 +388,48 @@ static void addr_fingerprint(const struct pc_addr *a, uint8_t *fp)
  * shape: anything else is an opaque key for the API-key path. */
 static bool looks_like_jws(struct pc_str t)
 {
-	uint32_t dots = 0;
-	for (uint32_t i = 0; i < t.len; i++) {
-		uint8_t ch = (uint8_t)t.p[i];
-		if (ch == '.') {
-			dots++;
-			continue;
-		}
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		      ch == '-' || ch == '_'))
+	/* 1: the base64url alphabet, 2: '.'. For the tail: one table load per
+	 * byte and no branch but the loop's; the OR of the classes says whether
+	 * a byte outside both appeared, the sum of the dot bits counts dots. */
+	static const uint8_t cls[256] = {
+		['-'] = 1, ['_'] = 1, ['.'] = 2,
+		['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+		['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+#define PC_AZ(c) [c] = 1, [c + 32] = 1
+		PC_AZ('A'), PC_AZ('B'), PC_AZ('C'), PC_AZ('D'), PC_AZ('E'), PC_AZ('F'),
+		PC_AZ('G'), PC_AZ('H'), PC_AZ('I'), PC_AZ('J'), PC_AZ('K'), PC_AZ('L'),
+		PC_AZ('M'), PC_AZ('N'), PC_AZ('O'), PC_AZ('P'), PC_AZ('Q'), PC_AZ('R'),
+		PC_AZ('S'), PC_AZ('T'), PC_AZ('U'), PC_AZ('V'), PC_AZ('W'), PC_AZ('X'),
+		PC_AZ('Y'), PC_AZ('Z'),
+#undef PC_AZ
+	};
+	uint32_t bad = 0, dots = 0, i = 0;
+#ifdef __SSE2__
+	/* 16 bytes a step: letters by (c | 0x20) in 'a'..'z' (bytes >= 0x80
+	 * compare as negative and fail every range), digits, '-', '_', '.' */
+	const __m128i a1 = _mm_set1_epi8('a' - 1), z1 = _mm_set1_epi8('z' + 1);
+	const __m128i d0 = _mm_set1_epi8('0' - 1), d9 = _mm_set1_epi8('9' + 1);
+	const __m128i x20 = _mm_set1_epi8(0x20), dash = _mm_set1_epi8('-');
+	const __m128i under = _mm_set1_epi8('_'), dot = _mm_set1_epi8('.');
+	for (; i + 16 <= t.len; i += 16) {
+		__m128i c = _mm_loadu_si128((const __m128i *)(const void *)(t.p + i));
+		__m128i lc = _mm_or_si128(c, x20);
+		__m128i ok = _mm_and_si128(_mm_cmpgt_epi8(lc, a1), _mm_cmplt_epi8(lc, z1));
+		ok = _mm_or_si128(ok, _mm_and_si128(_mm_cmpgt_epi8(c, d0), _mm_cmplt_epi8(c, d9)));
+		__m128i dots_here = _mm_cmpeq_epi8(c, dot);
+		ok = _mm_or_si128(ok, _mm_or_si128(_mm_cmpeq_epi8(c, dash), _mm_cmpeq_epi8(c, under)));
+		ok = _mm_or_si128(ok, dots_here);
+		if (_mm_movemask_epi8(ok) != 0xffff)
 			return false;
+		dots += (uint32_t)__builtin_popcount((unsigned)_mm_movemask_epi8(dots_here));
 	}
-	return dots == 2;
+#endif
+	for (; i < t.len; i++) {
+		uint8_t c = cls[(uint8_t)t.p[i]];
+		bad |= (uint32_t)(c == 0);
+		dots += c >> 1;
+	}
+	return !bad && dots == 2;
 }
 
 /* '*' matches any run of bytes, '?' one byte; everything else itself. The
@@ -428,22 +512,49 @@ static bool jwt_binding_matches(struct pc_engine_scratch *s, const struct pc_rt_
 	return false;
 }
 
-/* Step 1a for token t. Returns true when it decided (a deny). */
-static bool identify_jwt(const struct pc_policy *p, struct pc_engine_scratch *s,
-			 const struct pc_request *req, struct pc_str t, struct pc_verdict *v)
+/* What a cache entry keeps besides the claims (PC_JWT_CACHE_EXTRA bytes):
+ * the fingerprint and the identity the token names under the policy the
+ * cache was filled under (the cache is flushed with every policy change),
+ * so a hit neither hashes the signature nor walks the bindings again. */
+struct jwt_extra {
+	uint8_t fp[PC_CRED_FP_LEN];
+	int32_t identity; /* -1: no binding matches (JWT_UNKNOWN_SUBJECT) */
+};
+static_assert(sizeof(struct jwt_extra) <= PC_JWT_CACHE_EXTRA, "kept in a cache entry");
+
+enum { JWT_IDENTIFIED, JWT_DECIDED, JWT_NOT_A_JWS };
+
+/* The identity a verified token names: the first in policy order bound to
+ * its issuer whose binding matches, or -1. */
+static int32_t jwt_identity(const struct pc_policy *p, struct pc_engine_scratch *s)
 {
-	uint8_t digest[SHA256_DIGEST_LENGTH];
-	/* looks_like_jws() saw exactly two dots */
-	const char *end = t.p + t.len;
-	const char *d1 = memchr(t.p, '.', t.len);
-	const char *sig = (const char *)memchr(d1 + 1, '.', (size_t)(end - d1 - 1)) + 1;
-	sha256(sig, (size_t)(end - sig), digest);
-	v->cred_kind = PC_CRED_JWT;
-	memcpy(v->cred_fp, digest, PC_CRED_FP_LEN);
+	for (uint32_t k = 0; k < p->n_jwt_identities; k++) {
+		uint32_t ident = p->jwt_identities[k];
+		const struct pc_rt_identity *id = &p->identities[ident];
+		if (id->jwt_issuer == s->claims.issuer_index && jwt_binding_matches(s, id, &s->claims))
+			return (int32_t)ident;
+	}
+	return -1;
+}
+
+/* Step 1a for the value t of a token header. The cache is asked first: a
+ * token in it was verified, so it is a JWS, and its fingerprint and identity
+ * come with it. Only on a miss is the shape checked (JWT_NOT_A_JWS: the
+ * caller goes on to the API-key path), the signature hashed for the
+ * fingerprint and the token verified; a verified token is cached with what
+ * was derived from it, a failed one never is. Returns JWT_DECIDED for a
+ * deny. */
+static int identify_jwt(const struct pc_policy *p, struct pc_engine_scratch *s,
+			const struct pc_request *req, struct pc_str t, struct pc_verdict *v)
+{
+	struct jwt_extra x;
 
 	if (unlikely(s->jwt == NULL || s->jwt_cache == NULL)) {
+		if (!looks_like_jws(t))
+			return JWT_NOT_A_JWS;
+		v->cred_kind = PC_CRED_JWT;
 		v->reason = PC_REASON_ENGINE_ERROR;
-		return true;
+		return JWT_DECIDED;
 	}
 	if (unlikely(s->jwt_policy != p)) {
 		/* Handed a policy without a fit: never trust entries verified
@@ -451,29 +562,47 @@ static bool identify_jwt(const struct pc_policy *p, struct pc_engine_scratch *s,
 		pc_jwt_cache_flush(s->jwt_cache);
 		s->jwt_policy = p;
 	}
-	enum pc_jwt_reason r = pc_jwt_cache_verify(s->jwt_cache, p->issuer_list, p->n_issuers, t.p,
-						   t.len, req->now_s, s->jwt, &s->claims);
-	if (r != PC_JWT_OK) {
-		v->reason = PC_REASON_JWT_INVALID;
-		v->detail = (uint8_t)r;
-		return true;
-	}
-	s->have_claims = true;
-	for (uint32_t k = 0; k < p->n_jwt_identities; k++) {
-		uint32_t ident = p->jwt_identities[k];
-		const struct pc_rt_identity *id = &p->identities[ident];
-		if (id->jwt_issuer != s->claims.issuer_index || !jwt_binding_matches(s, id, &s->claims))
-			continue;
-		v->identity = (int32_t)ident;
-		if (id->n_sources > 0 && req->src.family != 0 &&
-		    !in_prefixes(id->sources, id->n_sources, &req->src)) {
-			v->reason = PC_REASON_UNBOUND_SOURCE;
-			return true;
+	uint8_t raw[PC_JWT_CACHE_EXTRA];
+	if (pc_jwt_cache_lookup_x(s->jwt_cache, t.p, t.len, req->now_s, &s->claims, raw) &&
+	    likely(s->claims.issuer_index < p->n_issuers)) {
+		memcpy(&x, raw, sizeof(x));
+	} else {
+		if (!looks_like_jws(t))
+			return JWT_NOT_A_JWS;
+		uint8_t digest[SHA256_DIGEST_LENGTH];
+		/* looks_like_jws() saw exactly two dots */
+		const char *end = t.p + t.len;
+		const char *d1 = memchr(t.p, '.', t.len);
+		const char *sig = (const char *)memchr(d1 + 1, '.', (size_t)(end - d1 - 1)) + 1;
+		sha256(sig, (size_t)(end - sig), digest);
+		memcpy(x.fp, digest, PC_CRED_FP_LEN);
+		enum pc_jwt_reason r = pc_jwt_verify_any(p->issuer_list, p->n_issuers, t.p, t.len,
+							 req->now_s, s->jwt, &s->claims);
+		if (r != PC_JWT_OK) {
+			v->cred_kind = PC_CRED_JWT;
+			memcpy(v->cred_fp, x.fp, PC_CRED_FP_LEN);
+			v->reason = PC_REASON_JWT_INVALID;
+			v->detail = (uint8_t)r;
+			return JWT_DECIDED;
 		}
-		return false;
+		x.identity = jwt_identity(p, s);
+		memset(raw, 0, sizeof(raw));
+		memcpy(raw, &x, sizeof(x));
+		(void)pc_jwt_cache_insert_x(s->jwt_cache, t.p, t.len, &s->claims, raw);
 	}
-	v->reason = PC_REASON_JWT_UNKNOWN_SUBJECT;
-	return true;
+	v->cred_kind = PC_CRED_JWT;
+	memcpy(v->cred_fp, x.fp, PC_CRED_FP_LEN);
+	s->have_claims = true;
+	if (x.identity < 0) {
+		v->reason = PC_REASON_JWT_UNKNOWN_SUBJECT;
+		return JWT_DECIDED;
+	}
+	v->identity = x.identity;
+	if (!source_bound(p, req, (uint32_t)x.identity)) {
+		v->reason = PC_REASON_UNBOUND_SOURCE;
+		return JWT_DECIDED;
+	}
+	return JWT_IDENTIFIED;
 }
 
 bool pc_engine_last_jwt(const struct pc_engine_scratch *s, struct pc_str *issuer,
@@ -502,8 +631,9 @@ static bool identify(const struct pc_policy *p, struct pc_engine_scratch *s,
 			struct pc_str t = h->value;
 			if (th->bearer && !bearer_token(&t))
 				continue;
-			if (looks_like_jws(t))
-				return identify_jwt(p, s, req, t, v);
+			int r = identify_jwt(p, s, req, t, v);
+			if (r != JWT_NOT_A_JWS)
+				return r == JWT_DECIDED;
 		}
 	}
 	if (http != NULL) {
@@ -527,24 +657,30 @@ static bool identify(const struct pc_policy *p, struct pc_engine_scratch *s,
 				return true;
 			}
 			uint32_t ident = p->keys[at].identity;
-			const struct pc_rt_identity *id = &p->identities[ident];
 			v->identity = (int32_t)ident;
-			if (id->n_sources > 0 && req->src.family != 0 &&
-			    !in_prefixes(id->sources, id->n_sources, &req->src)) {
+			if (!source_bound(p, req, ident)) {
 				v->reason = PC_REASON_UNBOUND_SOURCE;
 				return true;
 			}
 			return false;
 		}
 	}
-	if (req->src.family != 0) {
-		for (uint32_t i = 0; i < p->n_source_only; i++) {
-			if (pc_prefix_contains(&p->source_only[i].prefix, &req->src)) {
-				v->identity = (int32_t)p->source_only[i].identity;
-				v->cred_kind = PC_CRED_SOURCE;
-				addr_fingerprint(&req->src, v->cred_fp);
-				return false;
+	if (req->src.family != 0 && p->n_source_only > 0) {
+		int32_t ident = -1;
+		if (req->sources != NULL) {
+			ident = req->sources->source_only(req->sources->ctx, &req->src);
+		} else {
+			for (uint32_t i = 0; i < p->n_source_only; i++) {
+				if (pc_prefix_contains(&p->source_only[i].prefix, &req->src)) {
+					ident = (int32_t)p->source_only[i].identity;
+					break;
+				}
 			}
+		}
+		if (ident >= 0) {
+			v->identity = ident;
+			v->cred_kind = PC_CRED_SOURCE;
+			addr_fingerprint(&req->src, v->cred_fp);
 		}
 	}
 	return false;
@@ -689,6 +825,154 @@ static bool claims_match(const struct pc_rt_rule *r, const struct pc_engine_scra
 	return true;
 }
 
+/* ---- request bodies ---- */
+
+/* The OpenAI-compatible endpoints whose JSON body names a "model". Exact
+ * match on the normalised path. */
+static bool model_endpoint(const struct pc_engine_scratch *s)
+{
+	static const struct pc_str endpoints[] = {
+		{ "/v1/chat/completions", 20 },
+		{ "/v1/completions", 15 },
+		{ "/v1/embeddings", 14 },
+		{ "/v1/responses", 13 },
+	};
+	struct pc_str path = { s->path, s->path_len };
+	for (unsigned i = 0; i < PC_ARRAY_SIZE(endpoints); i++)
+		if (pc_str_eq(path, endpoints[i].p, endpoints[i].len))
+			return true;
+	return false;
+}
+
+/* What the body says about one field a rule reads. */
+enum {
+	BODY_FIELD_ABSENT = 0, /* not there (MCP: not a tools/call) */
+	BODY_FIELD_OK,         /* there, a string, unescaped into the view */
+	BODY_FIELD_BAD,        /* there but unusable: the rule cannot be decided */
+};
+
+/* A string value as a view: itself when it has no escapes, else unescaped
+ * into buf. */
+static uint8_t body_string(const struct pc_json_value *v, char *buf, size_t cap,
+			   struct pc_str *out)
+{
+	if (v->kind == PC_JSON_NONE)
+		return BODY_FIELD_ABSENT;
+	if (v->kind != PC_JSON_STRING)
+		return BODY_FIELD_BAD;
+	if (!v->escaped) {
+		*out = v->raw;
+		return BODY_FIELD_OK;
+	}
+	size_t n = 0;
+	if (pc_json_unescape(v, buf, cap, &n) != PC_JSON_OK)
+		return BODY_FIELD_BAD;
+	*out = (struct pc_str){ buf, (uint32_t)n };
+	return BODY_FIELD_OK;
+}
+
+/* Read the body once: its top level ("model"; "method" and "params" of a
+ * JSON-RPC 2.0 call), and for a tools/call its params' "name". Only the
+ * top level of each object is looked at, with the bounded scanner, and a
+ * name read twice is refused (lib/json/json_scan.h). */
+static void body_read(const struct pc_policy *p, struct pc_engine_scratch *s,
+		      const struct pc_request *req)
+{
+	static const struct pc_str top[] = { { "model", 5 }, { "method", 6 }, { "params", 6 } };
+	static const struct pc_str name_key[] = { { "name", 4 } };
+	struct pc_json_value v[PC_ARRAY_SIZE(top)];
+
+	s->body_read = true;
+	s->model_status = BODY_FIELD_ABSENT;
+	s->mcp_status = BODY_FIELD_ABSENT;
+	if (req->body_state == PC_BODY_ABSENT) {
+		s->body_status = PC_REASON_BODY_REQUIRED;
+		return;
+	}
+	if (req->body_state != PC_BODY_WHOLE || req->body_len > p->body_window) {
+		s->body_status = PC_REASON_BODY_TOO_LARGE;
+		return;
+	}
+	if (req->body == NULL && req->body_len != 0) {
+		s->body_status = PC_REASON_BODY_MALFORMED;
+		return;
+	}
+	const char *body = req->body != NULL ? (const char *)req->body : "";
+	if (pc_json_scan_pick(body, req->body_len, top, PC_ARRAY_SIZE(top), v) != PC_JSON_OK) {
+		s->body_status = PC_REASON_BODY_MALFORMED;
+		return;
+	}
+	s->body_status = PC_REASON_RULE;
+	s->model_status = body_string(&v[0], s->model_buf, sizeof(s->model_buf), &s->ai_model);
+
+	/* JSON-RPC 2.0 §4: "method" is a string; a body without one (a
+	 * response to the server) is simply not a call. */
+	struct pc_str method = { NULL, 0 };
+	uint8_t m = body_string(&v[1], s->tool_buf, sizeof(s->tool_buf), &method);
+	if (m == BODY_FIELD_BAD) {
+		s->mcp_status = BODY_FIELD_BAD;
+		return;
+	}
+	if (m != BODY_FIELD_OK || !pc_str_eq(method, "tools/call", 10))
+		return;
+	/* MCP tools/call: params is an object whose "name" is the tool. The
+	 * params value was validated by the scan above; scanning its text
+	 * again reads its own top level. */
+	struct pc_json_value name;
+	if (v[2].kind != PC_JSON_OBJECT ||
+	    pc_json_scan_pick(v[2].raw.p, v[2].raw.len, name_key, 1, &name) != PC_JSON_OK) {
+		s->mcp_status = BODY_FIELD_BAD;
+		return;
+	}
+	s->mcp_status = body_string(&name, s->tool_buf, sizeof(s->tool_buf), &s->ai_tool);
+	if (s->mcp_status == BODY_FIELD_ABSENT)
+		s->mcp_status = BODY_FIELD_BAD;
+}
+
+static bool any_glob(const struct pc_str *globs, uint32_t n, struct pc_str v)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (glob_match(globs[i], v.p, v.len))
+			return true;
+	return false;
+}
+
+/* A rule whose other conditions hold, against the body: PC_REASON_RULE
+ * when it matches; MODEL_NOT_ALLOWED or MCP_TOOL_NOT_ALLOWED when the body
+ * names a model or tool the rule does not list; PC_REASON_COUNT when it
+ * does not apply (an MCP message other than tools/call); or the BODY_*
+ * reason the request is denied for at once (no body yet, too large,
+ * malformed for this rule). */
+static unsigned body_fit(const struct pc_policy *p, struct pc_engine_scratch *s,
+			 const struct pc_rt_rule *r, const struct pc_request *req)
+{
+	if (!s->body_read)
+		body_read(p, s, req);
+	if (s->body_status != PC_REASON_RULE)
+		return s->body_status;
+	if (r->n_models != 0) {
+		if (s->model_status != BODY_FIELD_OK)
+			return PC_REASON_BODY_MALFORMED;
+		return any_glob(r->models, r->n_models, s->ai_model) ? PC_REASON_RULE
+								     : PC_REASON_MODEL_NOT_ALLOWED;
+	}
+	if (s->mcp_status == BODY_FIELD_BAD)
+		return PC_REASON_BODY_MALFORMED;
+	if (s->mcp_status == BODY_FIELD_ABSENT)
+		return PC_REASON_COUNT;
+	return any_glob(r->tools, r->n_tools, s->ai_tool) ? PC_REASON_RULE
+							  : PC_REASON_MCP_TOOL_NOT_ALLOWED;
+}
+
+void pc_engine_last_ai(const struct pc_engine_scratch *s, struct pc_str *model,
+		       struct pc_str *tool)
+{
+	if (model != NULL)
+		*model = s->ai_model;
+	if (tool != NULL)
+		*tool = s->ai_tool;
+}
+
 static bool rule_matches(const struct pc_policy *p, struct pc_engine_scratch *s, uint32_t ri,
 			 const struct pc_request *req)
 {
@@ -703,6 +987,8 @@ static bool rule_matches(const struct pc_policy *p, struct pc_engine_scratch *s,
 		if (r->methods != 0 && (r->methods & http->method) == 0)
 			return false;
 		if ((r->flags & PC_RT_RULE_PATHS) && s->rule_path_epoch[ri] != s->epoch)
+			return false;
+		if (r->n_models != 0 && !model_endpoint(s))
 			return false;
 	}
 	if (r->n_dests > 0) {
@@ -771,8 +1057,8 @@ static unsigned tls_rule_fit(const struct pc_policy *p, struct pc_engine_scratch
 
 /* Normalise the request path into s->path. False (v filled: deny,
  * PATH_REJECTED) when the path is ambiguous. */
-static bool normalise_path(struct pc_engine_scratch *s, const struct pc_str *path,
-			   struct pc_verdict *v)
+static bool normalise_path(const struct pc_policy *p, struct pc_engine_scratch *s,
+			   const struct pc_str *path, struct pc_verdict *v)
 {
 	if (path->len == 1 && path->p[0] == '*') {
 		s->path[0] = '*';
@@ -782,7 +1068,7 @@ static bool normalise_path(struct pc_engine_scratch *s, const struct pc_str *pat
 	size_t out_len = 0;
 	bool changed = false;
 	enum pc_path_reason r = pc_path_norm_apply(path->p, path->len, s->path, sizeof(s->path),
-						   NULL, &out_len, &changed);
+						   &p->path_opts, &out_len, &changed);
 	if (unlikely(r != PC_PATH_OK)) {
 		v->action = PC_ACTION_DENY;
 		v->reason = PC_REASON_PATH_REJECTED;
@@ -829,9 +1115,12 @@ static enum pc_action decide_enforced(const struct pc_policy *p, struct pc_engin
 	s->path_changed = false;
 	s->have_claims = false;
 	s->ja4_done = false;
+	s->body_read = false;
+	s->ai_model = (struct pc_str){ NULL, 0 };
+	s->ai_tool = (struct pc_str){ NULL, 0 };
 	if (identify(p, s, req, v))
 		return PC_ACTION_DENY;
-	if (req->http != NULL && !normalise_path(s, &req->http->path, v))
+	if (req->http != NULL && !normalise_path(p, s, &req->http->path, v))
 		return PC_ACTION_DENY;
 
 	const uint32_t *own = NULL;
@@ -863,7 +1152,9 @@ static enum pc_action decide_enforced(const struct pc_policy *p, struct pc_engin
 	const uint32_t *any = p->anyone_rules;
 	uint32_t n_any = p->n_anyone_rules, a = 0, b = 0;
 	const bool tls = tls_of(req) != NULL;
-	unsigned near = PC_REASON_COUNT; /* TLS: why the first allow rule missed */
+	/* Why the first allow rule missed only on the hello (TLS) or only on
+	 * the model or tool its body names. */
+	unsigned near = PC_REASON_COUNT;
 	while (a < n_own || b < n_any) {
 		uint32_t ri = (b >= n_any || (a < n_own && own[a] < any[b])) ? own[a++] : any[b++];
 		bool match;
@@ -875,6 +1166,24 @@ static enum pc_action decide_enforced(const struct pc_policy *p, struct pc_engin
 				near = fit;
 		} else {
 			match = rule_matches(p, s, ri, req);
+			if (match && (p->rules[ri].flags & PC_RT_RULE_BODY)) {
+				unsigned fit = body_fit(p, s, &p->rules[ri], req);
+				match = fit == PC_REASON_RULE;
+				if (fit == PC_REASON_MODEL_NOT_ALLOWED ||
+				    fit == PC_REASON_MCP_TOOL_NOT_ALLOWED) {
+					if (near == PC_REASON_COUNT &&
+					    p->rules[ri].action == PC_ACTION_ALLOW)
+						near = fit;
+				} else if (!match && fit != PC_REASON_COUNT) {
+					/* BODY_REQUIRED, _TOO_LARGE, _MALFORMED:
+					 * this rule cannot be decided, and rules
+					 * after it must not be tried in its place. */
+					v->action = PC_ACTION_DENY;
+					v->reason = (uint8_t)fit;
+					v->rule = (int32_t)ri;
+					return PC_ACTION_DENY;
+				}
+			}
 		}
 		if (match) {
 			v->action = p->rules[ri].action;
@@ -907,23 +1216,43 @@ static bool shadowable(uint8_t reason)
 	case PC_REASON_TLS_VERSION_TOO_LOW:
 	case PC_REASON_TLS_FINGERPRINT_NOT_ALLOWED:
 	case PC_REASON_TLS_ALPN_NOT_ALLOWED:
+	case PC_REASON_MODEL_NOT_ALLOWED:
+	case PC_REASON_MCP_TOOL_NOT_ALLOWED:
 		return true;
 	default:
 		return false;
 	}
 }
 
+/* Whether req goes to an external destination (its body is DLP-scanned).
+ * Runs after decide_enforced() reached the rule walk, so the destination
+ * memo of this epoch is valid. */
+static bool to_external(const struct pc_policy *p, struct pc_engine_scratch *s,
+			const struct pc_request *req)
+{
+	for (uint32_t i = 0; i < p->n_external_dests; i++)
+		if (dest_matches(p, s, p->external_dests[i], req) == DEST_YES)
+			return true;
+	return false;
+}
+
 enum pc_action pc_decide(const struct pc_policy *p, struct pc_engine_scratch *s,
 			 const struct pc_request *req, struct pc_verdict *v)
 {
-	if (decide_enforced(p, s, req, v) != PC_ACTION_DENY)
+	if (decide_enforced(p, s, req, v) != PC_ACTION_DENY) {
+		/* An allow of an HTTP request: p, s and req were checked. */
+		if (p->dlp != NULL && req->http != NULL && to_external(p, s, req))
+			v->dlp = 1;
 		return (enum pc_action)v->action;
+	}
 	/* p is not NULL past NO_POLICY, which is not shadowable */
 	bool rule_shadow = v->reason == PC_REASON_RULE && v->rule >= 0 &&
 			   (p->rules[v->rule].flags & PC_RT_RULE_SHADOW);
 	if (rule_shadow || (p != NULL && p->shadow && shadowable(v->reason))) {
 		v->action = PC_ACTION_ALLOW;
 		v->shadow = 1;
+		if (p->dlp != NULL && req->http != NULL && to_external(p, s, req))
+			v->dlp = 1;
 	}
 	return (enum pc_action)v->action;
 }

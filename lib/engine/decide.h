@@ -14,8 +14,13 @@
  *   2. destinations that match address, port and Host;
  *   3. the rules that apply to this identity, in policy order: the first whose
  *      every given condition holds decides; path regexes are matched in one
- *      Hyperscan scan of the path before the walk;
- *   4. no rule: the policy's default action.
+ *      Hyperscan scan of the path before the walk; a rule on the body
+ *      (models, mcp_tools) is checked against it last, the body being read
+ *      once, at the first such rule whose other conditions hold (see
+ *      "Bodies" below);
+ *   4. no rule: the policy's default action (refined to model_not_allowed or
+ *      mcp_tool_not_allowed when the first allow rule that failed only on
+ *      the model or tool is found on the way, as TLS posture misses are).
  *
  * A TLS flow is decided once, on its parsed ClientHello (req->tls): the
  * identity by source only (credentials travel encrypted), destinations of
@@ -33,6 +38,8 @@
 #include "policy/policy.h"
 #include "tls/tls_hello.h"
 
+struct pc_source_index;
+
 /* Shadow mode ("mode": "shadow", policy.h): a dry run. After the decision
  * above, a deny is turned into an allow with the verdict's shadow bit set,
  * keeping its reason and rule, when
@@ -47,6 +54,27 @@
  * as the server would let request smuggling through, whatever the policy
  * says. The same holds for the dataplane's stream-safety denies, which never
  * pass through pc_decide(). A shadow pass counts as an allowed decision. */
+
+/* Bodies. A rule with "models" applies only to requests (of any method) to the
+ * OpenAI-compatible endpoints /v1/chat/completions, /v1/completions,
+ * /v1/embeddings and /v1/responses (the normalised path, exactly) and reads
+ * the top-level "model" string of the JSON body; a rule with "mcp_tools"
+ * reads a JSON-RPC 2.0 body, and applies when its top-level "method" is
+ * "tools/call", to the top-level "name" of its "params" object. Only those
+ * members are read (lib/json/json_scan.h, pc_json_scan_pick()), and one of
+ * them given twice makes the body ambiguous. When the walk reaches such a
+ * rule with its other conditions holding, the request is denied at once,
+ * naming the rule, when its body is
+ *   - not given (body_state ABSENT): BODY_REQUIRED. Not a final verdict: the
+ *     caller holds the body (up to pc_policy_body_window()) and decides
+ *     again with it. Offline callers pass WHOLE with length 0 for "no body";
+ *   - TRUNCATED, or WHOLE but longer than the policy's window:
+ *     BODY_TOO_LARGE;
+ *   - not one JSON object, or without a string "model" (models rules), or a
+ *     tools/call without a string params.name, or ambiguous: BODY_MALFORMED
+ *     (a JSON-RPC batch, an array, included).
+ * None of these is shadowable. A model or tool the rule does not list is a
+ * plain miss (the walk goes on). */
 
 /* X(name, "text"): why a verdict was reached. Stable names: they are what the
  * decision log, explain and metrics print. */
@@ -67,7 +95,15 @@
 	X(TLS_VERSION_TOO_LOW, "tls_version_too_low")                      \
 	X(TLS_FINGERPRINT_NOT_ALLOWED, "tls_fingerprint_not_allowed")      \
 	X(TLS_ALPN_NOT_ALLOWED, "tls_alpn_not_allowed")                      \
-	X(QUARANTINED, "quarantined") /* caller revoked: lib/shm/quarantine.h */
+	X(QUARANTINED, "quarantined") /* caller revoked: lib/shm/quarantine.h */ \
+	/* Internal: a rule that reads the body (models, mcp_tools) would   \
+	 * match but the body was not given (body_state ABSENT); the caller \
+	 * holds the body and decides again. Never logged as a final deny. */ \
+	X(BODY_REQUIRED, "body_required")                                  \
+	X(BODY_MALFORMED, "body_malformed")                                \
+	X(BODY_TOO_LARGE, "body_too_large")                                \
+	X(MODEL_NOT_ALLOWED, "model_not_allowed")                          \
+	X(MCP_TOOL_NOT_ALLOWED, "mcp_tool_not_allowed")
 
 enum pc_decision_reason {
 #define PC_X(name, text) PC_REASON_##name,
@@ -91,12 +127,16 @@ struct pc_verdict {
 	 * itself: the verdict is copied into fixed-size records (the
 	 * dataplane's 768-byte decision record, the flow table) and must not
 	 * grow. */
-	uint8_t cred_kind : 7; /* enum pc_cred_kind */
+	uint8_t cred_kind : 2; /* enum pc_cred_kind */
 	/* A dry-run pass (see "Shadow mode" above): action is ALLOW, reason
 	 * and rule say which deny it would have been. Whoever turns the
 	 * verdict into a deny afterwards (quarantine) leaves the bit; readers
 	 * look at it only with action ALLOW. */
 	uint8_t shadow : 1;
+	/* The destination that matched is external ("external": true) and
+	 * the policy has DLP (pc_policy_dlp()): the dataplane scans this
+	 * request's body. */
+	uint8_t dlp : 1;
 	int32_t rule;          /* rule index, -1 when none decided */
 	int32_t identity;      /* identity index, -1 when unknown */
 	/* First bytes of SHA-256(credential): enough to correlate and to
@@ -105,6 +145,20 @@ struct pc_verdict {
 };
 
 static_assert(sizeof(struct pc_verdict) == 20, "pc_verdict is copied into fixed-size records");
+
+/* Bytes of a request body the engine reads for rules that need it, unless
+ * the policy says otherwise (pc_policy_body_window()). */
+#define PC_BODY_WINDOW_DEFAULT (64u * 1024)
+static_assert(PC_BODY_WINDOW_DEFAULT == PC_POLICY_DEFAULT_BODY_WINDOW, "one default window");
+
+/* What the request's body is, for rules that read it (models, mcp_tools). */
+enum pc_body_state {
+	PC_BODY_ABSENT = 0,   /* not given to the engine (yet) */
+	PC_BODY_WHOLE,        /* body[0..body_len) is the whole body, de-chunked;
+			       * body_len 0: the request has no body */
+	PC_BODY_TRUNCATED,    /* the body is longer than the window; body holds
+			       * its first bytes */
+};
 
 struct pc_request {
 	struct pc_addr src, dst;
@@ -116,6 +170,11 @@ struct pc_request {
 					    * http is NULL. */
 	int64_t now_s;                     /* wall-clock seconds since the epoch, for
 					    * token exp/nbf/iat; set once per burst */
+	const struct pc_source_index *sources; /* built for this policy (source_index.h);
+						* NULL: the policy's prefix lists */
+	const uint8_t *body;               /* with body_state WHOLE or TRUNCATED */
+	uint32_t body_len;
+	uint8_t body_state;                /* enum pc_body_state */
 };
 
 /* Per-thread working memory (Hyperscan scratch, match lists, the JWT
@@ -155,6 +214,13 @@ struct pc_str pc_engine_last_path(const struct pc_engine_scratch *s, bool *chang
  * s. The scratch's owner thread. */
 bool pc_engine_last_jwt(const struct pc_engine_scratch *s, struct pc_str *issuer,
 			struct pc_str *subject);
+
+/* The model ("model" of an OpenAI-style body) and the MCP tool (params.name
+ * of a JSON-RPC tools/call) read by the last decision made with s; empty when
+ * that decision read none. Views into the request body: valid while it is and
+ * until the next pc_decide() with s. The scratch's owner thread. */
+void pc_engine_last_ai(const struct pc_engine_scratch *s, struct pc_str *model,
+		       struct pc_str *tool);
 
 /* Fill *v for a request that could not be parsed (deny, HTTP_MALFORMED). */
 void pc_verdict_malformed(struct pc_verdict *v, uint8_t http_reason);

@@ -48,6 +48,28 @@ static inline bool is_unreserved(unsigned char c)
 	       c == '_' || c == '~';
 }
 
+/* Whether the percent-encoded octets at p[0..n) (p[0] == '%', already
+ * checked to be "%" HEXDIG HEXDIG) start an overlong UTF-8 form (RFC 3629
+ * §3): C0 and C1 never start anything else, nor do E0 and F0 followed by a
+ * continuation byte below A0 and 90. Lenient decoders read "%c0%ae" as '.'
+ * and "%c0%af" as '/' (Tomcat CVE-2008-2938, IIS), so such a path names a
+ * resource other than the one policy would match; nothing valid is lost. */
+static bool overlong_utf8(const unsigned char *p, size_t n)
+{
+	unsigned char v = (unsigned char)(hexval(p[1]) << 4 | hexval(p[2]));
+	int hi, lo;
+
+	if (v == 0xC0 || v == 0xC1)
+		return true;
+	if ((v != 0xE0 && v != 0xF0) || n < 6 || p[3] != '%')
+		return false;
+	hi = hexval(p[4]);
+	lo = hexval(p[5]);
+	if (hi < 0 || lo < 0)
+		return false; /* rejected anyway when its turn comes */
+	return (hi << 4 | lo) >= 0x80 && (hi << 4 | lo) < (v == 0xE0 ? 0xA0 : 0x90);
+}
+
 /* 1 for ".", 2 for "..", 0 for any other segment s[0..n). */
 static inline int dot_kind(const char *s, size_t n)
 {
@@ -131,6 +153,8 @@ enum pc_path_reason pc_path_norm_apply(const char *in, size_t in_len, char *out,
 					return PC_PATH_ENCODED_NUL;
 				if (unlikely(v == '/' || v == '\\') && opts->reject_encoded_slash)
 					return PC_PATH_ENCODED_SLASH;
+				if (unlikely(v >= 0xC0) && overlong_utf8(b + i, in_len - i))
+					return PC_PATH_INVALID_PERCENT_ENCODING;
 				if (is_unreserved(v)) {
 					out[o++] = (char)v;
 					enc_dot |= v == '.';

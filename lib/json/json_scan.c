@@ -676,6 +676,86 @@ done:
 	return PC_JSON_OK;
 }
 
+enum pc_json_reason pc_json_scan_pick(const char *buf, size_t len, const struct pc_str *keys,
+				      unsigned n_keys, struct pc_json_value *values)
+{
+	const char *end = buf + len;
+	const char *p;
+	enum pc_json_reason r;
+
+	for (unsigned k = 0; k < n_keys; k++)
+		values[k] = (struct pc_json_value){ .kind = PC_JSON_NONE };
+	if (unlikely(len > UINT32_MAX))
+		return PC_JSON_TOO_LARGE;
+	p = skip_ws(buf, end);
+	if (unlikely(p >= end))
+		return PC_JSON_EMPTY;
+	if (unlikely(*p != '{'))
+		return PC_JSON_NOT_OBJECT;
+	p = skip_ws(p + 1, end);
+	if (unlikely(p >= end))
+		return PC_JSON_TRUNCATED;
+	if (*p == '}') {
+		p++;
+		goto done;
+	}
+	for (;;) {
+		struct pc_json_member m;
+
+		/* §4: member = string name-separator value */
+		if (unlikely(*p != '"'))
+			return PC_JSON_UNEXPECTED_CHAR;
+		p++;
+		m.key.raw.p = p;
+		r = scan_string(&p, end, &m.key.escaped);
+		if (unlikely(r != PC_JSON_OK))
+			return r;
+		m.key.kind = PC_JSON_STRING;
+		m.key.raw.len = (uint32_t)(p - 1 - m.key.raw.p);
+		p = skip_ws(p, end);
+		if (unlikely(p >= end))
+			return PC_JSON_TRUNCATED;
+		if (unlikely(*p != ':'))
+			return PC_JSON_UNEXPECTED_CHAR;
+		p = skip_ws(p + 1, end);
+		if (unlikely(p >= end))
+			return PC_JSON_TRUNCATED;
+		r = scan_value(&p, end, &m.value);
+		if (unlikely(r != PC_JSON_OK))
+			return r;
+		for (unsigned k = 0; k < n_keys; k++) {
+			if (!pc_json_str_eq(&m.key, keys[k].p, keys[k].len))
+				continue;
+			/* §4: names SHOULD be unique; a backend may take the first
+			 * or the last of two, so a field we decide on must be
+			 * unambiguous. */
+			if (unlikely(values[k].kind != PC_JSON_NONE))
+				return PC_JSON_DUPLICATE_KEY;
+			values[k] = m.value;
+			break;
+		}
+
+		p = skip_ws(p, end);
+		if (unlikely(p >= end))
+			return PC_JSON_TRUNCATED;
+		if (*p == '}') {
+			p++;
+			break;
+		}
+		if (unlikely(*p != ','))
+			return PC_JSON_UNEXPECTED_CHAR;
+		p = skip_ws(p + 1, end);
+		if (unlikely(p >= end))
+			return PC_JSON_TRUNCATED;
+	}
+done:
+	/* §2: JSON-text = ws value ws */
+	p = skip_ws(p, end);
+	if (unlikely(p != end))
+		return PC_JSON_TRAILING_DATA;
+	return PC_JSON_OK;
+}
+
 const struct pc_json_member *pc_json_find(const struct pc_json_member *members, unsigned n,
 					  const char *key, size_t key_len)
 {

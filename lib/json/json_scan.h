@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * A bounded, allocation-free scanner for one small untrusted JSON object
- * (RFC 8259): JWT headers and claim sets now, the top level of HTTP request
- * bodies ("model" of an OpenAI request, "method" of an MCP call) later.
+ * (RFC 8259): JWT headers and claim sets, and the top level of HTTP request
+ * bodies ("model" of an OpenAI request, "method" and "params" of an MCP
+ * call: pc_json_scan_pick()).
  *
  * One pass validates the syntax of the whole document, nested values
  * included, and records each top-level member in a caller array as raw views
@@ -98,6 +99,20 @@ struct pc_json_member {
 enum pc_json_reason pc_json_scan_object(const char *buf, size_t len,
 					struct pc_json_member *members,
 					unsigned max_members, unsigned *n_members);
+
+/* Like pc_json_scan_object(), for documents with any number of members of
+ * which the caller wants a few (the top level of an HTTP request body: a
+ * chat request carries "messages", "tools", ... and "model"). Validates
+ * buf[0..len) as exactly one JSON object and records in values[k] the value
+ * of the member named keys[k] (compared unescaped), kind PC_JSON_NONE when
+ * there is none. A name of keys[] that appears twice is
+ * PC_JSON_DUPLICATE_KEY; other names may repeat (they are not read, so no
+ * reader can pick a different one than the backend). Returns PC_JSON_OK or
+ * the first reason the document is rejected, as pc_json_scan_object() does
+ * (NOT_OBJECT for an array: a JSON-RPC batch). Views point into buf. Any
+ * thread, fast path. */
+enum pc_json_reason pc_json_scan_pick(const char *buf, size_t len, const struct pc_str *keys,
+				      unsigned n_keys, struct pc_json_value *values);
 
 /* The member whose name, unescaped, equals key[0..key_len), or NULL.
  * Any thread, fast path. */

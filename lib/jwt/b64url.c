@@ -3,11 +3,19 @@
  * base64url codec. Decoding maps each character through a 256-entry table;
  * the values of every lookup are ORed together and checked once at the end
  * (an invalid character sets bits above the six a valid one has), so the
- * loop has no per-character branch.
+ * loop has no per-character branch. With SSSE3, 16 characters at a time
+ * first: each byte's class (A-Z, a-z, 0-9, '-', '_') by compares, its value
+ * as the byte plus its class's offset, then the 6-bit values packed four
+ * into three bytes by two multiply-adds and a shuffle; a byte of no class
+ * marks the input bad just as the table's zero does.
  */
 #include "jwt/b64url.h"
 
 #include <errno.h>
+#include <string.h>
+#ifdef __SSSE3__
+#include <tmmintrin.h>
+#endif
 
 #include "util/pc_types.h"
 
@@ -42,7 +50,43 @@ int pc_b64url_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_
 		return -EINVAL;
 	if (unlikely(n > cap))
 		return -ENOSPC;
-	for (size_t i = 0; i + 4 <= len; i += 4) {
+	size_t i = 0;
+#ifdef __SSSE3__
+	const __m128i A1 = _mm_set1_epi8('A' - 1), Z1 = _mm_set1_epi8('Z' + 1);
+	const __m128i a1 = _mm_set1_epi8('a' - 1), z1 = _mm_set1_epi8('z' + 1);
+	const __m128i d0 = _mm_set1_epi8('0' - 1), d9 = _mm_set1_epi8('9' + 1);
+	const __m128i dash = _mm_set1_epi8('-'), under = _mm_set1_epi8('_');
+	/* value = byte + offset: 'A' -> 0, 'a' -> 26, '0' -> 52, '-' -> 62, '_' -> 63 */
+	const __m128i oA = _mm_set1_epi8(-65), oa = _mm_set1_epi8(-71), o0 = _mm_set1_epi8(4);
+	const __m128i odash = _mm_set1_epi8(62 - '-'), ounder = _mm_set1_epi8(63 - '_');
+	/* pairs to 12 bits (v0 * 64 + v1), pairs of those to 24 (w0 * 4096 + w1) */
+	const __m128i m1 = _mm_set1_epi32(0x01400140), m2 = _mm_set1_epi32(0x00011000);
+	/* each 32-bit lane holds the 24 bits little-endian: bytes 2, 1, 0 */
+	const __m128i order = _mm_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
+	uint32_t vbad = 0;
+	for (; i + 16 <= len - tail; i += 16) {
+		__m128i c = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		__m128i up = _mm_and_si128(_mm_cmpgt_epi8(c, A1), _mm_cmplt_epi8(c, Z1));
+		__m128i lo = _mm_and_si128(_mm_cmpgt_epi8(c, a1), _mm_cmplt_epi8(c, z1));
+		__m128i dg = _mm_and_si128(_mm_cmpgt_epi8(c, d0), _mm_cmplt_epi8(c, d9));
+		__m128i da = _mm_cmpeq_epi8(c, dash), un = _mm_cmpeq_epi8(c, under);
+		__m128i off = _mm_or_si128(_mm_or_si128(_mm_and_si128(up, oA), _mm_and_si128(lo, oa)),
+					   _mm_or_si128(_mm_and_si128(dg, o0),
+							_mm_or_si128(_mm_and_si128(da, odash),
+								     _mm_and_si128(un, ounder))));
+		__m128i ok = _mm_or_si128(_mm_or_si128(up, lo), _mm_or_si128(dg, _mm_or_si128(da, un)));
+		vbad |= (uint32_t)_mm_movemask_epi8(ok) ^ 0xffffu;
+		__m128i v = _mm_add_epi8(c, off);
+		__m128i w = _mm_madd_epi16(_mm_maddubs_epi16(v, m1), m2);
+		__m128i o = _mm_shuffle_epi8(w, order);
+		uint32_t last = (uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(o, 8));
+		_mm_storel_epi64((__m128i *)(void *)out, o);
+		memcpy(out + 8, &last, 4);
+		out += 12;
+	}
+	bad |= vbad ? 0x40u : 0;
+#endif
+	for (; i + 4 <= len; i += 4) {
 		uint32_t a = dec[s[i]] - 1u, b = dec[s[i + 1]] - 1u;
 		uint32_t c = dec[s[i + 2]] - 1u, d = dec[s[i + 3]] - 1u;
 		bad |= a | b | c | d;

@@ -8,6 +8,10 @@
  * ends the load with a message naming the key index and member, because an
  * operator fixing a key set wants to know exactly which value to change.
  */
+/* The low-level SHA256_/SHA512_ calls are deprecated in OpenSSL 3, but they
+ * are the interface that lets a hash state be prepared once and copied:
+ * what the per-key HMAC states below are (see jwks_priv.h). */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "jwt/jwks.h"
 
 #include <errno.h>
@@ -235,6 +239,68 @@ static int load_okp(struct load_ctx *c, const json_t *obj, struct pc_jwk *k)
 	return r;
 }
 
+/* RFC 2104 §2: a key longer than the block is hashed first, then padded
+ * with zeros to the block; the states after one block of K ^ ipad and of
+ * K ^ opad are all a verify needs. */
+static void pads(const uint8_t *key, size_t len, size_t block, uint8_t *ipad, uint8_t *opad)
+{
+	memset(ipad, 0x36, block);
+	memset(opad, 0x5c, block);
+	for (size_t i = 0; i < len; i++) {
+		ipad[i] ^= key[i];
+		opad[i] ^= key[i];
+	}
+}
+
+static int hmac_prepare(struct pc_jwk *k)
+{
+	uint8_t kh[SHA512_DIGEST_LENGTH], ip[128], op[128];
+	const uint8_t *key;
+	size_t len;
+	struct pc_jwk_hmac *h = OPENSSL_zalloc(sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+
+	key = k->secret, len = k->secret_len;
+	if (len > 64) {
+		SHA256(key, len, kh);
+		key = kh, len = SHA256_DIGEST_LENGTH;
+	}
+	pads(key, len, 64, ip, op);
+	SHA256_Init(&h->in256);
+	SHA256_Update(&h->in256, ip, 64);
+	SHA256_Init(&h->out256);
+	SHA256_Update(&h->out256, op, 64);
+
+	key = k->secret, len = k->secret_len;
+	if (len > 128) {
+		SHA384(key, len, kh);
+		key = kh, len = SHA384_DIGEST_LENGTH;
+	}
+	pads(key, len, 128, ip, op);
+	SHA384_Init(&h->in384);
+	SHA384_Update(&h->in384, ip, 128);
+	SHA384_Init(&h->out384);
+	SHA384_Update(&h->out384, op, 128);
+
+	key = k->secret, len = k->secret_len;
+	if (len > 128) {
+		SHA512(key, len, kh);
+		key = kh, len = SHA512_DIGEST_LENGTH;
+	}
+	pads(key, len, 128, ip, op);
+	SHA512_Init(&h->in512);
+	SHA512_Update(&h->in512, ip, 128);
+	SHA512_Init(&h->out512);
+	SHA512_Update(&h->out512, op, 128);
+
+	OPENSSL_cleanse(kh, sizeof(kh));
+	OPENSSL_cleanse(ip, sizeof(ip));
+	OPENSSL_cleanse(op, sizeof(op));
+	k->hmac = h;
+	return 0;
+}
+
 static int load_oct(struct load_ctx *c, const json_t *obj, struct pc_jwk *k)
 {
 	const json_t *v = json_object_get(obj, "k");
@@ -256,7 +322,7 @@ static int load_oct(struct load_ctx *c, const json_t *obj, struct pc_jwk *k)
 		return fail(c, "k", "HMAC key of %zu bytes, at least %zu required", k->secret_len,
 			    need);
 	k->bits = (uint16_t)(k->secret_len > 8191 ? 65535 : k->secret_len * 8);
-	return 0;
+	return hmac_prepare(k);
 }
 
 static const char *kty_name(unsigned kty)
@@ -376,6 +442,7 @@ static void key_clear(struct pc_jwk *k)
 {
 	EVP_PKEY_free(k->pkey);
 	OPENSSL_clear_free(k->secret, k->secret_len);
+	OPENSSL_clear_free(k->hmac, sizeof(*k->hmac));
 	memset(k, 0, sizeof(*k));
 }
 

@@ -8,6 +8,7 @@
 #define PC_JWKS_PRIV_H
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "jwt/jwks.h"
 #include "jwt/jwt.h"
@@ -28,6 +29,19 @@ enum pc_jwk_crv {
 
 #define PC_JWK_KID_MAX 256
 
+/* An oct key's HMAC (RFC 2104) with its padded key blocks already hashed:
+ * the hash states after (K ^ ipad) and after (K ^ opad), for SHA-256,
+ * SHA-384 and SHA-512 (a key may serve any HS* its length allows). A verify
+ * copies a state and hashes the signing input and the inner digest only:
+ * no key schedule, no provider dispatch, no allocation per token. The
+ * states are as secret as the key and are wiped with it. Built by the
+ * loader (pc__jwk_hmac_prepare), read by verifiers on any thread. */
+struct pc_jwk_hmac {
+	SHA256_CTX in256, out256;
+	SHA512_CTX in384, out384;
+	SHA512_CTX in512, out512;
+};
+
 struct pc_jwk {
 	uint8_t kty;          /* enum pc_jwk_kty */
 	uint8_t crv;          /* enum pc_jwk_crv */
@@ -39,6 +53,7 @@ struct pc_jwk {
 	EVP_PKEY *pkey;       /* RSA, EC, OKP */
 	uint8_t *secret;      /* oct */
 	size_t secret_len;
+	struct pc_jwk_hmac *hmac; /* oct: prepared HMAC states */
 };
 
 /* Does algorithm alg fit a key of type kty and curve crv (RFC 7518 §3.1:

@@ -13,6 +13,10 @@
  * the signature verifies, except in pc_jwt_verify_any(), which reads "iss"
  * first to pick the issuer (and so the keys), trusting nothing else.
  */
+/* SHA256_/SHA512_ on the key's prepared HMAC states (jwks_priv.h): deprecated
+ * in OpenSSL 3, but the only interface whose state can be copied without an
+ * allocation or a provider lookup. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "jwt/jwt.h"
 
 #include <errno.h>
@@ -239,13 +243,43 @@ static enum pc_jwt_reason verify_hmac(struct pc_jwt_scratch *s, const struct pc_
 {
 	uint8_t mac[EVP_MAX_MD_SIZE];
 	size_t mac_len = 0;
-	EVP_MAC_CTX *ctx = s->mac_ctx[alg - PC_JWT_ALG_HS256];
 
-	if (EVP_MAC_init(ctx, k->secret, k->secret_len, NULL) != 1 ||
-	    EVP_MAC_update(ctx, (const unsigned char *)input, input_len) != 1 ||
-	    EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac)) != 1) {
-		ERR_clear_error();
-		return PC_JWT_INTERNAL;
+	if (likely(k->hmac != NULL)) {
+		/* RFC 2104: H(K ^ opad, H(K ^ ipad, text)), from the states
+		 * after the first block of each */
+		const struct pc_jwk_hmac *h = k->hmac;
+		uint8_t inner[SHA512_DIGEST_LENGTH];
+		if (alg == PC_JWT_ALG_HS256) {
+			SHA256_CTX c = h->in256;
+			SHA256_Update(&c, input, input_len);
+			SHA256_Final(inner, &c);
+			c = h->out256;
+			SHA256_Update(&c, inner, SHA256_DIGEST_LENGTH);
+			SHA256_Final(mac, &c);
+			mac_len = SHA256_DIGEST_LENGTH;
+			OPENSSL_cleanse(&c, sizeof(c));
+		} else {
+			SHA512_CTX c = alg == PC_JWT_ALG_HS384 ? h->in384 : h->in512;
+			size_t dl = alg == PC_JWT_ALG_HS384 ? SHA384_DIGEST_LENGTH : SHA512_DIGEST_LENGTH;
+			/* SHA384_Update/Final are SHA512's on a SHA-384 state;
+			 * Final writes md_len (48 or 64) bytes */
+			SHA512_Update(&c, input, input_len);
+			SHA512_Final(inner, &c);
+			c = alg == PC_JWT_ALG_HS384 ? h->out384 : h->out512;
+			SHA512_Update(&c, inner, dl);
+			SHA512_Final(mac, &c);
+			mac_len = dl;
+			OPENSSL_cleanse(&c, sizeof(c));
+		}
+		OPENSSL_cleanse(inner, sizeof(inner));
+	} else {
+		EVP_MAC_CTX *ctx = s->mac_ctx[alg - PC_JWT_ALG_HS256];
+		if (EVP_MAC_init(ctx, k->secret, k->secret_len, NULL) != 1 ||
+		    EVP_MAC_update(ctx, (const unsigned char *)input, input_len) != 1 ||
+		    EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac)) != 1) {
+			ERR_clear_error();
+			return PC_JWT_INTERNAL;
+		}
 	}
 	/* The length is public; the bytes are compared in constant time so
 	 * the time taken says nothing about how much of a forgery matched. */
@@ -354,7 +388,26 @@ static enum pc_jwt_reason scan_claims(struct pc_jwt_scratch *s, const struct tok
 	return PC_JWT_OK;
 }
 
-#define FIND(members, n, lit) pc_json_find((members), (n), (lit), sizeof(lit) - 1)
+/* pc_json_find() for a literal name: the same first match, but inline,
+ * so that with the length known the compare of an unescaped key is a
+ * length test and one or two loads instead of two calls per member (the
+ * claim checks look up six names per token). */
+static inline const struct pc_json_member *find_name(const struct pc_json_member *m, unsigned n,
+						     const char *lit, size_t len)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct pc_json_value *k = &m[i].key;
+		if (likely(!k->escaped)) {
+			if (k->raw.len == len && memcmp(k->raw.p, lit, len) == 0)
+				return &m[i];
+		} else if (pc_json_str_eq(k, lit, len)) {
+			return &m[i];
+		}
+	}
+	return NULL;
+}
+
+#define FIND(members, n, lit) find_name((members), (n), (lit), sizeof(lit) - 1)
 
 /* Header: RFC 7515 §4.1 and §5.2 steps 3 to 5. */
 static enum pc_jwt_reason check_header(struct pc_jwt_scratch *s, const struct pc_jwt_issuer *is,
@@ -465,7 +518,7 @@ static enum pc_jwt_reason check_claims(struct pc_jwt_scratch *s, const struct pc
 	if ((m = FIND(cl, n, "iat")) && (r = numeric_date(m, PC_JSON_ROUND_DOWN, &out->iat)))
 		return r;
 
-	bool has_exp = FIND(cl, n, "exp") != NULL;
+	bool has_exp = out->exp != INT64_MAX || FIND(cl, n, "exp") != NULL;
 	if (!has_exp && is->require_exp)
 		return PC_JWT_MISSING_EXP;
 	/* §4.1.4: now must be before exp (plus the leeway) */

@@ -40,6 +40,8 @@ struct entry {
 	struct pc_str iss;
 	uint16_t issuer_index;
 	uint8_t alg;
+	uint8_t has_extra; /* inserted with caller bytes */
+	uint8_t extra[PC_JWT_CACHE_EXTRA]; /* the caller's */
 	char data[]; /* token, claim set, maybe sub */
 };
 
@@ -51,6 +53,10 @@ struct pc_jwt_cache {
 	uint32_t set_mask;
 	uint32_t max_token_len;
 	uint64_t seed[3];
+	/* the last miss: its hash is reused by an insert of the same token */
+	const char *miss_token;
+	size_t miss_len;
+	uint64_t miss_hash;
 	struct pc_jwt_cache_stats stats;
 };
 
@@ -143,6 +149,10 @@ struct pc_jwt_cache *pc_jwt_cache_new(unsigned n_entries, unsigned max_token_len
 	c->slots = aligned_alloc(64, n_entries * c->slot_size);
 	if (!c->sets || !c->slots)
 		goto nomem;
+	/* Touch every slot now, on the control path: otherwise each of the
+	 * first inserts into a fresh slot takes a page fault on the worker
+	 * (a slot of a 2 KiB-token cache is a page). */
+	memset(c->slots, 0, n_entries * c->slot_size);
 	if (getrandom(c->seed, sizeof(c->seed), 0) != (ssize_t)sizeof(c->seed)) {
 		/* still distinct per cache and run; the full compare keeps
 		 * results correct whatever the seed */
@@ -174,6 +184,7 @@ void pc_jwt_cache_free(struct pc_jwt_cache *c)
 
 void pc_jwt_cache_flush(struct pc_jwt_cache *c)
 {
+	c->miss_token = NULL;
 	for (size_t s = 0; s <= c->set_mask; s++)
 		for (unsigned w = 0; w < PC_JWT_CACHE_WAYS; w++)
 			c->sets[s].way[w] = (struct tag){ 0, EMPTY };
@@ -194,6 +205,12 @@ static inline bool same_token(const struct entry *e, const char *token, size_t l
 bool pc_jwt_cache_lookup(struct pc_jwt_cache *c, const char *token, size_t len, int64_t now_s,
 			 struct pc_jwt_claims *out)
 {
+	return pc_jwt_cache_lookup_x(c, token, len, now_s, out, NULL);
+}
+
+bool pc_jwt_cache_lookup_x(struct pc_jwt_cache *c, const char *token, size_t len, int64_t now_s,
+			   struct pc_jwt_claims *out, uint8_t *extra)
+{
 	if (unlikely(len == 0 || len > c->max_token_len)) {
 		c->stats.misses++;
 		return false;
@@ -209,6 +226,10 @@ bool pc_jwt_cache_lookup(struct pc_jwt_cache *c, const char *token, size_t len, 
 		const struct entry *e = entry_at(c, si, w);
 		if (!same_token(e, token, len))
 			continue;
+		/* a caller that wants its bytes never takes an entry made
+		 * without them: that is a miss, and its insert replaces it */
+		if (extra != NULL && !e->has_extra)
+			break;
 		if (now_s >= t->exp) {
 			/* RFC 7519 §4.1.4: on or after exp the token is dead;
 			 * no leeway for a cached answer */
@@ -232,15 +253,38 @@ bool pc_jwt_cache_lookup(struct pc_jwt_cache *c, const char *token, size_t len, 
 		out->issuer_index = e->issuer_index;
 		out->alg = e->alg;
 		out->verified = 1;
+		if (extra != NULL)
+			memcpy(extra, e->extra, PC_JWT_CACHE_EXTRA);
 		c->stats.hits++;
 		return true;
 	}
+	c->miss_token = token;
+	c->miss_len = len;
+	c->miss_hash = h;
 	c->stats.misses++;
+	/* A miss is usually followed, a verification later, by an insert
+	 * into this set: start fetching the way it will most likely take
+	 * (a free one, else the earliest exp, as the insert chooses), so
+	 * the copy of the token and claims finds its lines in the cache. */
+	unsigned victim = 0;
+	for (unsigned w = 1; w < PC_JWT_CACHE_WAYS; w++)
+		if (set->way[w].exp < set->way[victim].exp)
+			victim = w;
+	const char *e = (const char *)entry_at(c, si, victim);
+	size_t span = sizeof(struct entry) + len + len / 4 * 3 + 3; /* token, claim set */
+	for (size_t off = 0; off < span && off < c->slot_size; off += 64)
+		__builtin_prefetch(e + off, 1, 3);
 	return false;
 }
 
 int pc_jwt_cache_insert(struct pc_jwt_cache *c, const char *token, size_t len,
 			const struct pc_jwt_claims *cl)
+{
+	return pc_jwt_cache_insert_x(c, token, len, cl, NULL);
+}
+
+int pc_jwt_cache_insert_x(struct pc_jwt_cache *c, const char *token, size_t len,
+			  const struct pc_jwt_claims *cl, const uint8_t *extra)
 {
 	if (unlikely(!cl->verified))
 		return -EINVAL;
@@ -255,7 +299,14 @@ int pc_jwt_cache_insert(struct pc_jwt_cache *c, const char *token, size_t len,
 		return -E2BIG;
 	}
 
-	uint64_t h = token_hash(c, token, len);
+	/* the same token as the miss just before: its hash is known. Were
+	 * the caller to change the bytes in between, the entry would only be
+	 * filed under a hash its bytes do not have and never be found (a hit
+	 * needs the hash and the whole token to match), never be returned for
+	 * other bytes. */
+	uint64_t h = token == c->miss_token && len == c->miss_len ? c->miss_hash
+								    : token_hash(c, token, len);
+	c->miss_token = NULL;
 	size_t si = h & c->set_mask;
 	struct set *set = &c->sets[si];
 	unsigned victim = PC_JWT_CACHE_WAYS;
@@ -298,6 +349,11 @@ int pc_jwt_cache_insert(struct pc_jwt_cache *c, const char *token, size_t len,
 	e->iss = cl->iss;
 	e->issuer_index = cl->issuer_index;
 	e->alg = cl->alg;
+	e->has_extra = extra != NULL;
+	if (extra != NULL)
+		memcpy(e->extra, extra, PC_JWT_CACHE_EXTRA);
+	else
+		memset(e->extra, 0, PC_JWT_CACHE_EXTRA);
 	set->way[victim] = (struct tag){ h, cl->exp };
 	c->stats.inserts++;
 	return 0;

@@ -30,6 +30,11 @@
 #include "jwt/jwt.h"
 
 #define PC_JWT_CACHE_WAYS 4
+/* Bytes of the caller's own kept with each entry (pc_jwt_cache_insert_x):
+ * what the caller derives from a verified token once and would otherwise
+ * derive again on every hit (the engine keeps the credential fingerprint
+ * and the identity the token names). */
+#define PC_JWT_CACHE_EXTRA 16
 #define PC_JWT_CACHE_DEFAULT_TOKEN_LEN 1024
 
 struct pc_jwt_cache;
@@ -60,6 +65,20 @@ void pc_jwt_cache_flush(struct pc_jwt_cache *c);
  * and reported as a miss. The owning thread; fast path. */
 bool pc_jwt_cache_lookup(struct pc_jwt_cache *c, const char *token, size_t len, int64_t now_s,
 			 struct pc_jwt_claims *out);
+
+/* pc_jwt_cache_lookup(), and on a hit the entry's caller bytes copied to
+ * extra (PC_JWT_CACHE_EXTRA bytes, what pc_jwt_cache_insert_x() gave; an
+ * entry inserted without them is a miss here). A miss remembers the token's hash for an insert of the
+ * same token (same pointer and length) right after it, so a miss followed
+ * by a verify and an insert hashes the token once. The owning thread; fast
+ * path. */
+bool pc_jwt_cache_lookup_x(struct pc_jwt_cache *c, const char *token, size_t len, int64_t now_s,
+			   struct pc_jwt_claims *out, uint8_t *extra);
+
+/* pc_jwt_cache_insert() keeping extra[0..PC_JWT_CACHE_EXTRA) (NULL: zeros)
+ * with the entry. Same results. The owning thread; fast path. */
+int pc_jwt_cache_insert_x(struct pc_jwt_cache *c, const char *token, size_t len,
+			  const struct pc_jwt_claims *claims, const uint8_t *extra);
 
 /* Remember token[0..len) with the claims a verify just returned for it.
  * Returns 0, -EINVAL when claims are not from a successful verify

@@ -71,6 +71,8 @@ enum pc_inspect {
 #define PC_POLICY_DEFAULT_TOKEN_HEADER "authorization"
 #define PC_POLICY_JA4_LEN 36       /* "t13d1516h2_8daaf6152771_e5627efa2ab1" */
 #define PC_POLICY_MAX_ALPN_LEN 255 /* RFC 7301 §3.1: ProtocolName<1..2^8-1> */
+#define PC_POLICY_DEFAULT_BODY_WINDOW (64u * 1024) /* PC_BODY_WINDOW_DEFAULT */
+#define PC_POLICY_MAX_BODY_WINDOW (1024u * 1024)
 
 /* ---- builder: what the JSON says, validated, with names resolved ---- */
 
@@ -120,6 +122,7 @@ struct pc_src_destination {
 	uint16_t *ports;
 	uint32_t n_ports;
 	uint8_t proto;         /* enum pc_dest_proto; default HTTP */
+	bool external;         /* "external": bodies sent here are DLP-scanned */
 };
 
 struct pc_src_header_cond {
@@ -149,8 +152,22 @@ struct pc_src_rule {
 	uint32_t n_ja4;
 	char **alpn;           /* the client must offer one of these protocols */
 	uint32_t n_alpn;
+	/* Body conditions (at most one kind per rule): the request's
+	 * "model" (OpenAI-style endpoints only) or MCP tools/call tool name
+	 * must match one of these globs ('*' any bytes, '?' one byte). */
+	char **models;
+	uint32_t n_models;
+	char **mcp_tools;
+	uint32_t n_mcp_tools;
 	uint8_t action;        /* enum pc_action */
 	uint8_t mode;          /* enum pc_mode; default ENFORCE */
+	uint8_t deny_response; /* enum pc_deny_response; UNSET: the policy's */
+};
+
+/* An extra DLP pattern of the policy ("dlp": {"patterns": [...]}). */
+struct pc_src_dlp_pattern {
+	char *name;
+	char *regex;           /* Hyperscan syntax */
 };
 
 struct pc_policy_src {
@@ -166,6 +183,19 @@ struct pc_policy_src {
 	uint32_t n_rules;
 	struct pc_src_jwt_issuer *jwt_issuers;
 	uint32_t n_jwt_issuers;
+	/* Every field below reads as the default when zero, so a builder made
+	 * by hand with calloc() means what a file without the keys means. */
+	uint8_t deny_response; /* enum pc_deny_response for every deny; UNSET */
+	uint32_t body_window;  /* "body_window_bytes"; 0: PC_POLICY_DEFAULT_BODY_WINDOW */
+	/* "path_normalization": the two switches a policy may turn off. */
+	bool path_keep_slashes;        /* "merge_slashes": false */
+	bool path_keep_encoded_slash;  /* "reject_encoded_slash": false */
+	/* "dlp" */
+	bool has_dlp;
+	bool dlp_log_only;             /* "action": "log" (default "deny") */
+	bool dlp_no_defaults;          /* "default_patterns": false */
+	struct pc_src_dlp_pattern *dlp_patterns;
+	uint32_t n_dlp_patterns;
 };
 
 /* Read and validate a policy file. Returns the builder, or NULL with errno set
@@ -190,6 +220,7 @@ int pc_policy_compile(const struct pc_policy_src *src, void **image, size_t *ima
 /* ---- runtime ---- */
 
 struct pc_policy; /* opaque, immutable */
+struct pc_dlp_db; /* lib/dlp/dlp.h */
 
 /* Validate an image completely (magic, ABI version, length, checksum, every
  * offset and count) and build the runtime policy from it. The image is copied;
@@ -215,6 +246,34 @@ const char *pc_policy_identity_name(const struct pc_policy *p, uint32_t identity
  * at L4). Fast path (called once per new flow), any thread. */
 enum pc_inspect pc_policy_inspect_kind(const struct pc_policy *p, const struct pc_addr *dst,
 				       uint16_t dport);
+
+/* How a deny is answered ("deny_response" of a rule or of the policy).
+ * The values are stored in images. */
+enum pc_deny_response {
+	PC_DENY_RESPONSE_UNSET = 0, /* the policy does not say: the dataplane's option */
+	PC_DENY_RESPONSE_RESET = 1, /* TCP reset both ways */
+	PC_DENY_RESPONSE_HTTP_403 = 2,
+	PC_DENY_RESPONSE_HTTP_429 = 3,
+};
+#define PC_DENY_RESPONSE_MAX PC_DENY_RESPONSE_HTTP_429
+
+/* The response to a deny decided by rule (a verdict's rule), or by the policy
+ * itself when rule is -1 (default action, identity failures): the rule's own
+ * deny_response, else the policy's, else UNSET. Fast path, any thread. */
+enum pc_deny_response pc_policy_deny_response(const struct pc_policy *p, int32_t rule);
+
+/* The compiled DLP database ("dlp"), or NULL when the policy has no DLP or
+ * no external destination. Lives as long as p. Any thread. */
+const struct pc_dlp_db *pc_policy_dlp(const struct pc_policy *p);
+
+/* true: a DLP match denies the request ("action": "deny"); false: it is
+ * only logged ("log"). Any thread. */
+bool pc_policy_dlp_blocks(const struct pc_policy *p);
+
+/* Bytes of a body the dataplane holds for rules that read it
+ * ("body_window_bytes"; PC_BODY_WINDOW_DEFAULT when not given, at most
+ * PC_POLICY_MAX_BODY_WINDOW). Any thread. */
+uint32_t pc_policy_body_window(const struct pc_policy *p);
 
 /* pc_policy_inspect_kind() has the HTTP bit: kept for callers that know
  * only HTTP inspection. Fast path, any thread. */

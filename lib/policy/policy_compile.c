@@ -20,6 +20,13 @@
  * string offsets (JA4 fingerprints, ALPN names), re-checked here against the
  * same shape rules as the loader and the image loader use.
  *
+ * Body conditions (models, MCP tools) go in as runs of glob strings like
+ * the TLS lists. DLP patterns are compiled here, through lib/dlp, into a
+ * stream-mode database serialized into the DLP section, so the dataplane
+ * never compiles; it is left out when no destination is external (nothing
+ * would be scanned), though the patterns are still compiled, so a bad one is
+ * reported whatever the destinations.
+ *
  * JWT issuers go in as data, key sets included, as the JSON text the loader
  * validated: the image stays self-contained (no file the dataplane would
  * have to read) and its loader parses the keys again, trusting nothing.
@@ -31,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlp/dlp.h"
 #include "policy/policy_image.h"
 
 /* A growable byte buffer; a failed allocation sticks, so callers check once. */
@@ -352,6 +360,7 @@ static int emit_destinations(struct pc_compile *c)
 			return -ENOMEM;
 		id->name = name;
 		id->proto = d->proto;
+		id->flags = d->external ? PC_IMG_DEST_EXTERNAL : 0;
 		id->hosts_start = hosts_start;
 		id->n_hosts = d->n_hosts;
 		id->addrs_start = addrs_start;
@@ -466,6 +475,88 @@ static int emit_rule_tls(struct pc_compile *c, const struct pc_src_rule *r, uint
 		if (!sec_add_u32(c, PC_IMG_SEC_TLS_ALPN, str_add(c, a, strlen(a), false)))
 			return -ENOMEM;
 	}
+	return 0;
+}
+
+/* A rule's body conditions: one run of glob strings in MODELS or
+ * MCP_TOOLS. */
+static int emit_rule_body(struct pc_compile *c, const struct pc_src_rule *r, uint32_t i,
+			  struct pc_img_rule *ir)
+{
+	if ((r->n_models && r->models == NULL) || (r->n_mcp_tools && r->mcp_tools == NULL))
+		return compile_error(c, -EINVAL, "$.rules[%u]: missing list", i);
+	if (r->n_models > PC_POLICY_IMAGE_MAX_ARRAY || r->n_mcp_tools > PC_POLICY_IMAGE_MAX_ARRAY)
+		return compile_error(c, -E2BIG, "$.rules[%u]: list too long", i);
+	if (r->n_models && r->n_mcp_tools)
+		return compile_error(c, -EINVAL, "$.rules[%u].mcp_tools: a rule has models or "
+				     "mcp_tools, not both", i);
+	if (r->has_tls && (r->n_models || r->n_mcp_tools))
+		return compile_error(c, -EINVAL, "$.rules[%u]: body conditions with TLS posture",
+				     i);
+	static const char *const keys[] = { "models", "mcp_tools" };
+	for (unsigned kind = 0; kind < 2; kind++) {
+		char *const *list = kind == 0 ? r->models : r->mcp_tools;
+		uint32_t n = kind == 0 ? r->n_models : r->n_mcp_tools;
+		unsigned sec = kind == 0 ? PC_IMG_SEC_MODELS : PC_IMG_SEC_MCP_TOOLS;
+		uint32_t start = sec_count(c, sec);
+		for (uint32_t k = 0; k < n; k++) {
+			if (list[k] == NULL || list[k][0] == '\0')
+				return compile_error(c, -EINVAL, "$.rules[%u].%s[%u]: empty glob", i,
+						     keys[kind], k);
+			if (!sec_add_u32(c, sec, str_add(c, list[k], strlen(list[k]), false)))
+				return -ENOMEM;
+		}
+		if (kind == 0) {
+			ir->models_start = start;
+			ir->n_models = n;
+		} else {
+			ir->tools_start = start;
+			ir->n_tools = n;
+		}
+	}
+	return 0;
+}
+
+/* The DLP database, when the policy has "dlp". Returns 0 or -errno with
+ * the error at $.dlp.patterns (lib/dlp names the pattern). */
+static int emit_dlp(struct pc_compile *c, bool *stored)
+{
+	const struct pc_policy_src *src = c->src;
+	*stored = false;
+	if (!src->has_dlp)
+		return 0;
+	if (src->n_dlp_patterns && src->dlp_patterns == NULL)
+		return compile_error(c, -EINVAL, "$.dlp.patterns: missing list");
+	struct pc_dlp_pattern *pats = calloc(src->n_dlp_patterns + 1, sizeof(*pats));
+	if (pats == NULL)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < src->n_dlp_patterns; k++) {
+		pats[k].name = src->dlp_patterns[k].name;
+		pats[k].regex = src->dlp_patterns[k].regex;
+	}
+	void *blob = NULL;
+	size_t blob_len = 0;
+	char derr[512];
+	derr[0] = '\0';
+	int rc = pc_dlp_compile(pats, src->n_dlp_patterns, !src->dlp_no_defaults, &blob, &blob_len,
+				derr, sizeof(derr));
+	free(pats);
+	if (rc)
+		return compile_error(c, rc, "%s: %s", src->n_dlp_patterns ? "$.dlp.patterns" : "$.dlp",
+				     derr[0] ? derr : "DLP patterns rejected");
+	bool external = false;
+	for (uint32_t i = 0; i < src->n_destinations && !external; i++)
+		external = src->destinations[i].external;
+	if (external) {
+		void *dst = cbuf_add(&c->sec[PC_IMG_SEC_DLP], blob_len);
+		if (dst == NULL) {
+			free(blob);
+			return -ENOMEM;
+		}
+		memcpy(dst, blob, blob_len);
+		*stored = true;
+	}
+	free(blob);
 	return 0;
 }
 
@@ -626,8 +717,13 @@ static int emit_rules(struct pc_compile *c)
 
 		struct pc_img_rule tr = { 0 };
 		rc = emit_rule_tls(c, r, i, &tr);
+		if (rc == 0)
+			rc = emit_rule_body(c, r, i, &tr);
 		if (rc)
 			return rc;
+		if (r->deny_response > PC_DENY_RESPONSE_MAX)
+			return compile_error(c, -EINVAL, "$.rules[%u].deny_response: bad value %u", i,
+					     r->deny_response);
 		struct pc_img_rule *ir = sec_add(c, PC_IMG_SEC_RULES);
 		if (ir == NULL)
 			return -ENOMEM;
@@ -646,6 +742,7 @@ static int emit_rules(struct pc_compile *c)
 		ir->n_paths = r->n_paths;
 		ir->claims_start = claims_start;
 		ir->n_claims = r->n_claims;
+		ir->deny_response = r->deny_response;
 	}
 	return 0;
 }
@@ -693,7 +790,7 @@ static int emit_hsdb(struct pc_compile *c)
 	return dst != NULL ? 0 : -ENOMEM;
 }
 
-static int assemble(struct pc_compile *c, void **image, size_t *image_len)
+static int assemble(struct pc_compile *c, bool dlp_stored, void **image, size_t *image_len)
 {
 	uint64_t total = sizeof(struct pc_img_header);
 	uint32_t off[PC_IMG_SEC_COUNT];
@@ -715,6 +812,12 @@ static int assemble(struct pc_compile *c, void **image, size_t *image_len)
 	h->policy_version = c->src->version;
 	h->default_action = c->src->default_action;
 	h->flags = c->src->mode == PC_MODE_SHADOW ? PC_IMG_POLICY_SHADOW : 0;
+	if (dlp_stored && !c->src->dlp_log_only)
+		h->flags |= PC_IMG_POLICY_DLP_BLOCKS;
+	h->deny_response = c->src->deny_response;
+	h->path_flags = (c->src->path_keep_slashes ? PC_IMG_PATH_KEEP_SLASHES : 0) |
+			(c->src->path_keep_encoded_slash ? PC_IMG_PATH_KEEP_ENCODED_SLASH : 0);
+	h->body_window = c->src->body_window ? c->src->body_window : PC_POLICY_DEFAULT_BODY_WINDOW;
 	h->n_identities = c->src->n_identities;
 	h->n_destinations = c->src->n_destinations;
 	h->n_rules = c->src->n_rules;
@@ -780,11 +883,21 @@ int pc_policy_compile(const struct pc_policy_src *src, void **image, size_t *ima
 		rc = compile_error(&c, -EINVAL, "builder lists are missing");
 		goto out;
 	}
+	if (src->deny_response > PC_DENY_RESPONSE_MAX) {
+		rc = compile_error(&c, -EINVAL, "$.deny_response: bad value %u", src->deny_response);
+		goto out;
+	}
+	if (src->body_window > PC_POLICY_MAX_BODY_WINDOW) {
+		rc = compile_error(&c, -EINVAL, "$.body_window_bytes: %u is more than %u",
+				   src->body_window, PC_POLICY_MAX_BODY_WINDOW);
+		goto out;
+	}
 	/* Offset 0 is the empty string, so a zeroed field is a valid string. */
 	str_add(&c, "", 0, false);
+	bool dlp_stored = false;
 	if ((rc = emit_issuers(&c)) != 0 || (rc = emit_identities(&c)) != 0 || (rc = emit_keys(&c)) != 0 ||
 	    (rc = emit_destinations(&c)) != 0 || (rc = emit_rules(&c)) != 0 ||
-	    (rc = emit_hsdb(&c)) != 0)
+	    (rc = emit_hsdb(&c)) != 0 || (rc = emit_dlp(&c, &dlp_stored)) != 0)
 		goto out;
 	for (unsigned s = 0; s < PC_IMG_SEC_COUNT; s++) {
 		if (c.sec[s].nomem || c.sec[s].len > UINT32_MAX) {
@@ -792,7 +905,7 @@ int pc_policy_compile(const struct pc_policy_src *src, void **image, size_t *ima
 			goto out;
 		}
 	}
-	rc = assemble(&c, image, image_len);
+	rc = assemble(&c, dlp_stored, image, image_len);
 out:
 	if (rc == -ENOMEM && err != NULL && err_len > 0 && err[0] == '\0')
 		compile_error(&c, rc, "out of memory");

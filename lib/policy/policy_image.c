@@ -26,6 +26,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "dlp/dlp.h"
 #include "jwt/jwks.h"
 #include "policy/json_locate.h"
 #include "policy/policy_image.h"
@@ -204,6 +205,13 @@ static int check_header(struct pc_img_chk *c)
 		return img_error(c, "default action %u out of range", h->default_action);
 	if (unlikely(h->flags & ~PC_IMG_POLICY_FLAGS))
 		return img_error(c, "policy flags 0x%02x hold unknown bits", h->flags);
+	if (unlikely(h->deny_response > PC_DENY_RESPONSE_MAX))
+		return img_error(c, "deny response %u out of range", h->deny_response);
+	if (unlikely(h->path_flags & ~PC_IMG_PATH_FLAGS))
+		return img_error(c, "path flags 0x%02x hold unknown bits", h->path_flags);
+	if (unlikely(h->body_window == 0 || h->body_window > PC_POLICY_MAX_BODY_WINDOW))
+		return img_error(c, "body window %u bytes out of range (1..%u)", h->body_window,
+				 PC_POLICY_MAX_BODY_WINDOW);
 
 	for (unsigned s = 0; s < PC_IMG_SEC_COUNT; s++) {
 		const struct pc_img_section *sec = &h->sections[s];
@@ -387,6 +395,9 @@ static int check_destinations(struct pc_img_chk *c)
 		CHECK_STR(c, d->name, "destination %u name", i);
 		if (unlikely(d->proto > PC_DEST_PROTO_MAX))
 			return img_error(c, "destination %u protocol %u out of range", i, d->proto);
+		if (unlikely(d->flags & ~PC_IMG_DEST_FLAGS))
+			return img_error(c, "destination %u flags 0x%02x hold unknown bits", i,
+					 d->flags);
 		CHECK_RANGE(c, d->hosts_start, d->n_hosts, PC_IMG_SEC_HOSTS, "destination %u hosts", i);
 		CHECK_RANGE(c, d->addrs_start, d->n_addrs, PC_IMG_SEC_DEST_PREFIXES,
 			    "destination %u addresses", i);
@@ -430,6 +441,16 @@ static int check_rules(struct pc_img_chk *c)
 		CHECK_RANGE(c, r->paths_start, r->n_paths, PC_IMG_SEC_PATHS, "rule %u paths", i);
 		CHECK_RANGE(c, r->claims_start, r->n_claims, PC_IMG_SEC_CLAIM_CONDS,
 			    "rule %u claims", i);
+		if (unlikely(r->deny_response > PC_DENY_RESPONSE_MAX))
+			return img_error(c, "rule %u deny response %u out of range", i,
+					 r->deny_response);
+		CHECK_RANGE(c, r->models_start, r->n_models, PC_IMG_SEC_MODELS, "rule %u models", i);
+		CHECK_RANGE(c, r->tools_start, r->n_tools, PC_IMG_SEC_MCP_TOOLS,
+			    "rule %u mcp tools", i);
+		if (unlikely(r->n_models != 0 && r->n_tools != 0))
+			return img_error(c, "rule %u has both models and mcp tools", i);
+		if (unlikely(r->has_tls && (r->n_models != 0 || r->n_tools != 0)))
+			return img_error(c, "rule %u has both TLS and body conditions", i);
 		if (r->has_tls == 0) {
 			if (unlikely(r->tls_min_version != 0 || r->n_ja4 != 0 || r->n_alpn != 0))
 				return img_error(c, "rule %u has TLS conditions but no TLS flag", i);
@@ -501,6 +522,19 @@ static int check_rules(struct pc_img_chk *c)
 			return img_error(c, "tls alpn name %u is not 1..255 printable bytes", i);
 	}
 
+	/* Globs: the engine matches them against the body's unescaped value,
+	 * so an empty one could only match an empty name. */
+	static const unsigned glob_secs[] = { PC_IMG_SEC_MODELS, PC_IMG_SEC_MCP_TOOLS };
+	for (unsigned g = 0; g < PC_ARRAY_SIZE(glob_secs); g++) {
+		const uint32_t *globs = sec_base(c, glob_secs[g]);
+		for (uint32_t i = 0; i < c->count[glob_secs[g]]; i++) {
+			CHECK_STR(c, globs[i], "%s entry %u", section_names[glob_secs[g]], i);
+			if (unlikely(str_at(c, globs[i])[0] == '\0'))
+				return img_error(c, "%s entry %u is empty", section_names[glob_secs[g]],
+						 i);
+		}
+	}
+
 	/* Pattern id k reports rule paths[k].rule: that rule must own k. */
 	const struct pc_img_path *p = sec_base(c, PC_IMG_SEC_PATHS);
 	const struct pc_img_rule *rules = sec_base(c, PC_IMG_SEC_RULES);
@@ -549,6 +583,12 @@ static int build_runtime(struct pc_policy *p, struct pc_img_chk *c)
 	p->version = h->policy_version;
 	p->default_action = h->default_action;
 	p->shadow = (h->flags & PC_IMG_POLICY_SHADOW) != 0;
+	p->dlp_blocks = (h->flags & PC_IMG_POLICY_DLP_BLOCKS) != 0;
+	p->deny_response = h->deny_response;
+	p->body_window = h->body_window;
+	p->path_opts = (struct pc_path_norm_opts)PC_PATH_NORM_OPTS_DEFAULT;
+	p->path_opts.merge_slashes = !(h->path_flags & PC_IMG_PATH_KEEP_SLASHES);
+	p->path_opts.reject_encoded_slash = !(h->path_flags & PC_IMG_PATH_KEEP_ENCODED_SLASH);
 	p->n_identities = h->n_identities;
 	p->n_destinations = h->n_destinations;
 	p->n_rules = h->n_rules;
@@ -573,6 +613,11 @@ static int build_runtime(struct pc_policy *p, struct pc_img_chk *c)
 	p->claim_values = calloc((size_t)c->count[PC_IMG_SEC_CLAIM_VALUES] + 1,
 				 sizeof(*p->claim_values));
 	p->jwt_identities = calloc((size_t)p->n_identities + 1, sizeof(*p->jwt_identities));
+	p->external_dests = calloc((size_t)p->n_destinations + 1, sizeof(*p->external_dests));
+	p->models = calloc((size_t)c->count[PC_IMG_SEC_MODELS] + 1, sizeof(*p->models));
+	p->tools = calloc((size_t)c->count[PC_IMG_SEC_MCP_TOOLS] + 1, sizeof(*p->tools));
+	if (!p->external_dests || !p->models || !p->tools)
+		return -ENOMEM;
 	if (!p->prefixes || !p->identities || !p->destinations || !p->rules || !p->key_headers ||
 	    !p->source_only || !p->hosts || !p->hdr_conds || !p->hdr_values || !p->inspect_dests ||
 	    !p->claim_conds || !p->claim_values || !p->jwt_identities || !p->tls_ja4 ||
@@ -649,8 +694,11 @@ static int build_runtime(struct pc_policy *p, struct pc_img_chk *c)
 		d->hosts = &p->hosts[idst[i].hosts_start];
 		d->n_hosts = idst[i].n_hosts;
 		d->proto = idst[i].proto;
+		d->external = (idst[i].flags & PC_IMG_DEST_EXTERNAL) != 0;
 		if (d->proto == PC_DEST_HTTP || d->proto == PC_DEST_TLS)
 			p->inspect_dests[p->n_inspect_dests++] = i;
+		if (d->external)
+			p->external_dests[p->n_external_dests++] = i;
 	}
 
 	const uint32_t *val_offs = sec_base(c, PC_IMG_SEC_HDR_VALUES);
@@ -672,6 +720,16 @@ static int build_runtime(struct pc_policy *p, struct pc_img_chk *c)
 	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_TLS_ALPN]; i++) {
 		const char *s = str_at(c, alpn_offs[i]);
 		p->tls_alpn[i] = (struct pc_str){ s, (uint32_t)strlen(s) };
+	}
+	const uint32_t *model_offs = sec_base(c, PC_IMG_SEC_MODELS);
+	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_MODELS]; i++) {
+		const char *s = str_at(c, model_offs[i]);
+		p->models[i] = (struct pc_str){ s, (uint32_t)strlen(s) };
+	}
+	const uint32_t *tool_offs = sec_base(c, PC_IMG_SEC_MCP_TOOLS);
+	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_MCP_TOOLS]; i++) {
+		const char *s = str_at(c, tool_offs[i]);
+		p->tools[i] = (struct pc_str){ s, (uint32_t)strlen(s) };
 	}
 	const struct pc_img_claim_cond *icc = sec_base(c, PC_IMG_SEC_CLAIM_CONDS);
 	for (uint32_t i = 0; i < c->count[PC_IMG_SEC_CLAIM_CONDS]; i++) {
@@ -734,6 +792,13 @@ static int build_runtime(struct pc_policy *p, struct pc_img_chk *c)
 			r->alpn = &p->tls_alpn[ir[i].alpn_start];
 			r->n_alpn = ir[i].n_alpn;
 		}
+		r->deny_response = ir[i].deny_response;
+		r->models = &p->models[ir[i].models_start];
+		r->n_models = ir[i].n_models;
+		r->tools = &p->tools[ir[i].tools_start];
+		r->n_tools = ir[i].n_tools;
+		if (r->n_models || r->n_tools)
+			r->flags |= PC_RT_RULE_BODY | PC_RT_RULE_L7;
 		if (ir[i].n_paths)
 			r->flags |= PC_RT_RULE_PATHS;
 		if (r->n_claims)
@@ -902,6 +967,24 @@ struct pc_policy *pc_policy_from_image(const void *image, size_t image_len, char
 		rc = build_issuers(p, &c);
 	if (rc)
 		goto fail;
+	uint32_t dlp_len = c.h->sections[PC_IMG_SEC_DLP].len;
+	if (unlikely((c.h->flags & PC_IMG_POLICY_DLP_BLOCKS) && dlp_len == 0)) {
+		rc = img_error(&c, "DLP action deny without a DLP database");
+		goto fail;
+	}
+	if (unlikely(dlp_len > 0 && p->n_external_dests == 0)) {
+		rc = img_error(&c, "a %u-byte DLP database but no external destination", dlp_len);
+		goto fail;
+	}
+	if (dlp_len > 0) {
+		char derr[256];
+		p->dlp = pc_dlp_db_load(sec_base(&c, PC_IMG_SEC_DLP), dlp_len, derr, sizeof(derr));
+		if (p->dlp == NULL) {
+			rc = errno == ENOMEM ? -ENOMEM
+					     : img_error(&c, "DLP database rejected: %s", derr);
+			goto fail;
+		}
+	}
 	return p;
 
 fail:
@@ -917,6 +1000,10 @@ void pc_policy_free(struct pc_policy *p)
 	if (p == NULL)
 		return;
 	hs_free_database(p->db);
+	pc_dlp_db_free(p->dlp);
+	free(p->external_dests);
+	free(p->models);
+	free(p->tools);
 	free(p->prefixes);
 	free(p->identities);
 	free(p->destinations);
@@ -1055,4 +1142,26 @@ enum pc_inspect pc_policy_inspect_kind(const struct pc_policy *p, const struct p
 bool pc_policy_inspects(const struct pc_policy *p, const struct pc_addr *dst, uint16_t dport)
 {
 	return (pc_policy_inspect_kind(p, dst, dport) & PC_INSPECT_HTTP) != 0;
+}
+
+enum pc_deny_response pc_policy_deny_response(const struct pc_policy *p, int32_t rule)
+{
+	if (rule >= 0 && (uint32_t)rule < p->n_rules && p->rules[rule].deny_response != 0)
+		return (enum pc_deny_response)p->rules[rule].deny_response;
+	return (enum pc_deny_response)p->deny_response;
+}
+
+const struct pc_dlp_db *pc_policy_dlp(const struct pc_policy *p)
+{
+	return p->dlp;
+}
+
+bool pc_policy_dlp_blocks(const struct pc_policy *p)
+{
+	return p->dlp_blocks;
+}
+
+uint32_t pc_policy_body_window(const struct pc_policy *p)
+{
+	return p->body_window;
 }

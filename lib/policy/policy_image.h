@@ -27,6 +27,12 @@
  *            rules' claim conditions
  *   TLS_JA4, TLS_ALPN   the rules' JA4 allowlists and ALPN lists, as
  *            string offsets (each rule says where its own run starts)
+ *   MODELS, MCP_TOOLS   the rules' body conditions: model and tool globs, as
+ *            string offsets, a run per rule like the TLS lists
+ *   DLP      pc_dlp_compile()'s blob (a serialized stream-mode Hyperscan
+ *            database with its pattern names), loaded with pc_dlp_db_load(),
+ *            which validates it as hostile input too; empty without DLP or
+ *            without an external destination
  *
  * Private to lib/policy: the compiler and the image loader share it; nothing
  * else should need it.
@@ -38,14 +44,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http/path_norm.h"
 #include "jwt/jwt.h"
 #include "policy/policy.h"
 
 struct hs_database;
 
 #define PC_POLICY_IMAGE_MAGIC 0x49504350u /* "PCPI" as bytes on little-endian */
-#define PC_POLICY_IMAGE_ABI 3 /* 2: JWT issuers, identity bindings, claim conditions;
-				* 3: tls destinations, rules' TLS posture */
+#define PC_POLICY_IMAGE_ABI 4 /* 2: JWT issuers, identity bindings, claim conditions;
+				* 3: tls destinations, rules' TLS posture;
+				* 4: body conditions (models, MCP tools), DLP,
+				*    deny responses, body window, path options */
 #define PC_POLICY_IMAGE_ALIGN 8 /* every section starts on this boundary */
 /* Flat arrays (keys, prefixes, references, path patterns) hold at most this
  * many entries: far beyond any real policy, small enough that index sums
@@ -77,7 +86,10 @@ struct hs_database;
 	X(CLAIM_CONDS, "claim conditions", sizeof(struct pc_img_claim_cond)) \
 	X(CLAIM_VALUES, "claim values", sizeof(uint32_t))                    \
 	X(TLS_JA4, "tls ja4 fingerprints", sizeof(uint32_t))                 \
-	X(TLS_ALPN, "tls alpn names", sizeof(uint32_t))
+	X(TLS_ALPN, "tls alpn names", sizeof(uint32_t))                      \
+	X(MODELS, "model globs", sizeof(uint32_t))                           \
+	X(MCP_TOOLS, "mcp tool globs", sizeof(uint32_t))                     \
+	X(DLP, "dlp database", 1)
 
 enum pc_img_section_id {
 #define PC_X(name, text, size) PC_IMG_SEC_##name,
@@ -100,7 +112,8 @@ struct pc_img_header {
 	uint32_t policy_version; /* "version" of the policy file */
 	uint8_t default_action;  /* enum pc_action */
 	uint8_t flags;           /* PC_IMG_POLICY_*; other bits zero */
-	uint8_t pad0[2];
+	uint8_t deny_response;   /* enum pc_deny_response of the policy */
+	uint8_t path_flags;      /* PC_IMG_PATH_*; other bits zero */
 	/* Element counts of the main sections; each must agree with its
 	 * section's length (a second, independent statement of the same fact). */
 	uint32_t n_identities;
@@ -109,7 +122,7 @@ struct pc_img_header {
 	uint32_t n_api_keys;
 	uint32_t n_paths;
 	uint32_t n_issuers;
-	uint32_t pad1;
+	uint32_t body_window;    /* 1..PC_POLICY_MAX_BODY_WINDOW bytes */
 	uint32_t n_sections;     /* PC_IMG_SEC_COUNT */
 	struct pc_img_section sections[PC_IMG_SEC_COUNT];
 };
@@ -156,7 +169,8 @@ static_assert(sizeof(struct pc_img_key) == 40, "pc_img_key layout");
 struct pc_img_destination {
 	uint32_t name;        /* string */
 	uint8_t proto;        /* enum pc_dest_proto */
-	uint8_t pad[3];
+	uint8_t flags;        /* PC_IMG_DEST_*; other bits zero */
+	uint8_t pad[2];
 	uint32_t hosts_start; /* into HOSTS: string offsets of lowercase host patterns */
 	uint32_t n_hosts;
 	uint32_t addrs_start; /* into DEST_PREFIXES */
@@ -172,7 +186,15 @@ static_assert(sizeof(struct pc_img_destination) == 32, "pc_img_destination layou
  * enforces every deny, which fails closed. A bit outside the defined set is
  * an error (policy_image.c). */
 #define PC_IMG_POLICY_SHADOW 0x1 /* "mode": "shadow" at top level */
-#define PC_IMG_POLICY_FLAGS PC_IMG_POLICY_SHADOW
+#define PC_IMG_POLICY_DLP_BLOCKS 0x2 /* "dlp": {"action": "deny"}; only with a DLP section */
+#define PC_IMG_POLICY_FLAGS (PC_IMG_POLICY_SHADOW | PC_IMG_POLICY_DLP_BLOCKS)
+/* Path normalisation switches, set when the policy turns a default off, so
+ * zero is lib/http/path_norm.h's PC_PATH_NORM_OPTS_DEFAULT. */
+#define PC_IMG_PATH_KEEP_SLASHES 0x1       /* "merge_slashes": false */
+#define PC_IMG_PATH_KEEP_ENCODED_SLASH 0x2 /* "reject_encoded_slash": false */
+#define PC_IMG_PATH_FLAGS (PC_IMG_PATH_KEEP_SLASHES | PC_IMG_PATH_KEEP_ENCODED_SLASH)
+#define PC_IMG_DEST_EXTERNAL 0x1 /* "external": request bodies are DLP-scanned */
+#define PC_IMG_DEST_FLAGS PC_IMG_DEST_EXTERNAL
 #define PC_IMG_RULE_SHADOW 0x1   /* the rule's "mode": "shadow" */
 #define PC_IMG_RULE_FLAGS PC_IMG_RULE_SHADOW
 
@@ -193,14 +215,19 @@ struct pc_img_rule {
 	uint32_t n_claims;
 	/* TLS posture; a rule has some exactly when has_tls is 1. */
 	uint8_t has_tls;        /* 0 or 1 */
-	uint8_t pad2;
+	uint8_t deny_response;  /* enum pc_deny_response; 0: the policy's */
 	uint16_t tls_min_version; /* 0, 0x0303 (1.2) or 0x0304 (1.3) */
 	uint32_t ja4_start;     /* into TLS_JA4: string offsets of JA4 fingerprints */
 	uint32_t n_ja4;
 	uint32_t alpn_start;    /* into TLS_ALPN: string offsets of protocol names */
 	uint32_t n_alpn;
+	/* Body conditions: at most one of the two runs is non-empty. */
+	uint32_t models_start;  /* into MODELS: string offsets of model globs */
+	uint32_t n_models;
+	uint32_t tools_start;   /* into MCP_TOOLS: string offsets of tool globs */
+	uint32_t n_tools;
 };
-static_assert(sizeof(struct pc_img_rule) == 68, "pc_img_rule layout");
+static_assert(sizeof(struct pc_img_rule) == 84, "pc_img_rule layout");
 
 struct pc_img_hdr_cond {
 	uint32_t name;         /* string, lowercase */
@@ -260,6 +287,7 @@ struct pc_rt_destination {
 	uint32_t n_ports;
 	uint32_t n_hosts;
 	uint8_t proto;    /* enum pc_dest_proto */
+	bool external;    /* "external": true */
 };
 
 struct pc_rt_hdr_cond {
@@ -275,6 +303,7 @@ struct pc_rt_hdr_cond {
 #define PC_RT_RULE_CLAIMS 0x4 /* only callers identified by a verified JWT */
 #define PC_RT_RULE_TLS 0x8    /* has TLS posture conditions */
 #define PC_RT_RULE_SHADOW 0x10 /* "mode": "shadow": its deny passes, marked */
+#define PC_RT_RULE_BODY 0x20   /* models or tools: reads the request body */
 
 struct pc_rt_claim_cond {
 	struct pc_str name;
@@ -298,6 +327,12 @@ struct pc_rt_rule {
 	uint32_t n_alpn;              /* 0 = ALPN not looked at */
 	const struct pc_str *alpn;
 	const char *id;
+	/* Body conditions (PC_RT_RULE_BODY): model globs, or MCP tool globs. */
+	const struct pc_str *models;
+	uint32_t n_models;
+	const struct pc_str *tools;
+	uint32_t n_tools;
+	uint8_t deny_response;        /* enum pc_deny_response; UNSET: the policy's */
 };
 
 struct pc_rt_identity {
@@ -342,6 +377,13 @@ struct pc_policy {
 	uint32_t version;
 	uint8_t default_action;
 	bool shadow;                  /* "mode": "shadow" for the whole policy */
+	uint8_t deny_response;        /* enum pc_deny_response of the policy */
+	bool dlp_blocks;              /* "dlp": {"action": "deny"} */
+	uint32_t body_window;         /* bytes; never 0 */
+	struct pc_dlp_db *dlp;        /* NULL: no DLP, or no external destination */
+	struct pc_path_norm_opts path_opts;
+	uint32_t *external_dests;     /* destinations marked external */
+	uint32_t n_external_dests;
 	uint32_t n_identities;
 	uint32_t n_destinations;
 	uint32_t n_rules;
@@ -382,6 +424,8 @@ struct pc_policy {
 	struct pc_str *claim_values;
 	struct pc_str *tls_ja4;
 	struct pc_str *tls_alpn;
+	struct pc_str *models;
+	struct pc_str *tools;
 };
 
 /* Name of a section for messages ("destinations"). */

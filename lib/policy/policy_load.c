@@ -51,6 +51,7 @@
 
 #include <jansson.h>
 
+#include "dlp/dlp.h"
 #include "http/http_parse.h"
 #include "jwt/jwks.h"
 #include "jwt/jwt.h"
@@ -110,7 +111,7 @@ struct load_ctx {
 
 static const char *const top_keys[] = {
 	"version", "default_action", "mode", "jwt_issuers", "identities", "destinations", "rules",
-	"description",
+	"description", "deny_response", "body_window_bytes", "path_normalization", "dlp",
 	/* Test cases run by portcullisctl policy test; the CLI checks them,
 	 * the dataplane has no use for them. */
 	"tests", NULL,
@@ -126,11 +127,20 @@ static const char *const jwt_binding_keys[] = {
 	"issuer", "subject", "claim", "value", "description", NULL,
 };
 static const char *const destination_keys[] = {
-	"name", "hosts", "addresses", "ports", "protocol", "description", NULL,
+	"name", "hosts", "addresses", "ports", "protocol", "external", "description", NULL,
 };
 static const char *const rule_keys[] = {
 	"id", "identities", "destinations", "methods", "paths", "headers", "claims", "tls",
-	"action", "mode", "description", NULL,
+	"models", "mcp_tools", "action", "mode", "deny_response", "description", NULL,
+};
+static const char *const path_norm_keys[] = {
+	"merge_slashes", "reject_encoded_slash", "description", NULL,
+};
+static const char *const dlp_keys[] = {
+	"action", "default_patterns", "patterns", "description", NULL,
+};
+static const char *const dlp_pattern_keys[] = {
+	"name", "regex", "description", NULL,
 };
 static const char *const tls_keys[] = {
 	"min_version", "ja4", "alpn", "description", NULL,
@@ -618,6 +628,34 @@ static int load_mode(struct load_ctx *c, const json_t *v, uint8_t *out)
 	return fail_expected(c, v, "\"enforce\" or \"shadow\"");
 }
 
+static int load_bool(struct load_ctx *c, const json_t *v, bool *out)
+{
+	if (!json_is_boolean(v))
+		return fail_expected(c, v, "true or false");
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* "deny_response": how a deny is answered on the wire. */
+static int load_deny_response(struct load_ctx *c, const json_t *v, uint8_t *out)
+{
+	static const struct {
+		const char *name;
+		uint8_t value;
+	} names[] = {
+		{ "reset", PC_DENY_RESPONSE_RESET },
+		{ "403", PC_DENY_RESPONSE_HTTP_403 },
+		{ "429", PC_DENY_RESPONSE_HTTP_429 },
+	};
+	for (unsigned k = 0; json_is_string(v) && k < PC_ARRAY_SIZE(names); k++) {
+		if (strcmp(json_string_value(v), names[k].name) == 0) {
+			*out = names[k].value;
+			return 0;
+		}
+	}
+	return fail_expected(c, v, "\"reset\", \"403\" or \"429\" (how a deny is answered)");
+}
+
 /* RFC 9110 §5.6.2: tchar. */
 static bool is_tchar(unsigned char ch)
 {
@@ -792,6 +830,27 @@ static int load_string_list(struct load_ctx *c, const json_t *v, const char *wha
 			snprintf(exp, sizeof(exp), "a string of 1..%zu printable characters", max);
 			return fail_expected(c, e, exp);
 		}
+		if ((rc = keep_distinct(c, e, *out, k)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+	return 0;
+}
+
+/* A non-empty set of globs (models, MCP tool names). */
+static int load_glob_list(struct load_ctx *c, const json_t *v, const char *what, char ***out,
+			  uint32_t *n)
+{
+	int rc;
+
+	*out = alloc_items(c, v, what, sizeof(**out), n, &rc);
+	if (*out == NULL)
+		return rc;
+	for (uint32_t k = 0; k < *n; k++) {
+		const json_t *e = json_array_get(v, k);
+		size_t saved = path_push_index(c, k);
+		if (!valid_glob(e))
+			return fail_expected(c, e, GLOB_WHAT);
 		if ((rc = keep_distinct(c, e, *out, k)) != 0)
 			return rc;
 		path_pop(c, saved);
@@ -1373,6 +1432,17 @@ static int load_destination(struct load_ctx *c, json_t *o, uint32_t i)
 			return rc;
 		path_pop(c, saved);
 	}
+
+	if ((v = opt_key(c, o, "external", &saved)) != NULL) {
+		if ((rc = load_bool(c, v, &d->external)) != 0)
+			return rc;
+		/* DLP reads request bodies, which only HTTP carries in the clear. */
+		if (d->external && d->proto != PC_DEST_HTTP && d->proto != PC_DEST_ANY)
+			return load_fail(c, "\"external\" applies only to \"http\" and \"any\" "
+					 "destinations (DLP scans HTTP request bodies), and this one "
+					 "has protocol \"%s\"", proto_names[d->proto]);
+		path_pop(c, saved);
+	}
 	return 0;
 }
 
@@ -1666,7 +1736,8 @@ static int load_tls(struct load_ctx *c, json_t *o, struct pc_src_rule *r)
 static const char *http_condition(const struct pc_src_rule *r)
 {
 	return r->methods ? "methods" : r->n_paths ? "paths" : r->n_headers ? "headers" :
-	       r->n_claims ? "claims" : NULL;
+	       r->n_claims ? "claims" : r->n_models ? "models" : r->n_mcp_tools ? "mcp_tools" :
+	       NULL;
 }
 
 /* A TLS flow shows only its source address: API keys and tokens travel
@@ -1733,6 +1804,25 @@ static int load_rule(struct load_ctx *c, json_t *o, uint32_t i)
 		path_pop(c, saved);
 	}
 
+	if ((v = opt_key(c, o, "models", &saved)) != NULL) {
+		if ((rc = load_glob_list(c, v, "model names or globs", &r->models,
+					 &r->n_models)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
+	if ((v = opt_key(c, o, "mcp_tools", &saved)) != NULL) {
+		/* One body, one protocol: an OpenAI request has no tools/call
+		 * and an MCP call no model. */
+		if (r->n_models > 0)
+			return load_fail(c, "give \"models\" or \"mcp_tools\", not both (a request "
+					 "body is an OpenAI-style request or an MCP call)");
+		if ((rc = load_glob_list(c, v, "MCP tool names or globs", &r->mcp_tools,
+					 &r->n_mcp_tools)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
 	if ((v = opt_key(c, o, "tls", &saved)) != NULL) {
 		if ((rc = load_tls(c, v, r)) != 0)
 			return rc;
@@ -1754,6 +1844,12 @@ static int load_rule(struct load_ctx *c, json_t *o, uint32_t i)
 	r->mode = PC_MODE_ENFORCE;
 	if ((v = opt_key(c, o, "mode", &saved)) != NULL) {
 		if ((rc = load_mode(c, v, &r->mode)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
+	if ((v = opt_key(c, o, "deny_response", &saved)) != NULL) {
+		if ((rc = load_deny_response(c, v, &r->deny_response)) != 0)
 			return rc;
 		path_pop(c, saved);
 	}
@@ -1806,6 +1902,152 @@ static int load_rule(struct load_ctx *c, json_t *o, uint32_t i)
 						 : "an L4 flow has no method, path or headers");
 		}
 	}
+	return 0;
+}
+
+/* ---- top-level settings ---- */
+
+/* "path_normalization": {"merge_slashes": true, "reject_encoded_slash": true}.
+ * The two switches Envoy offers (merge_slashes,
+ * path_with_escaped_slashes_action); the other rejections of
+ * lib/http/path_norm.h guard against ambiguity and stay on. */
+static int load_path_norm(struct load_ctx *c, json_t *o, struct pc_policy_src *src)
+{
+	json_t *v;
+	size_t saved;
+	bool on = true;
+	int rc;
+
+	if (!json_is_object(o))
+		return fail_expected(c, o, "an object of path normalisation switches "
+				     "(\"merge_slashes\", \"reject_encoded_slash\")");
+	if ((rc = check_keys(c, o, path_norm_keys)) != 0)
+		return rc;
+	if ((v = opt_key(c, o, "merge_slashes", &saved)) != NULL) {
+		if ((rc = load_bool(c, v, &on)) != 0)
+			return rc;
+		src->path_keep_slashes = !on;
+		path_pop(c, saved);
+	}
+	if ((v = opt_key(c, o, "reject_encoded_slash", &saved)) != NULL) {
+		if ((rc = load_bool(c, v, &on)) != 0)
+			return rc;
+		src->path_keep_encoded_slash = !on;
+		path_pop(c, saved);
+	}
+	return 0;
+}
+
+/* lib/dlp's name rule: the name is logged and labels metrics. */
+static bool valid_dlp_name(const json_t *v)
+{
+	if (!json_is_string(v))
+		return false;
+	const char *s = json_string_value(v);
+	size_t len = json_string_length(v);
+	if (len == 0 || len > PC_DLP_NAME_MAX || strlen(s) != len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+static int load_dlp_pattern(struct load_ctx *c, json_t *o, struct pc_src_dlp_pattern *pat,
+			    struct name_set *names, uint32_t k)
+{
+	json_t *v;
+	size_t saved;
+	int rc;
+
+	if (!json_is_object(o))
+		return fail_expected(c, o, "a DLP pattern object (\"name\", \"regex\")");
+	if ((rc = check_keys(c, o, dlp_pattern_keys)) != 0)
+		return rc;
+	v = json_object_get(o, "name");
+	if (v == NULL)
+		return fail_missing(c, "name", "the pattern's name, logged when it matches");
+	path_push_key(c, "name", &saved);
+	if (!valid_dlp_name(v))
+		return fail_expected(c, v, "a pattern name of 1..63 characters from [A-Za-z0-9._-]");
+	pat->name = strdup(json_string_value(v));
+	if (pat->name == NULL)
+		return fail_nomem(c);
+	if ((rc = add_unique(c, names, pat->name, k, "pattern name", "dlp.patterns")) != 0)
+		return rc;
+	path_pop(c, saved);
+	v = json_object_get(o, "regex");
+	if (v == NULL)
+		return fail_missing(c, "regex", "a Hyperscan regex, e.g. \"acme_[A-Za-z0-9]{32}\"");
+	path_push_key(c, "regex", &saved);
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > PC_DLP_REGEX_MAX ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return fail_expected(c, v, "a regex (a non-empty string of at most 1024 bytes)");
+	pat->regex = strdup(json_string_value(v));
+	if (pat->regex == NULL)
+		return fail_nomem(c);
+	path_pop(c, saved);
+	return 0;
+}
+
+/* "dlp": {"action": "deny" | "log", "default_patterns": true,
+ * "patterns": [{"name", "regex"}]}. The regexes are compiled (and so
+ * checked) by pc_policy_compile(). */
+static int load_dlp(struct load_ctx *c, json_t *o, struct pc_policy_src *src)
+{
+	struct name_set names = { 0 };
+	json_t *v;
+	size_t saved;
+	bool defaults = true;
+	int rc;
+
+	if (!json_is_object(o))
+		return fail_expected(c, o, "a DLP object (\"action\", \"default_patterns\", "
+				     "\"patterns\")");
+	if ((rc = check_keys(c, o, dlp_keys)) != 0)
+		return rc;
+	src->has_dlp = true;
+	if ((v = opt_key(c, o, "action", &saved)) != NULL) {
+		if (json_is_string(v) && strcmp(json_string_value(v), "deny") == 0)
+			src->dlp_log_only = false;
+		else if (json_is_string(v) && strcmp(json_string_value(v), "log") == 0)
+			src->dlp_log_only = true;
+		else
+			return fail_expected(c, v, "\"deny\" or \"log\" (what a DLP match does)");
+		path_pop(c, saved);
+	}
+	if ((v = opt_key(c, o, "default_patterns", &saved)) != NULL) {
+		if ((rc = load_bool(c, v, &defaults)) != 0)
+			return rc;
+		src->dlp_no_defaults = !defaults;
+		path_pop(c, saved);
+	}
+	if ((v = opt_key(c, o, "patterns", &saved)) != NULL) {
+		if (json_is_array(v) && json_array_size(v) > PC_DLP_MAX_PATTERNS)
+			return load_fail(c, "expected at most %u DLP patterns, got %zu",
+					 PC_DLP_MAX_PATTERNS, json_array_size(v));
+		src->dlp_patterns = alloc_items(c, v, "DLP pattern objects", sizeof(*src->dlp_patterns),
+						&src->n_dlp_patterns, &rc);
+		if (src->dlp_patterns == NULL)
+			return rc;
+		for (uint32_t k = 0; k < src->n_dlp_patterns; k++) {
+			size_t s2 = path_push_index(c, k);
+			rc = load_dlp_pattern(c, json_array_get(v, k), &src->dlp_patterns[k], &names,
+					      k);
+			if (rc != 0) {
+				nset_free(&names);
+				return rc;
+			}
+			path_pop(c, s2);
+		}
+		nset_free(&names);
+		path_pop(c, saved);
+	}
+	if (!defaults && src->n_dlp_patterns == 0)
+		return load_fail(c, "expected \"patterns\" when \"default_patterns\" is false "
+				 "(DLP with no pattern would scan for nothing)");
 	return 0;
 }
 
@@ -1889,6 +2131,38 @@ static int load_root(struct load_ctx *c, json_t *root)
 	src->mode = PC_MODE_ENFORCE;
 	if ((v = opt_key(c, root, "mode", &saved)) != NULL) {
 		if ((rc = load_mode(c, v, &src->mode)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
+	if ((v = opt_key(c, root, "deny_response", &saved)) != NULL) {
+		if ((rc = load_deny_response(c, v, &src->deny_response)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
+	if ((v = opt_key(c, root, "body_window_bytes", &saved)) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > (json_int_t)PC_POLICY_MAX_BODY_WINDOW) {
+			const char *exp = "an integer 1..1048576 (bytes of a request body read "
+					  "for \"models\" and \"mcp_tools\" rules)";
+			if (json_is_integer(v))
+				return load_fail(c, "expected %s, got %lld", exp,
+						 (long long)json_integer_value(v));
+			return fail_expected(c, v, exp);
+		}
+		src->body_window = (uint32_t)json_integer_value(v);
+		path_pop(c, saved);
+	}
+
+	if ((v = opt_key(c, root, "path_normalization", &saved)) != NULL) {
+		if ((rc = load_path_norm(c, v, src)) != 0)
+			return rc;
+		path_pop(c, saved);
+	}
+
+	if ((v = opt_key(c, root, "dlp", &saved)) != NULL) {
+		if ((rc = load_dlp(c, v, src)) != 0)
 			return rc;
 		path_pop(c, saved);
 	}
@@ -2176,6 +2450,8 @@ static void free_rule(struct pc_src_rule *r)
 	free(r->claims);
 	free_strings(r->ja4, r->n_ja4);
 	free_strings(r->alpn, r->n_alpn);
+	free_strings(r->models, r->n_models);
+	free_strings(r->mcp_tools, r->n_mcp_tools);
 }
 
 /* Free a builder, complete or left half-built by an error; NULL is fine.
@@ -2196,6 +2472,11 @@ void pc_policy_src_free(struct pc_policy_src *src)
 	for (uint32_t i = 0; i < src->n_jwt_issuers; i++)
 		free_issuer(&src->jwt_issuers[i]);
 	free(src->jwt_issuers);
+	for (uint32_t i = 0; i < src->n_dlp_patterns; i++) {
+		free(src->dlp_patterns[i].name);
+		free(src->dlp_patterns[i].regex);
+	}
+	free(src->dlp_patterns);
 	free(src->origin);
 	free(src);
 }

@@ -60,7 +60,8 @@ bool pc_shm_still_current(const char *instance, const struct pc_shm_map *m);
 /* Unmap and close; m may be unmapped already. */
 void pc_shm_close(struct pc_shm_map *m);
 
-/* zlib crc32 of len bytes. Any thread. */
+/* CRC-32C (Castagnoli) of len bytes: the hardware instruction where the CPU
+ * has it (SSE 4.2), a bitwise loop elsewhere. Any thread. */
 uint32_t pc_shm_crc(const void *p, size_t len);
 
 /* Image bytes of slot i (i < 2): start of the slot in the mapping. */

@@ -52,6 +52,20 @@
  * table or the policy changes, and drops entries whose expires_s has passed
  * even when control is gone.
  *
+ * Flows protocol (portcullisctl flows): control fills flows.limit and
+ * flows.identity, then stores flows.req_seq = the last value + 1 (release).
+ * The dataplane's main lcore loads req_seq (acquire) once per loop; on a
+ * value it has not answered it copies the request out (limit bounded to
+ * PC_SHM_FLOWS_MAX, the name cut at its last byte), has every worker copy
+ * its matching flows at its next housekeeping (the flow tables are
+ * single-writer: no other thread walks them), writes flows.rec[], count,
+ * matched and result, then stores flows.done_seq = req_seq (release).
+ * Control loads done_seq (acquire) until it equals its req_seq, within a
+ * timeout, and only then reads the records; the dataplane writes them again
+ * only for a newer req_seq, and control posts one only after its previous
+ * request was answered or timed out (a late answer to an abandoned request
+ * carries the older done_seq and is ignored).
+ *
  * Which process writes what is said field by field below; a field written by
  * the other process is never trusted beyond its type.
  */
@@ -63,7 +77,7 @@
 #include <stdint.h>
 
 #define PC_SHM_MAGIC 0x31544e4343504350ull /* "PCPCCNT1" in little-endian bytes */
-#define PC_SHM_ABI_VERSION 1u
+#define PC_SHM_ABI_VERSION 2u
 
 #define PC_SHM_DEFAULT_SLOT_MAX (64u << 20) /* bytes of one image slot */
 #define PC_SHM_MIN_SLOT_MAX (64u << 10)
@@ -73,6 +87,9 @@
 #define PC_SHM_QUAR_NAME_MAX 128 /* bytes of an identity name, NUL included */
 #define PC_SHM_QUAR_REASON_MAX 128
 #define PC_SHM_FP_LEN 8         /* bytes of a credential fingerprint */
+#define PC_SHM_FLOWS_MAX 4096   /* flow records one flows answer carries */
+#define PC_SHM_FLOWS_DEFAULT 100
+#define PC_SHM_RULE_ID_MAX 96   /* bytes of a rule id in a flow record, NUL included */
 
 #define PC_SHM_PUBLISH(gen, slot) (((uint64_t)(gen) << 32) | (uint64_t)(slot))
 #define PC_SHM_PUBLISH_GEN(word) ((uint32_t)((word) >> 32))
@@ -82,7 +99,7 @@
  * that names the slot; the dataplane reads it after loading that word. */
 struct pc_shm_slot {
 	uint64_t len;        /* bytes of image at slot_off[i]; must be <= slot_max */
-	uint32_t crc32;      /* zlib crc32 of those bytes */
+	uint32_t crc32;      /* CRC-32C of those bytes (pc_shm_crc; ABI 1 had zlib's CRC-32) */
 	uint32_t generation; /* the generation the slot was filled for */
 };
 
@@ -127,6 +144,52 @@ struct pc_shm_ack {
 	uint32_t quar_entries;     /* entries in it */
 };
 
+/* One live flow, as a worker saw it at its housekeeping. Written by the
+ * dataplane's main lcore (from the workers' copies) before done_seq. */
+struct pc_shm_flow {
+	uint8_t family;        /* 4 or 6 */
+	uint8_t proto;         /* IP protocol */
+	uint8_t state;         /* 1 inspect, 2 forward, 3 denied (dataplane/flow_table.h) */
+	uint8_t l7;            /* enum pc_flow_l7 of an inspected flow */
+	uint8_t tcp;           /* PC_FLOW_TCP_* events seen */
+	uint8_t action;        /* the last verdict: enum pc_action */
+	uint8_t reason;        /* its enum pc_decision_reason (or dataplane reason) */
+	uint8_t cred_kind;     /* enum pc_cred_kind */
+	uint16_t worker;
+	uint16_t vlan;         /* outer VLAN id, 0 when untagged */
+	uint16_t client_port;  /* TCP/UDP port of the end that opened the flow */
+	uint16_t server_port;
+	uint8_t client_addr[16]; /* network order; IPv4 in the first 4 bytes */
+	uint8_t server_addr[16];
+	uint8_t fp[PC_SHM_FP_LEN]; /* credential fingerprint, zero when none */
+	int32_t identity;      /* identity index in generation, -1 when unknown */
+	int32_t rule;          /* rule index in generation, -1 when none */
+	uint32_t generation;   /* policy generation the verdict was reached under */
+	uint32_t requests;     /* requests decided on the connection */
+	uint64_t pkts;         /* both directions */
+	uint64_t bytes;        /* both directions, whole frames */
+	uint64_t age_ms;       /* since the flow's entry was made */
+	uint64_t idle_ms;      /* since its last packet */
+	char identity_name[PC_SHM_QUAR_NAME_MAX]; /* "" when unknown or of a retired generation */
+	char rule_id[PC_SHM_RULE_ID_MAX];         /* likewise */
+};
+
+/* The flows request and its answer (see the protocol). */
+struct pc_shm_flows {
+	/* Control. */
+	uint32_t req_seq;      /* stored with release after limit and identity */
+	uint32_t limit;        /* records wanted; the dataplane bounds it */
+	char identity[PC_SHM_QUAR_NAME_MAX]; /* only flows of this identity; "" all */
+
+	/* Dataplane main lcore. */
+	uint32_t done_seq __attribute__((aligned(64))); /* release, after everything below */
+	int32_t result;        /* 0 or -errno */
+	uint32_t count;        /* records in rec[] */
+	uint32_t matched;      /* matching flows seen, count or more */
+	uint64_t elapsed_ns;   /* request seen -> answered */
+	struct pc_shm_flow rec[PC_SHM_FLOWS_MAX];
+};
+
 struct pc_shm_ctl {
 	/* Control, once, when it creates the segment; never changed after. */
 	uint64_t magic;        /* PC_SHM_MAGIC */
@@ -148,10 +211,14 @@ struct pc_shm_ctl {
 
 	/* Dataplane. */
 	struct pc_shm_ack ack __attribute__((aligned(64)));
+
+	/* Both: the flows request (control) and answer (dataplane). */
+	struct pc_shm_flows flows __attribute__((aligned(64)));
 };
 
 static_assert(sizeof(struct pc_shm_slot) == 16, "slot descriptor is 16 bytes");
 static_assert(offsetof(struct pc_shm_ctl, publish) == 64, "publish word on its own line");
 static_assert(sizeof(struct pc_shm_quar_entry) == 288, "quarantine entry is 288 bytes");
+static_assert(sizeof(struct pc_shm_flow) == 328, "flow record is 328 bytes");
 
 #endif

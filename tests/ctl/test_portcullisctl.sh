@@ -166,14 +166,14 @@ expect_exit "policy validate: no file given" 2 '' 'needs a FILE' "$CTL" policy v
 
 # policy test: the sample's own test cases, then a copy with one wrong
 # expectation, then malformed cases.
-expect_exit "policy test: sample passes" 0 '^4 passed, 0 failed$' '' "$CTL" policy test "$POLICY"
+expect_exit "policy test: sample passes" 0 '^8 passed, 0 failed$' '' "$CTL" policy test "$POLICY"
 expect_exit "policy test: one PASS line per case" 0 '^PASS  unknown caller is denied: ' '' \
 	"$CTL" policy test "$POLICY"
 sed 's#"rule": "block-admin", "reason"#"rule": "tickets-read", "reason"#' "$POLICY" >"$TMP/wrong.json"
 expect_exit "policy test: wrong expectation fails, FAIL line names the case" 1 \
 	'^FAIL  admin path is denied: expected action=deny rule=tickets-read reason=rule_match, got action=deny rule=block-admin reason=rule_match$' \
 	'' "$CTL" policy test "$TMP/wrong.json"
-expect_exit "policy test: summary counts the failure" 1 '^3 passed, 1 failed$' '' \
+expect_exit "policy test: summary counts the failure" 1 '^7 passed, 1 failed$' '' \
 	"$CTL" policy test "$TMP/wrong.json"
 python3 - "$POLICY" "$TMP/bad-src.json" <<'PY'
 import sys

@@ -123,11 +123,14 @@ check "backend never saw the denied paths" \
 
 check "decision: valid JWT" decision jwt_valid action=allow rule=tickets-read \
 	reason=rule_match identity=tickets-svc src=$CLIENT_IN path=/api/v2/tickets/42 \
-	credential.kind=jwt "credential.fingerprint=$(cat "$WORK/valid.fp")"
+	credential.kind=jwt "credential.fingerprint=$(cat "$WORK/valid.fp")" \
+	"jwt_issuer=$ISSUER" jwt_subject=svc-tickets-1
 check "decision: expired JWT" decision jwt_expired action=deny rule=null reason=jwt_expired \
-	identity=null credential.kind=jwt "credential.fingerprint=$(cat "$WORK/expired.fp")"
+	identity=null credential.kind=jwt "credential.fingerprint=$(cat "$WORK/expired.fp")" \
+	jwt_issuer=null jwt_subject=null
 check "decision: API key, bound source" decision key_bound action=allow rule=tickets-read \
-	reason=rule_match identity=key-agent src=$CLIENT_IN credential.kind=api_key
+	reason=rule_match identity=key-agent src=$CLIENT_IN credential.kind=api_key \
+	jwt_issuer=null jwt_subject=null
 check "decision: API key, unbound source" decision key_replayed action=deny rule=null \
 	reason=credential_from_unbound_source identity=key-agent src=$CLIENT_OUT \
 	credential.kind=api_key

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# End-to-end: quarantine acts on a live keep-alive connection. The
-# dataplane runs inline (tools/topology) under portcullis-control; a Python
-# client in the client namespace sends an allowed request, keeps the
-# connection open, and after `portcullisctl quarantine add identity` sends a
-# second request on the same connection: it must be reset, the backend must
-# never see it, and the decision log must say "quarantined". A new
-# connection is then denied with the same reason, and after `quarantine
+# End-to-end: quarantine acts on a live keep-alive connection that stays
+# idle. The dataplane runs inline (tools/topology) under portcullis-control;
+# a Python client in the client namespace sends an allowed request, keeps
+# the connection open and sends nothing more, only waits in recv(). After
+# `portcullisctl quarantine add identity` the aging sweep must reset both
+# ends within one sweep period (the client's recv() sees ECONNRESET or EOF
+# within a second, the server's socket is gone), the decision log must say
+# "quarantined", and the dataplane must count quarantine_idle_resets 1. A
+# new connection is then denied with the same reason, and after `quarantine
 # remove` allowed again.
 #
 #   test_quarantine.sh DATAPLANE CONTROL CTL SOURCE_DIR
@@ -49,8 +51,9 @@ CP_PID=$!
 check "portcullis-control attached and the dataplane applied its push" \
 	pc_wait 30 eval "'$CTL' status --socket '$SOCK' 2>/dev/null | grep -Eq '^generation +2\$'"
 
-# The client: request 1, then wait for WORK/go, then request 2 on the same
-# connection. Prints one line per request: "200", or "reset".
+# The client: request 1, then wait on the idle connection. Prints "STATUS
+# PORT", then "reset" or "eof" (or "data"/"timeout") with the wall-clock
+# time it was seen.
 ip netns exec "$PC_TOPO_CLIENT_NS" python3 - "$PC_TOPO_SERVER_IP" "$KEY" "$WORK" \
 	>"$WORK/client.out" 2>"$WORK/client.err" <<'PY' &
 import os, socket, sys, time
@@ -87,10 +90,14 @@ def exchange(s):
 s = socket.create_connection((server, 80), timeout=10)
 print(exchange(s), s.getsockname()[1], flush=True)
 open(os.path.join(work, "first.done"), "w").close()
-deadline = time.time() + 60
-while not os.path.exists(os.path.join(work, "go")) and time.time() < deadline:
-    time.sleep(0.05)
-print(exchange(s), flush=True)
+s.settimeout(60)
+try:
+    seen = "eof" if s.recv(4096) == b"" else "data"
+except ConnectionResetError:
+    seen = "reset"
+except socket.timeout:
+    seen = "timeout"
+print(seen, repr(time.time()), flush=True)
 PY
 CLIENT_PID=$!
 pc_wait 30 test -e "$WORK/first.done" || true
@@ -98,20 +105,28 @@ check "first request on the connection answered 200" \
 	grep -Eq '^200 ' "$WORK/client.out"
 PORT=$(awk 'NR == 1 { print $2 }' "$WORK/client.out")
 
+check "the server holds the idle connection open" \
+	bash -c "ip netns exec '$PC_TOPO_SERVER_NS' ss -Htn state established '( dport = :$PORT )' | grep -q ."
+T_QUAR=$(date +%s.%N)
 check "quarantine add identity ticket-agent" \
 	ctl quarantine add identity ticket-agent --reason "key leaked in a build log"
 check "quarantine list shows it with its reason" \
 	bash -c "'$CTL' quarantine list --socket '$SOCK' | grep -q 'key leaked in a build log'"
 check "status shows the dataplane applied the table" \
 	pc_wait 10 eval "'$CTL' status --socket '$SOCK' | grep -Eq '^quarantine_entries +1\$'"
-touch "$WORK/go"
 pc_wait 20 eval "[ \$(wc -l <'$WORK/client.out') -ge 2 ]" || true
 wait "$CLIENT_PID" || true
-check "second request on the live connection is reset" \
-	bash -c "sed -n 2p '$WORK/client.out' | grep -Eq '^(reset|closed)\$'"
+echo "# idle connection: $(sed -n 2p "$WORK/client.out" | awk -v t0="$T_QUAR" \
+	'{ printf "%s %.0f ms after the quarantine command", $1, ($2 - t0) * 1000 }')"
+check "the idle connection's client sees a reset (ECONNRESET or EOF)" \
+	bash -c "sed -n 2p '$WORK/client.out' | grep -Eq '^(reset|eof) '"
+check "...within a second of the quarantine command (one sweep: 80 ms)" \
+	bash -c "sed -n 2p '$WORK/client.out' | awk -v t0='$T_QUAR' '{ exit !((\$2 - t0) < 1.0) }'"
+check "the server's end of it is gone too" \
+	bash -c "! ip netns exec '$PC_TOPO_SERVER_NS' ss -Htn state established '( dport = :$PORT )' | grep -q ."
 check "the backend saw exactly one request" \
 	bash -c "[ \$(wc -l <'$WORK/backend.requests') -eq 1 ]"
-check "the decision log says quarantined for the live connection" \
+check "the decision log says quarantined for the idle connection" \
 	pc_wait 5 eval "grep -F '\"sport\":$PORT,' '$WORK/decisions.jsonl' | grep -q '\"reason\":\"quarantined\"'"
 
 pc_request "$PC_TOPO_CLIENT_NS" "$WORK/new" GET /api/v2/tickets/42 "$KEY"
@@ -127,4 +142,8 @@ check "after remove the caller is allowed again" \
 	bash -c "[ \$(cat '$WORK/again.rc') = 0 ]"
 check "the daemon logged the change with its reason" \
 	grep -q "key leaked in a build log" "$WORK/cp.err" "$WORK/cp.out"
+pc_stop "$PC_DP_PID" 10 || true
+PC_DP_PID=
+check "the dataplane counted one idle quarantine reset" \
+	test "$(pc_counter "$WORK/dataplane.out" quarantine_idle_resets)" = 1
 pc_e2e_summary

@@ -93,13 +93,27 @@ check "...and gets s_server's -www page" \
 	grep -q "^s_server -accept 443 " "$WORK/allowed.body"
 check "...one decision record: allow, rule_match, host tickets.internal" \
 	decision allowed action=allow reason=rule_match rule=tickets-tls13 \
-	host=tickets.internal method= path= identity=clients
+	host=tickets.internal method= path= identity=clients tls_version=1.3
+# JA4 (FoxIO): t<version><d|i><ciphers><extensions><alpn>_<12 hex>_<12 hex>;
+# curl's exact hello varies with its build, its shape and version do not.
+ja4_shape() {
+	python3 - "$WORK/decisions.jsonl" "$(cat "$WORK/$1.port")" "$2" <<'PY'
+import json, re, sys
+log, port, want = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+recs = [json.loads(l) for l in open(log) if l.endswith("\n")]
+hits = [r for r in recs if r.get("proto") == "tcp" and r.get("sport") == port]
+ja4 = hits[0].get("ja4", "") if len(hits) == 1 else ""
+print("     ja4=%s" % ja4)
+sys.exit(0 if re.fullmatch(want + r"[di][0-9]{4}[0-9a-z]{2}_[0-9a-f]{12}_[0-9a-f]{12}", ja4) else 1)
+PY
+}
+check "...with the hello's JA4 (t13...)" ja4_shape allowed t13
 
 tls old tickets.internal --tls-max 1.2
 echo "# curl --tls-max 1.2: exit $(cat "$WORK/old.rc"): $(cat "$WORK/old.err")"
 check "tickets.internal at TLS 1.2 at most: reset (curl exit 35 or 56)" tls_reset old
 check "...one decision record: deny, tls_version_too_low, host tickets.internal" \
-	decision old action=deny reason=tls_version_too_low host=tickets.internal
+	decision old action=deny reason=tls_version_too_low host=tickets.internal tls_version=1.2
 
 tls other other.internal
 check "other.internal: reset (curl exit 35 or 56)" tls_reset other

@@ -689,6 +689,8 @@ static void test_malformed_no_policy_engine_error(void)
 		"no_policy", "engine_error", "jwt_invalid", "jwt_unknown_subject",
 		"tls_malformed", "tls_sni_missing", "tls_version_too_low",
 		"tls_fingerprint_not_allowed", "tls_alpn_not_allowed", "quarantined",
+		"body_required", "body_malformed", "body_too_large", "model_not_allowed",
+		"mcp_tool_not_allowed",
 	};
 	CU_ASSERT_EQUAL(PC_ARRAY_SIZE(names), PC_REASON_COUNT);
 	for (unsigned r = 0; r < PC_REASON_COUNT; r++) {

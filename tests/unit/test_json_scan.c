@@ -435,6 +435,75 @@ static void test_words(void)
 	CU_ASSERT(pc_json_str_has_word(&m[1].value, "y", 1));
 }
 
+/* ---- picking a few top-level members out of a large body ---- */
+
+static const struct pc_str pick_keys[] = { { "model", 5 }, { "method", 6 }, { "params", 6 } };
+
+static enum pc_json_reason pick(const char *doc, struct pc_json_value *v)
+{
+	return pc_json_scan_pick(doc, strlen(doc), pick_keys, 3, v);
+}
+
+static void test_pick(void)
+{
+	struct pc_json_value v[3];
+
+	/* any number of other members, nested ones with the same names ignored */
+	CU_ASSERT_EQUAL(pick("{\"messages\": [{\"model\": \"a\"}], \"n\": 1, \"model\": \"small-1\","
+			     " \"tools\": {\"params\": 1}}", v),
+			PC_JSON_OK);
+	CU_ASSERT_EQUAL(v[0].kind, PC_JSON_STRING);
+	CU_ASSERT(pc_str_eq(v[0].raw, "small-1", 7));
+	CU_ASSERT_EQUAL(v[1].kind, PC_JSON_NONE);
+	CU_ASSERT_EQUAL(v[2].kind, PC_JSON_NONE);
+
+	/* an object value is its whole text, braces included: it can be picked from again */
+	CU_ASSERT_EQUAL(pick("{\"method\": \"tools/call\", \"params\": {\"name\": \"kb\", \"x\": [1]}}",
+			     v),
+			PC_JSON_OK);
+	CU_ASSERT(pc_json_str_eq(&v[1], "tools/call", 10));
+	CU_ASSERT_EQUAL(v[2].kind, PC_JSON_OBJECT);
+	CU_ASSERT(pc_str_eq(v[2].raw, "{\"name\": \"kb\", \"x\": [1]}", 24));
+	struct pc_str name_key = { "name", 4 };
+	struct pc_json_value name;
+	CU_ASSERT_EQUAL(pc_json_scan_pick(v[2].raw.p, v[2].raw.len, &name_key, 1, &name), PC_JSON_OK);
+	CU_ASSERT(pc_json_str_eq(&name, "kb", 2));
+
+	/* many members: no bound but the document's */
+	char big[8192];
+	size_t n = 0;
+	n += (size_t)snprintf(big + n, sizeof(big) - n, "{");
+	for (int i = 0; i < 500; i++)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "\"k%d\": %d, ", i, i);
+	snprintf(big + n, sizeof(big) - n, "\"model\": \"m\"}");
+	CU_ASSERT_EQUAL(pick(big, v), PC_JSON_OK);
+	CU_ASSERT(pc_json_str_eq(&v[0], "m", 1));
+
+	/* duplicates: of a picked name (escaped or not) refused, of others not */
+	CU_ASSERT_EQUAL(pick("{\"model\": \"a\", \"model\": \"b\"}", v), PC_JSON_DUPLICATE_KEY);
+	CU_ASSERT_EQUAL(pick("{\"model\": \"a\", \"m\\u006fdel\": \"b\"}", v), PC_JSON_DUPLICATE_KEY);
+	CU_ASSERT_EQUAL(pick("{\"n\": 1, \"model\": \"a\", \"n\": 2}", v), PC_JSON_OK);
+
+	/* what pc_json_scan_object() refuses, this refuses too */
+	CU_ASSERT_EQUAL(pick("", v), PC_JSON_EMPTY);
+	CU_ASSERT_EQUAL(pick("  ", v), PC_JSON_EMPTY);
+	CU_ASSERT_EQUAL(pick("[{\"method\": \"tools/call\"}]", v), PC_JSON_NOT_OBJECT);
+	CU_ASSERT_EQUAL(pick("{\"model\": \"a\"", v), PC_JSON_TRUNCATED);
+	CU_ASSERT_EQUAL(pick("{\"model\": \"a\"} {}", v), PC_JSON_TRAILING_DATA);
+	CU_ASSERT_EQUAL(pick("{\"model\": \"a\",}", v), PC_JSON_UNEXPECTED_CHAR);
+	CU_ASSERT_EQUAL(pick("{\"x\": [1, 2,], \"model\": \"a\"}", v), PC_JSON_UNEXPECTED_CHAR);
+	CU_ASSERT_EQUAL(pick("{\"model\": \"\\ud800\"}", v), PC_JSON_LONE_SURROGATE);
+	CU_ASSERT_EQUAL(pick("{\"model\": \"\xc0\xaf\"}", v), PC_JSON_BAD_UTF8);
+	CU_ASSERT_EQUAL(pick("{}", v), PC_JSON_OK);
+	CU_ASSERT_EQUAL(v[0].kind, PC_JSON_NONE);
+
+	/* every strict prefix of a valid body is truncated, never OK */
+	static const char doc[] = "{\"model\": \"small-1\", \"messages\": [{\"role\": \"user\"}]}";
+	for (size_t len = 1; len < sizeof(doc) - 1; len++)
+		CU_ASSERT_EQUAL(pc_json_scan_pick(doc, len, pick_keys, 3, v), PC_JSON_TRUNCATED);
+	CU_ASSERT_EQUAL(pc_json_scan_pick(doc, sizeof(doc) - 1, pick_keys, 3, v), PC_JSON_OK);
+}
+
 static CU_TestInfo tests[] = {
 	PC_TEST(test_valid_members),
 	PC_TEST(test_escapes_and_surrogates),
@@ -446,6 +515,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_integers),
 	PC_TEST(test_arrays),
 	PC_TEST(test_words),
+	PC_TEST(test_pick),
 	CU_TEST_INFO_NULL,
 };
 

@@ -866,6 +866,73 @@ static void test_header_rules(void)
 	free(tok);
 }
 
+/* The codec against a byte-at-a-time reference (RFC 4648 §5 alphabet, no
+ * padding, zero pad bits): every length up to 200 (so the 16-character
+ * vector steps, the quads after them and each tail), round trips of random
+ * bytes, every one of the 256 byte values at positions across the vector
+ * and scalar parts, and nonzero pad bits. */
+static int ref_val(unsigned char c)
+{
+	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	const char *p = c ? memchr(alpha, c, 64) : NULL;
+	return p ? (int)(p - alpha) : -1;
+}
+
+static void test_b64url_codec(void)
+{
+	uint8_t raw[160] = { 0 }, back[160];
+	char txt[220], mut[220];
+	uint32_t x = 12345;
+	for (size_t len = 0; len <= 150; len++) {
+		for (size_t i = 0; i < len; i++) {
+			x = x * 1103515245u + 12345u;
+			raw[i] = (uint8_t)(x >> 16);
+		}
+		size_t n = pc_b64url_encode(raw, len, txt, sizeof(txt));
+		CU_ASSERT_EQUAL_FATAL(n, pc_b64url_encoded_len(len));
+		size_t got = 0;
+		CU_ASSERT_EQUAL_FATAL(pc_b64url_decode(txt, n, back, sizeof(back), &got), 0);
+		CU_ASSERT_EQUAL_FATAL(got, len);
+		CU_ASSERT_FATAL(memcmp(raw, back, len) == 0);
+		/* one byte changed: decodes iff the reference says it is in the
+		 * alphabet (and the last character's pad bits stay zero) */
+		size_t step = n > 40 ? 7 : 1;
+		for (size_t at = 0; at < n; at += step) {
+			for (unsigned c = 0; c < 256; c += (at % 3) + 1) {
+				memcpy(mut, txt, n);
+				mut[at] = (char)c;
+				int v = ref_val((unsigned char)c);
+				bool want = v >= 0;
+				if (want && at == n - 1 && n % 4 == 2)
+					want = (v & 0x0f) == 0;
+				if (want && at == n - 1 && n % 4 == 3)
+					want = (v & 0x03) == 0;
+				int rc = pc_b64url_decode(mut, n, back, sizeof(back), &got);
+				if ((rc == 0) != want) {
+					fprintf(stderr, "\nlen %zu at %zu byte 0x%02x: rc %d\n", n, at, c, rc);
+					CU_FAIL_FATAL("decode disagrees with the reference");
+				}
+				if (rc == 0) {
+					/* the changed character's 6 bits land where the
+					 * reference puts them */
+					size_t bit = at * 6;
+					unsigned have = 0;
+					for (unsigned b = 0; b < 6 && (bit + b) / 8 < got; b++)
+						have |= (unsigned)((back[(bit + b) / 8] >> (7 - (bit + b) % 8)) & 1)
+							<< (5 - b);
+					unsigned mask = 0;
+					for (unsigned b = 0; b < 6 && (bit + b) / 8 < got; b++)
+						mask |= 1u << (5 - b);
+					CU_ASSERT_EQUAL_FATAL(have & mask, (unsigned)v & mask);
+				}
+			}
+		}
+	}
+	/* one leftover character is never valid; too small an output is */
+	CU_ASSERT_EQUAL(pc_b64url_decode("QUJDR", 5, back, sizeof(back), &(size_t){ 0 }), -EINVAL);
+	CU_ASSERT_EQUAL(pc_b64url_decode("QUJDRA", 6, back, 3, &(size_t){ 0 }), -ENOSPC);
+}
+
 static void test_malformed_base64url(void)
 {
 	struct pc_jwt_issuer is;
@@ -1277,6 +1344,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_forged_signatures),
 	PC_TEST(test_key_selection),
 	PC_TEST(test_header_rules),
+	PC_TEST(test_b64url_codec),
 	PC_TEST(test_malformed_base64url),
 	PC_TEST(test_size_bounds),
 	PC_TEST(test_claim_rules),

@@ -379,6 +379,49 @@ static void test_hits_are_always_right(void)
 	pc_jwt_cache_free(c);
 }
 
+/* The caller's bytes kept with an entry: returned on a hit; an entry made
+ * without them is a miss for a caller that wants them, and the insert that
+ * follows a miss of the same token (its hash reused) is found again. */
+static void test_extra_bytes(void)
+{
+	setup();
+	struct pc_jwt_cache *c = pc_jwt_cache_new(64, 0);
+	struct pc_jwt_claims a, b;
+	uint8_t x[PC_JWT_CACHE_EXTRA], y[PC_JWT_CACHE_EXTRA];
+	char *tok = mint("svc-x", NOW + 600, 10), *plain = mint("svc-y", NOW + 600, 10);
+
+	for (unsigned i = 0; i < sizeof(x); i++)
+		x[i] = (uint8_t)(0xa0 + i);
+	CU_ASSERT_FALSE(pc_jwt_cache_lookup_x(c, tok, strlen(tok), NOW, &a, y));
+	CU_ASSERT_EQUAL_FATAL(pc_jwt_verify_any(issuers, 2, tok, strlen(tok), NOW, scratch, &a),
+			      PC_JWT_OK);
+	CU_ASSERT_EQUAL(pc_jwt_cache_insert_x(c, tok, strlen(tok), &a, x), 0);
+	memset(y, 0, sizeof(y));
+	CU_ASSERT(pc_jwt_cache_lookup_x(c, tok, strlen(tok), NOW + 1, &b, y));
+	CU_ASSERT(memcmp(x, y, sizeof(x)) == 0);
+	CU_ASSERT(pc_str_eq(b.sub, "svc-x", 5));
+	/* the plain lookup still hits it */
+	CU_ASSERT(pc_jwt_cache_lookup(c, tok, strlen(tok), NOW + 1, &b));
+	/* an entry inserted without bytes: a hit for the plain lookup, a miss
+	 * for the one that wants bytes, until an insert_x replaces it */
+	CU_ASSERT_EQUAL(cverify(c, plain, NOW, &a), PC_JWT_OK);
+	CU_ASSERT(pc_jwt_cache_lookup(c, plain, strlen(plain), NOW, &b));
+	CU_ASSERT_FALSE(pc_jwt_cache_lookup_x(c, plain, strlen(plain), NOW, &b, y));
+	CU_ASSERT_EQUAL_FATAL(pc_jwt_verify_any(issuers, 2, plain, strlen(plain), NOW, scratch, &a),
+			      PC_JWT_OK);
+	CU_ASSERT_EQUAL(pc_jwt_cache_insert_x(c, plain, strlen(plain), &a, x), 0);
+	CU_ASSERT(pc_jwt_cache_lookup_x(c, plain, strlen(plain), NOW, &b, y));
+	CU_ASSERT(memcmp(x, y, sizeof(x)) == 0);
+	/* a failed verify is never inserted, bytes or not */
+	a.verified = 0;
+	CU_ASSERT_EQUAL(pc_jwt_cache_insert_x(c, tok, strlen(tok), &a, x), -EINVAL);
+	/* still dies at exp */
+	CU_ASSERT_FALSE(pc_jwt_cache_lookup_x(c, tok, strlen(tok), NOW + 600, &b, y));
+	pc_jwt_cache_free(c);
+	free(tok);
+	free(plain);
+}
+
 static void test_cleanup(void)
 {
 	pc_jwks_free(jwks);
@@ -396,6 +439,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_not_cached),
 	PC_TEST(test_escaped_sub_survives),
 	PC_TEST(test_hits_are_always_right),
+	PC_TEST(test_extra_bytes),
 	PC_TEST(test_cleanup),
 	CU_TEST_INFO_NULL,
 };

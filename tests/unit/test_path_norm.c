@@ -158,6 +158,18 @@ static const struct norm_case default_cases[] = {
 	BAD("/%%41", INVALID_PERCENT_ENCODING),
 	BAD("/%-1", INVALID_PERCENT_ENCODING),
 	BAD("/%+1", INVALID_PERCENT_ENCODING),
+	/* overlong UTF-8 (RFC 3629 §3): dot, slash and backslash in disguise */
+	BAD("/public/%c0%ae%c0%ae/admin", INVALID_PERCENT_ENCODING),
+	BAD("/%C0%AF", INVALID_PERCENT_ENCODING),
+	BAD("/%c1%9c", INVALID_PERCENT_ENCODING),
+	BAD("/%e0%80%ae", INVALID_PERCENT_ENCODING),
+	BAD("/%E0%9F%BF", INVALID_PERCENT_ENCODING),
+	BAD("/%f0%80%80%ae", INVALID_PERCENT_ENCODING),
+	BAD("/%F0%8F%BF%BF", INVALID_PERCENT_ENCODING),
+	OK("/%e0%a0%80", "/%E0%A0%80"),       /* U+0800, the first 3-byte form */
+	OK("/%f0%90%80%80", "/%F0%90%80%80"), /* U+10000 */
+	OK("/%e0", "/%E0"),                   /* truncated, but not overlong */
+	OK("/%e0%41", "/%E0A"),
 	BAD("/a#frag", FRAGMENT),
 	BAD("/#", FRAGMENT),
 	BAD("/a\x01", CONTROL_CHAR),

@@ -565,6 +565,103 @@ static void test_tls_posture(void)
 	tb_free(b);
 }
 
+/* Body conditions, deny responses, the window and DLP from a builder made
+ * in C: what the compiler re-checks, and what a zeroed builder means. */
+static char **strs(struct tb *b, const char *const *l)
+{
+	uint32_t n = list_len(l);
+	char **a = tb_alloc(b, (n + 1) * sizeof(*a));
+	for (uint32_t i = 0; i < n; i++)
+		a[i] = tb_str(b, l[i]);
+	return a;
+}
+
+static void test_ai_builder(void)
+{
+	char err[512];
+	void *img;
+	size_t len;
+
+	/* zero is the default everywhere */
+	struct tb *b = sample();
+	CU_ASSERT_FATAL(compile(b, &img, &len, err, sizeof(err)) == 0);
+	const struct pc_img_header *h = img;
+	CU_ASSERT_EQUAL(h->body_window, 64u * 1024);
+	CU_ASSERT_EQUAL(h->deny_response, PC_DENY_RESPONSE_UNSET);
+	CU_ASSERT_EQUAL(h->path_flags, 0);
+	CU_ASSERT_EQUAL(h->sections[PC_IMG_SEC_DLP].len, 0);
+	free(img);
+
+	/* set: they reach the image */
+	b->src.rules[0].models = strs(b, L("small-*", "gpt-4o-mini"));
+	b->src.rules[0].n_models = 2;
+	b->src.rules[0].deny_response = PC_DENY_RESPONSE_HTTP_429;
+	b->src.rules[1].mcp_tools = strs(b, L("kb_*"));
+	b->src.rules[1].n_mcp_tools = 1;
+	b->src.deny_response = PC_DENY_RESPONSE_RESET;
+	b->src.body_window = 1000;
+	b->src.path_keep_slashes = true;
+	b->src.has_dlp = true;
+	b->src.destinations[0].external = true;
+	CU_ASSERT_FATAL(compile(b, &img, &len, err, sizeof(err)) == 0);
+	h = img;
+	CU_ASSERT_EQUAL(h->body_window, 1000);
+	CU_ASSERT_EQUAL(h->deny_response, PC_DENY_RESPONSE_RESET);
+	CU_ASSERT_EQUAL(h->path_flags, PC_IMG_PATH_KEEP_SLASHES);
+	CU_ASSERT(h->sections[PC_IMG_SEC_DLP].len > 0);
+	CU_ASSERT_EQUAL(h->flags & PC_IMG_POLICY_DLP_BLOCKS, PC_IMG_POLICY_DLP_BLOCKS);
+	CU_ASSERT_EQUAL(h->sections[PC_IMG_SEC_MODELS].len, 8);
+	CU_ASSERT_EQUAL(h->sections[PC_IMG_SEC_MCP_TOOLS].len, 4);
+	const struct pc_img_rule *ir =
+		(const struct pc_img_rule *)((const uint8_t *)img + h->sections[PC_IMG_SEC_RULES].off);
+	CU_ASSERT_EQUAL(ir[0].n_models, 2);
+	CU_ASSERT_EQUAL(ir[0].deny_response, PC_DENY_RESPONSE_HTTP_429);
+	CU_ASSERT_EQUAL(ir[1].n_tools, 1);
+	CU_ASSERT_EQUAL(ir[1].tools_start, 0);
+	const struct pc_img_destination *id = (const struct pc_img_destination *)(
+		(const uint8_t *)img + h->sections[PC_IMG_SEC_DESTINATIONS].off);
+	CU_ASSERT_EQUAL(id[0].flags, PC_IMG_DEST_EXTERNAL);
+	CU_ASSERT_EQUAL(id[1].flags, 0);
+	struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL(p);
+	pc_policy_free(p);
+	free(img);
+
+	/* log only */
+	b->src.dlp_log_only = true;
+	CU_ASSERT_FATAL(compile(b, &img, &len, err, sizeof(err)) == 0);
+	CU_ASSERT_EQUAL(((const struct pc_img_header *)img)->flags & PC_IMG_POLICY_DLP_BLOCKS, 0);
+	free(img);
+
+	/* what the compiler refuses */
+	b->src.body_window = (1u << 20) + 1;
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.body_window_bytes: 1048577 is more than 1048576",
+		     NULL);
+	b->src.body_window = 0;
+	b->src.deny_response = 4;
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.deny_response: bad value 4", NULL);
+	b->src.deny_response = 0;
+	b->src.rules[1].deny_response = 9;
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.rules[1].deny_response: bad value 9", NULL);
+	b->src.rules[1].deny_response = 0;
+	b->src.rules[1].models = strs(b, L("x"));
+	b->src.rules[1].n_models = 1;
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.rules[1].mcp_tools: a rule has models or mcp_tools, "
+		     "not both", NULL);
+	b->src.rules[1].n_models = 0;
+	b->src.rules[1].mcp_tools[0][0] = '\0';
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.rules[1].mcp_tools[0]: empty glob", NULL);
+	b->src.rules[1].mcp_tools[0][0] = 'k';
+	struct pc_src_dlp_pattern bad = { tb_str(b, "acme"), tb_str(b, "acme_[0-9") };
+	b->src.dlp_patterns = &bad;
+	b->src.n_dlp_patterns = 1;
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.dlp.patterns: ", "\"acme\"");
+	/* a bad pattern is reported even with no external destination */
+	b->src.destinations[0].external = false;
+	EXPECT_ERROR(b, -EINVAL, "test.json: $.dlp.patterns: ", "\"acme\"");
+	tb_free(b);
+}
+
 static CU_TestInfo tests[] = {
 	PC_TEST(test_round_trip),
 	PC_TEST(test_deterministic),
@@ -575,6 +672,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_builder_errors),
 	PC_TEST(test_jwt_sections),
 	PC_TEST(test_tls_posture),
+	PC_TEST(test_ai_builder),
 	CU_TEST_INFO_NULL,
 };
 

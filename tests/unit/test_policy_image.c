@@ -1197,6 +1197,343 @@ static void test_random_damage_tls(void)
 	free(orig);
 }
 
+/* ---- body conditions, DLP, deny responses, body window, path options ---- */
+
+static const char ai_json[] =
+	"{\"version\": 1, \"deny_response\": \"429\", \"body_window_bytes\": 4096,\n"
+	" \"path_normalization\": {\"merge_slashes\": false, \"reject_encoded_slash\": false},\n"
+	" \"dlp\": {\"action\": \"deny\", \"patterns\": [{\"name\": \"acme-token\",\n"
+	"   \"regex\": \"acme_[A-Za-z0-9]{32}\"}]},\n"
+	" \"identities\": [{\"name\": \"agent\", \"sources\": [\"198.18.1.0/24\"]}],\n"
+	" \"destinations\": [{\"name\": \"llm\", \"hosts\": [\"llm.internal\"], \"external\": true},\n"
+	"   {\"name\": \"mcp\", \"ports\": [8081]}],\n"
+	" \"rules\": [{\"id\": \"models\", \"identities\": [\"agent\"], \"destinations\": [\"llm\"],\n"
+	"   \"models\": [\"small-*\", \"gpt-4o-mini\"], \"action\": \"allow\", \"deny_response\": \"403\"},\n"
+	"  {\"id\": \"tools\", \"destinations\": [\"mcp\"], \"mcp_tools\": [\"search_tickets\"],\n"
+	"   \"action\": \"allow\"}]}\n";
+
+static uint8_t *fresh_ai(size_t *len)
+{
+	char err[512];
+	struct pc_policy_src *src =
+		pc_policy_load_string(ai_json, sizeof(ai_json) - 1, "ai.json", err, sizeof(err));
+	if (src == NULL)
+		fprintf(stderr, "load: %s\n", err);
+	CU_ASSERT_FATAL(src != NULL);
+	void *img = NULL;
+	int rc = pc_policy_compile(src, &img, len, err, sizeof(err));
+	pc_policy_src_free(src);
+	if (rc)
+		fprintf(stderr, "compile: %s\n", err);
+	CU_ASSERT_FATAL(rc == 0);
+	return img;
+}
+
+static void run_ai_damage(damage_fn fn, int line)
+{
+	size_t len;
+	uint8_t *img = fresh_ai(&len);
+	char want[512];
+	fn(img, len, want, sizeof(want));
+	reseal(img, len);
+	expect_reject(img, len, want, line);
+	free(img);
+}
+
+#define AI_DAMAGE(fn) run_ai_damage((fn), __LINE__)
+
+static void test_ai_round_trip(void)
+{
+	size_t len;
+	uint8_t *img = fresh_ai(&len);
+	CU_ASSERT_EQUAL(H(img)->abi, 4);
+	CU_ASSERT_EQUAL(count(img, PC_IMG_SEC_MODELS), 2);
+	CU_ASSERT_EQUAL(count(img, PC_IMG_SEC_MCP_TOOLS), 1);
+	CU_ASSERT(H(img)->sections[PC_IMG_SEC_DLP].len > 0);
+	CU_ASSERT_EQUAL(H(img)->flags & PC_IMG_POLICY_DLP_BLOCKS, PC_IMG_POLICY_DLP_BLOCKS);
+	char err[512] = "";
+	struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+	if (p == NULL)
+		fprintf(stderr, "from_image: %s\n", err);
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT_EQUAL(pc_policy_body_window(p), 4096);
+	CU_ASSERT_EQUAL(pc_policy_deny_response(p, -1), PC_DENY_RESPONSE_HTTP_429);
+	CU_ASSERT_EQUAL(pc_policy_deny_response(p, 0), PC_DENY_RESPONSE_HTTP_403);
+	CU_ASSERT_EQUAL(pc_policy_deny_response(p, 1), PC_DENY_RESPONSE_HTTP_429);
+	CU_ASSERT_PTR_NOT_NULL(pc_policy_dlp(p));
+	CU_ASSERT(pc_policy_dlp_blocks(p));
+	CU_ASSERT_FALSE(p->path_opts.merge_slashes);
+	CU_ASSERT_FALSE(p->path_opts.reject_encoded_slash);
+	CU_ASSERT(p->path_opts.reject_backslash);
+	CU_ASSERT_EQUAL(p->rules[0].n_models, 2);
+	CU_ASSERT(pc_str_eq(p->rules[0].models[1], "gpt-4o-mini", 11));
+	CU_ASSERT_EQUAL(p->rules[1].n_tools, 1);
+	CU_ASSERT(pc_str_eq(p->rules[1].tools[0], "search_tickets", 14));
+	CU_ASSERT(p->destinations[0].external);
+	CU_ASSERT_FALSE(p->destinations[1].external);
+	pc_policy_free(p);
+
+	/* The same policy without an external destination: no DLP section. */
+	char *text = strdup(ai_json);
+	CU_ASSERT_FATAL(text != NULL);
+	char *ext = strstr(text, "\"external\": true");
+	CU_ASSERT_FATAL(ext != NULL);
+	memcpy(ext, "\"external\":false", 16);
+	struct pc_policy_src *src = pc_policy_load_string(text, strlen(text), "ai.json", err,
+							  sizeof(err));
+	CU_ASSERT_FATAL(src != NULL);
+	void *img2 = NULL;
+	size_t len2 = 0;
+	CU_ASSERT_FATAL(pc_policy_compile(src, &img2, &len2, err, sizeof(err)) == 0);
+	CU_ASSERT_EQUAL(H(img2)->sections[PC_IMG_SEC_DLP].len, 0);
+	CU_ASSERT_EQUAL(H(img2)->flags & PC_IMG_POLICY_DLP_BLOCKS, 0);
+	p = pc_policy_from_image(img2, len2, err, sizeof(err));
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT_PTR_NULL(pc_policy_dlp(p));
+	CU_ASSERT_FALSE(pc_policy_dlp_blocks(p));
+	pc_policy_free(p);
+	free(img2);
+	pc_policy_src_free(src);
+	free(text);
+
+	/* Defaults: no deny response, a 64 KiB window, both path switches on. */
+	size_t len3;
+	uint8_t *img3 = fresh(&len3);
+	p = pc_policy_from_image(img3, len3, err, sizeof(err));
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT_EQUAL(pc_policy_body_window(p), PC_BODY_WINDOW_DEFAULT);
+	CU_ASSERT_EQUAL(pc_policy_deny_response(p, -1), PC_DENY_RESPONSE_UNSET);
+	CU_ASSERT_EQUAL(pc_policy_deny_response(p, 0), PC_DENY_RESPONSE_UNSET);
+	CU_ASSERT_PTR_NULL(pc_policy_dlp(p));
+	CU_ASSERT(p->path_opts.merge_slashes && p->path_opts.reject_encoded_slash);
+	pc_policy_free(p);
+	free(img3);
+	free(img);
+}
+
+static void d_ai_deny_response(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	H(img)->deny_response = 9;
+	snprintf(want, n, "policy image: deny response 9 out of range");
+}
+
+static void d_ai_path_flags(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	H(img)->path_flags = 0x83;
+	snprintf(want, n, "policy image: path flags 0x83 hold unknown bits");
+}
+
+static void d_ai_window_zero(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	H(img)->body_window = 0;
+	snprintf(want, n, "policy image: body window 0 bytes out of range (1..1048576)");
+}
+
+static void d_ai_window_big(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	H(img)->body_window = (1u << 20) + 1;
+	snprintf(want, n, "policy image: body window 1048577 bytes out of range (1..1048576)");
+}
+
+static void d_ai_dest_flags(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	((struct pc_img_destination *)sec(img, PC_IMG_SEC_DESTINATIONS))[1].flags = 0x4;
+	snprintf(want, n, "policy image: destination 1 flags 0x04 hold unknown bits");
+}
+
+static void d_ai_rule_deny_response(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	rule(img, 1)->deny_response = 4;
+	snprintf(want, n, "policy image: rule 1 deny response 4 out of range");
+}
+
+static void d_ai_models_range(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	rule(img, 0)->n_models = 3;
+	snprintf(want, n, "policy image: rule 0 models [0, +3) outside the model globs (2 entries)");
+}
+
+static void d_ai_tools_range(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	rule(img, 1)->tools_start = 0xffffffffu;
+	snprintf(want, n, "policy image: rule 1 mcp tools [4294967295, +1) outside the mcp tool "
+		 "globs (1 entries)");
+}
+
+static void d_ai_both(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	rule(img, 1)->models_start = 0;
+	rule(img, 1)->n_models = 1;
+	snprintf(want, n, "policy image: rule 1 has both models and mcp tools");
+}
+
+static void d_ai_tls_and_body(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	rule(img, 1)->has_tls = 1;
+	rule(img, 1)->tls_min_version = 0x0304;
+	snprintf(want, n, "policy image: rule 1 has both TLS and body conditions");
+}
+
+static void d_ai_model_offset(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	uint32_t tab = H(img)->sections[PC_IMG_SEC_STRINGS].len;
+	((uint32_t *)sec(img, PC_IMG_SEC_MODELS))[1] = tab + 7;
+	snprintf(want, n, "policy image: model globs entry 1 offset %u outside the string table "
+		 "(%u bytes)", tab + 7, tab);
+}
+
+static void d_ai_tool_empty(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	((uint32_t *)sec(img, PC_IMG_SEC_MCP_TOOLS))[0] = 0;
+	snprintf(want, n, "policy image: mcp tool globs entry 0 is empty");
+}
+
+static void d_ai_dlp_without_external(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	((struct pc_img_destination *)sec(img, PC_IMG_SEC_DESTINATIONS))[0].flags = 0;
+	snprintf(want, n, "policy image: a %u-byte DLP database but no external destination",
+		 H(img)->sections[PC_IMG_SEC_DLP].len);
+}
+
+static void d_ai_blocks_without_dlp(uint8_t *img, size_t len, char *want, size_t n)
+{
+	(void)len;
+	H(img)->sections[PC_IMG_SEC_DLP].len = 0;
+	snprintf(want, n, "policy image: DLP action deny without a DLP database");
+}
+
+static void d_ai_dlp_outside(uint8_t *img, size_t len, char *want, size_t n)
+{
+	uint32_t dl = H(img)->sections[PC_IMG_SEC_DLP].len;
+	H(img)->sections[PC_IMG_SEC_DLP].len = dl + 8;
+	snprintf(want, n, "policy image: dlp database section [%u, +%u) outside the image (%zu bytes)",
+		 H(img)->sections[PC_IMG_SEC_DLP].off, dl + 8, len);
+}
+
+/* lib/dlp's own message follows the prefix; only the prefix is ours. */
+static void expect_dlp_reject(uint8_t *img, size_t len, int line)
+{
+	char err[512] = "";
+	reseal(img, len);
+	struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+	bool ok = p == NULL &&
+		  strncmp(err, "policy image: DLP database rejected: ", 37) == 0 && err[37] != '\0';
+	if (!ok)
+		fprintf(stderr, "\nline %d: %s: \"%s\"\n", line, p ? "accepted" : "rejected", err);
+	CU_ASSERT(ok);
+	pc_policy_free(p);
+}
+
+static void test_ai_sections(void)
+{
+	AI_DAMAGE(d_ai_deny_response);
+	AI_DAMAGE(d_ai_path_flags);
+	AI_DAMAGE(d_ai_window_zero);
+	AI_DAMAGE(d_ai_window_big);
+	AI_DAMAGE(d_ai_dest_flags);
+	AI_DAMAGE(d_ai_rule_deny_response);
+	AI_DAMAGE(d_ai_models_range);
+	AI_DAMAGE(d_ai_tools_range);
+	AI_DAMAGE(d_ai_both);
+	AI_DAMAGE(d_ai_tls_and_body);
+	AI_DAMAGE(d_ai_model_offset);
+	AI_DAMAGE(d_ai_tool_empty);
+	AI_DAMAGE(d_ai_dlp_without_external);
+	AI_DAMAGE(d_ai_blocks_without_dlp);
+	AI_DAMAGE(d_ai_dlp_outside);
+
+	/* The DLP blob itself: truncated (the section shrunk by 8 bytes, the
+	 * image keeps its length), its first bytes, and bytes in its middle. */
+	size_t len;
+	uint8_t *orig = fresh_ai(&len);
+	uint8_t *img = malloc(len);
+	CU_ASSERT_FATAL(img != NULL);
+	uint32_t off = H(orig)->sections[PC_IMG_SEC_DLP].off;
+	uint32_t dl = H(orig)->sections[PC_IMG_SEC_DLP].len;
+	CU_ASSERT_FATAL(dl > 64);
+	memcpy(img, orig, len);
+	H(img)->sections[PC_IMG_SEC_DLP].len = dl - 8;
+	expect_dlp_reject(img, len, __LINE__);
+	const uint32_t spots[] = { 0, 4, 8, dl / 2, dl - 1 };
+	for (unsigned i = 0; i < PC_ARRAY_SIZE(spots); i++) {
+		memcpy(img, orig, len);
+		img[off + spots[i]] ^= 0x5a;
+		expect_dlp_reject(img, len, __LINE__);
+	}
+	free(img);
+	free(orig);
+}
+
+/* Random damage over the AI image: refused with a message, or run. */
+static void test_random_damage_ai(void)
+{
+	size_t len;
+	uint8_t *orig = fresh_ai(&len);
+	uint8_t *img = malloc(len);
+	CU_ASSERT_FATAL(img != NULL);
+	static const char head[] = "POST /v1/chat/completions HTTP/1.1\r\nHost: llm.internal\r\n"
+				   "Content-Length: 27\r\n\r\n";
+	static const char body[] = "{\"model\": \"small-1\", \"n\": 1}";
+	struct pc_http_req http;
+	CU_ASSERT_FATAL(pc_http_parse_head(head, sizeof(head) - 1, &http) == PC_HTTP_OK);
+	struct pc_request req = { .l4_proto = 6, .dport = 80, .http = &http,
+				  .body = (const uint8_t *)body, .body_len = sizeof(body) - 1,
+				  .body_state = PC_BODY_WHOLE };
+	CU_ASSERT_FATAL(pc_addr_parse("198.18.1.10", &req.src) == 0);
+	CU_ASSERT_FATAL(pc_addr_parse("198.18.0.2", &req.dst) == 0);
+
+	uint32_t seed = 777, accepted = 0, rejected = 0;
+	uint32_t dlp_off = H(orig)->sections[PC_IMG_SEC_DLP].off;
+	for (int round = 0; round < 1500; round++) {
+		memcpy(img, orig, len);
+		int flips = 1 + (int)(seed % 3);
+		for (int f = 0; f < flips; f++) {
+			seed = seed * 1103515245u + 12345u;
+			/* mostly the tables; now and then the DLP blob */
+			uint32_t span = (seed >> 8) % 4 == 0 ? (uint32_t)len : dlp_off;
+			uint32_t at = PC_POLICY_IMAGE_CRC_START + 4 + (seed >> 12) % (span - 20);
+			seed = seed * 1103515245u + 12345u;
+			img[at] = (seed >> 16) % 3 == 0 ? (uint8_t)(seed >> 8) : img[at] ^ (uint8_t)(1u << (seed >> 24) % 8);
+		}
+		reseal(img, len);
+		char err[512] = "";
+		struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+		if (p == NULL) {
+			rejected++;
+			CU_ASSERT(strncmp(err, "policy image: ", 14) == 0);
+			continue;
+		}
+		accepted++;
+		struct pc_engine_scratch *s = pc_engine_scratch_new(p);
+		CU_ASSERT_FATAL(s != NULL);
+		struct pc_verdict v;
+		pc_decide(p, s, &req, &v);
+		CU_ASSERT(v.action < PC_ACTION_COUNT && v.reason < PC_REASON_COUNT);
+		CU_ASSERT(v.rule < (int32_t)pc_policy_rule_count(p));
+		CU_ASSERT(pc_policy_deny_response(p, v.rule) <= PC_DENY_RESPONSE_MAX);
+		CU_ASSERT(pc_policy_body_window(p) >= 1);
+		pc_engine_scratch_free(s);
+		pc_policy_free(p);
+	}
+	CU_ASSERT(accepted > 0);
+	CU_ASSERT(rejected > 0);
+	free(img);
+	free(orig);
+}
+
 static CU_TestInfo tests[] = {
 	PC_TEST(test_accepts_sample),
 	PC_TEST(test_checksum),
@@ -1209,6 +1546,9 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_random_damage_jwt),
 	PC_TEST(test_tls_sections),
 	PC_TEST(test_random_damage_tls),
+	PC_TEST(test_ai_round_trip),
+	PC_TEST(test_ai_sections),
+	PC_TEST(test_random_damage_ai),
 	CU_TEST_INFO_NULL,
 };
 

@@ -69,9 +69,20 @@ static void test_sample(void)
 	CU_ASSERT_STRING_EQUAL(s->origin, SAMPLE);
 	CU_ASSERT_EQUAL(s->version, 1);
 	CU_ASSERT_EQUAL(s->default_action, PC_ACTION_DENY);
-	CU_ASSERT_EQUAL_FATAL(s->n_identities, 3);
-	CU_ASSERT_EQUAL_FATAL(s->n_destinations, 2);
-	CU_ASSERT_EQUAL_FATAL(s->n_rules, 6);
+	CU_ASSERT_EQUAL_FATAL(s->n_identities, 4);
+	CU_ASSERT_EQUAL_FATAL(s->n_destinations, 4);
+	CU_ASSERT_EQUAL_FATAL(s->n_rules, 8);
+	/* the AI part: a key in "authorization: Bearer", models and tools */
+	CU_ASSERT_STRING_EQUAL(s->identities[3].name, "research-agent");
+	CU_ASSERT_STRING_EQUAL(s->identities[3].api_key_header, "authorization");
+	CU_ASSERT(digest_is(s->identities[3].api_key_digests[0],
+			    "bec56a54893285a3b3f1cca859487587f4291f853169aa5f980aa2810aecf964"));
+	CU_ASSERT_STRING_EQUAL(s->destinations[2].name, "llm-gateway");
+	CU_ASSERT_STRING_EQUAL(s->destinations[3].name, "mcp-tools");
+	CU_ASSERT_EQUAL_FATAL(s->rules[6].n_models, 1);
+	CU_ASSERT_STRING_EQUAL(s->rules[6].models[0], "small-*");
+	CU_ASSERT_EQUAL_FATAL(s->rules[7].n_mcp_tools, 1);
+	CU_ASSERT_STRING_EQUAL(s->rules[7].mcp_tools[0], "search_tickets");
 
 	const struct pc_src_identity *ta = &s->identities[0];
 	CU_ASSERT_STRING_EQUAL(ta->name, "ticket-agent");
@@ -391,6 +402,89 @@ static void test_valid_minimal(void)
 	pc_policy_src_free(NULL);
 }
 
+static void test_valid_ai(void)
+{
+	struct pc_policy_src *s = pc_policy_load_file(FIXTURES "valid-ai.json", err, sizeof(err));
+
+	if (s == NULL)
+		fprintf(stderr, "\n  %s\n", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(s->deny_response, PC_DENY_RESPONSE_HTTP_429);
+	CU_ASSERT_EQUAL(s->body_window, 131072);
+	CU_ASSERT(s->path_keep_slashes);
+	CU_ASSERT(s->path_keep_encoded_slash);
+	CU_ASSERT(s->has_dlp);
+	CU_ASSERT(s->dlp_log_only);
+	CU_ASSERT(s->dlp_no_defaults);
+	CU_ASSERT_EQUAL_FATAL(s->n_dlp_patterns, 2);
+	CU_ASSERT_STRING_EQUAL(s->dlp_patterns[0].name, "acme-token");
+	CU_ASSERT_STRING_EQUAL(s->dlp_patterns[0].regex, "acme_[A-Za-z0-9]{32}");
+	CU_ASSERT_STRING_EQUAL(s->dlp_patterns[1].name, "acme.v2_key");
+	CU_ASSERT_EQUAL_FATAL(s->n_destinations, 3);
+	CU_ASSERT(s->destinations[0].external);
+	CU_ASSERT_FALSE(s->destinations[1].external);
+	CU_ASSERT(s->destinations[2].external);
+	CU_ASSERT_EQUAL_FATAL(s->n_rules, 3);
+	const struct pc_src_rule *r = &s->rules[0];
+	CU_ASSERT_EQUAL_FATAL(r->n_models, 2);
+	CU_ASSERT_STRING_EQUAL(r->models[0], "small-*");
+	CU_ASSERT_STRING_EQUAL(r->models[1], "gpt-4o-mini");
+	CU_ASSERT_EQUAL(r->n_mcp_tools, 0);
+	CU_ASSERT_EQUAL(r->deny_response, PC_DENY_RESPONSE_UNSET);
+	r = &s->rules[1];
+	CU_ASSERT_EQUAL(r->n_models, 0);
+	CU_ASSERT_EQUAL_FATAL(r->n_mcp_tools, 2);
+	CU_ASSERT_STRING_EQUAL(r->mcp_tools[1], "kb_*");
+	CU_ASSERT_EQUAL(r->deny_response, PC_DENY_RESPONSE_RESET);
+	CU_ASSERT_EQUAL(s->rules[2].deny_response, PC_DENY_RESPONSE_HTTP_403);
+	pc_policy_src_free(s);
+
+	/* Without the keys: every setting reads as its default (zero). */
+	s = pc_policy_load_file(FIXTURES "valid-minimal.json", err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(s->deny_response, PC_DENY_RESPONSE_UNSET);
+	CU_ASSERT_EQUAL(s->body_window, 0);
+	CU_ASSERT_FALSE(s->path_keep_slashes || s->path_keep_encoded_slash || s->has_dlp);
+	pc_policy_src_free(s);
+
+	/* The whole fixture compiles and builds; "dlp": {} is the defaults. */
+	struct pc_policy *p = pc_policy_build_file(FIXTURES "valid-ai.json", err, sizeof(err));
+	if (p == NULL)
+		fprintf(stderr, "\n  %s\n", err);
+	CU_ASSERT_PTR_NOT_NULL(p);
+	pc_policy_free(p);
+	static const char defaults[] = "{\"version\": 1, \"dlp\": {}}";
+	s = pc_policy_load_string(defaults, sizeof(defaults) - 1, "d.json", err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT(s->has_dlp && !s->dlp_log_only && !s->dlp_no_defaults);
+	CU_ASSERT_EQUAL(s->n_dlp_patterns, 0);
+	pc_policy_src_free(s);
+}
+
+/* A DLP regex is checked when the policy is compiled (lib/dlp): the message
+ * names the place in the file and the pattern. */
+static void test_dlp_bad_regex(void)
+{
+	static const char text[] =
+		"{\n  \"version\": 1,\n  \"dlp\": {\"patterns\": [\n"
+		"    {\"name\": \"acme\", \"regex\": \"acme_[0-9\"}]}\n}\n";
+	char path[] = "/tmp/pc-ai_policy-dlp-XXXXXX";
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(write(fd, text, sizeof(text) - 1) == (ssize_t)(sizeof(text) - 1));
+	close(fd);
+	struct pc_policy *p = pc_policy_build_file(path, err, sizeof(err));
+	CU_ASSERT_PTR_NULL(p);
+	char want[256];
+	snprintf(want, sizeof(want), "%s:3: $.dlp.patterns: ", path);
+	if (strncmp(err, want, strlen(want)) != 0 || strstr(err, "acme") == NULL)
+		fprintf(stderr, "\n  want %s...acme...\n  got  %s\n", want, err);
+	CU_ASSERT(strncmp(err, want, strlen(want)) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err + strlen(want), "acme"));
+	pc_policy_free(p);
+	unlink(path);
+}
+
 /* ---- invalid fixtures: the exact message ---- */
 
 struct bad_case {
@@ -420,7 +514,8 @@ static const struct bad_case bad_cases[] = {
 	  ":2: $.version: expected the integer 1 (the policy format version), got \"1\"" },
 	{ "invalid-unknown-top-key.json",
 	  ":3: $.rule: unknown key \"rule\"; did you mean \"rules\"? (allowed keys: version, "
-	  "default_action, mode, jwt_issuers, identities, destinations, rules, description, tests)" },
+	  "default_action, mode, jwt_issuers, identities, destinations, rules, description, "
+	  "deny_response, body_window_bytes, path_normalization, dlp, tests)" },
 	{ "invalid-default-action.json",
 	  ":3: $.default_action: expected \"allow\" or \"deny\", got \"permit\"" },
 	{ "invalid-description-not-string.json",
@@ -512,7 +607,8 @@ static const struct bad_case bad_cases[] = {
 	  ":6: $.rules[0].action: expected \"allow\" or \"deny\", got \"permit\"" },
 	{ "invalid-rule-unknown-key.json",
 	  ":6: $.rules[0].acton: unknown key \"acton\"; did you mean \"action\"? (allowed keys: id, "
-	  "identities, destinations, methods, paths, headers, claims, tls, action, mode, description)" },
+	  "identities, destinations, methods, paths, headers, claims, tls, models, mcp_tools, "
+	  "action, mode, deny_response, description)" },
 	{ "invalid-rule-unknown-identity.json",
 	  ":11: $.rules[0].identities[0]: unknown identity \"tiket-agent\" (defined: ticket-agent, "
 	  "billing-bot)" },
@@ -644,6 +740,86 @@ static const struct bad_case bad_cases[] = {
 	{ "invalid-rule-l4-paths.json",
 	  ":7: $.rules[0].destinations[0]: destination \"dns\" has protocol \"udp\", but the rule "
 	  "has paths" L4_TAIL },
+	/* body rules, DLP, deny responses, body window, path options */
+	{ "invalid-ai-body-window-big.json",
+	  ":3: $.body_window_bytes: expected an integer 1..1048576 (bytes of a request "
+	  "body read for \"models\" and \"mcp_tools\" rules), got 2097152" },
+	{ "invalid-ai-body-window-string.json",
+	  ":3: $.body_window_bytes: expected an integer 1..1048576 (bytes of a request "
+	  "body read for \"models\" and \"mcp_tools\" rules), got \"64k\"" },
+	{ "invalid-ai-body-window-zero.json",
+	  ":3: $.body_window_bytes: expected an integer 1..1048576 (bytes of a request "
+	  "body read for \"models\" and \"mcp_tools\" rules), got 0" },
+	{ "invalid-ai-deny-response-number.json",
+	  ":3: $.deny_response: expected \"reset\", \"403\" or \"429\" (how a deny is answered), "
+	  "got an integer" },
+	{ "invalid-ai-dlp-action.json",
+	  ":4: $.dlp.action: expected \"deny\" or \"log\" (what a DLP match does), got \"block\"" },
+	{ "invalid-ai-dlp-default-patterns.json",
+	  ":4: $.dlp.default_patterns: expected true or false, got \"yes\"" },
+	{ "invalid-ai-dlp-no-patterns.json",
+	  ":3: $.dlp: expected \"patterns\" when \"default_patterns\" is false (DLP with no "
+	  "pattern would scan for nothing)" },
+	{ "invalid-ai-dlp-not-object.json",
+	  ":3: $.dlp: expected a DLP object (\"action\", \"default_patterns\", \"patterns\"), "
+	  "got true" },
+	{ "invalid-ai-dlp-pattern-bad-name.json",
+	  ":4: $.dlp.patterns[0].name: expected a pattern name of 1..63 characters from "
+	  "[A-Za-z0-9._-], got \"acme token\"" },
+	{ "invalid-ai-dlp-pattern-duplicate-name.json",
+	  ":5: $.dlp.patterns[1].name: duplicate pattern name \"acme\" (first at "
+	  "$.dlp.patterns[0])" },
+	{ "invalid-ai-dlp-pattern-no-regex.json",
+	  ":4: $.dlp.patterns[0]: missing required key \"regex\" (a Hyperscan regex, e.g. "
+	  "\"acme_[A-Za-z0-9]{32}\")" },
+	{ "invalid-ai-dlp-pattern-not-object.json",
+	  ":4: $.dlp.patterns[0]: expected a DLP pattern object (\"name\", \"regex\"), got "
+	  "\"acme_[0-9]{8}\"" },
+	{ "invalid-ai-dlp-pattern-regex-empty.json",
+	  ":5: $.dlp.patterns[0].regex: expected a regex (a non-empty string of at most "
+	  "1024 bytes), got \"\"" },
+	{ "invalid-ai-dlp-patterns-empty.json",
+	  ":4: $.dlp.patterns: expected a non-empty array of DLP pattern objects, got an "
+	  "empty array" },
+	{ "invalid-ai-dlp-unknown-key.json",
+	  ":4: $.dlp.pattern: unknown key \"pattern\"; did you mean \"patterns\"? (allowed "
+	  "keys: action, default_patterns, patterns, description)" },
+	{ "invalid-ai-external-not-bool.json",
+	  ":4: $.destinations[0].external: expected true or false, got an integer" },
+	{ "invalid-ai-external-tcp.json",
+	  ":5: $.destinations[0].external: \"external\" applies only to \"http\" and \"any\" "
+	  "destinations (DLP scans HTTP request bodies), and this one has protocol \"tcp\"" },
+	{ "invalid-ai-mcp-tool-duplicate.json",
+	  ":5: $.rules[0].mcp_tools[1]: \"kb_*\" is listed twice" },
+	{ "invalid-ai-model-bad-glob.json",
+	  ":5: $.rules[0].models[1]: expected an exact value or a glob ('*' any "
+	  "characters, '?' one) of 1..256 printable characters, no backslash, got "
+	  "\"small-\\\\*\"" },
+	{ "invalid-ai-models-and-tools.json",
+	  ":5: $.rules[0].mcp_tools: give \"models\" or \"mcp_tools\", not both (a request "
+	  "body is an OpenAI-style request or an MCP call)" },
+	{ "invalid-ai-models-empty.json",
+	  ":4: $.rules[0].models: expected a non-empty array of model names or globs, got "
+	  "an empty array" },
+	{ "invalid-ai-models-on-tcp.json",
+	  ":5: $.rules[0].destinations[0]: destination \"db\" has protocol \"tcp\", but the "
+	  "rule has models, which only HTTP requests carry (an L4 flow has no method, path "
+	  "or headers)" },
+	{ "invalid-ai-models-tls.json",
+	  ":5: $.rules[0].tls: a rule with \"tls\" conditions is decided at the ClientHello, "
+	  "which carries no method, path, header or claim, but this rule also has models" },
+	{ "invalid-ai-path-norm-not-bool.json",
+	  ":4: $.path_normalization.reject_encoded_slash: expected true or false, got \"no\"" },
+	{ "invalid-ai-path-norm-not-object.json",
+	  ":3: $.path_normalization: expected an object of path normalisation switches "
+	  "(\"merge_slashes\", \"reject_encoded_slash\"), got true" },
+	{ "invalid-ai-path-norm-unknown-key.json",
+	  ":4: $.path_normalization.merge_slash: unknown key \"merge_slash\"; did you mean "
+	  "\"merge_slashes\"? (allowed keys: merge_slashes, reject_encoded_slash, "
+	  "description)" },
+	{ "invalid-ai-rule-deny-response.json",
+	  ":5: $.rules[0].deny_response: expected \"reset\", \"403\" or \"429\" (how a deny is "
+	  "answered), got \"404\"" },
 };
 
 static void test_invalid_fixtures(void)
@@ -808,7 +984,7 @@ static void test_odd_keys(void)
 	CU_ASSERT_STRING_EQUAL(err, "t.json:2: $[\"ru.les\"]: unknown key \"ru.les\"; did you mean "
 			       "\"rules\"? (allowed keys: "
 			       "version, default_action, mode, jwt_issuers, identities, destinations, rules, description, "
-			       "tests)");
+			       "deny_response, body_window_bytes, path_normalization, dlp, tests)");
 
 	t = "{\"version\": 1,\n\"x\\\"y\\n\": 1}";
 	CU_ASSERT_PTR_NULL(load_text(t));
@@ -821,7 +997,7 @@ static void test_odd_keys(void)
 	CU_ASSERT_PTR_NULL(load_text(text));
 	snprintf(want, sizeof(want), "t.json:1: $: unknown key \"%.48s\"... (300 bytes) (allowed "
 		 "keys: version, default_action, mode, jwt_issuers, identities, destinations, rules, "
-		 "description, tests)", key);
+		 "description, deny_response, body_window_bytes, path_normalization, dlp, tests)", key);
 	CU_ASSERT_STRING_EQUAL(err, want);
 
 	/* a long key inside an item keeps the item's path */
@@ -1111,6 +1287,8 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_header_conditions),
 	PC_TEST(test_scale),
 	PC_TEST(test_mode),
+	PC_TEST(test_valid_ai),
+	PC_TEST(test_dlp_bad_regex),
 	CU_TEST_INFO_NULL,
 };
 
