@@ -20,6 +20,7 @@
  * policy itself (dp->active) is reclaimed under RCU, and these threads are
  * not RCU readers.
  */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -124,19 +125,26 @@ static uint64_t decisions_of(const struct pc_counters *c)
 	return c->v[PC_CTR_DECISIONS_ALLOWED] + c->v[PC_CTR_DECISIONS_DENIED];
 }
 
-static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+/* The counters /portcullis/stats and /portcullis/reasons answer with: one
+ * worker's when params names one, else the sum. 0, or -errno for the reply. */
+static int read_counters(const char *params, struct pc_counters *c)
 {
-	RTE_SET_USED(cmd);
 	if (!enter())
 		return -ENODEV;
 	int w = worker_param(params, tl.dp->n_workers);
-	if (w == -2) {
-		leave();
-		return -EINVAL;
-	}
-	struct pc_counters c;
-	counters_of(w, &c);
+	if (w != -2)
+		counters_of(w, c);
 	leave();
+	return w == -2 ? -EINVAL : 0;
+}
+
+static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	RTE_SET_USED(cmd);
+	struct pc_counters c;
+	int rc = read_counters(params, &c);
+	if (rc != 0)
+		return rc;
 	rte_tel_data_start_dict(d);
 	for (unsigned i = 0; i < PC_CTR_COUNT; i++) {
 		/* By reason: /portcullis/reasons. */
@@ -145,6 +153,39 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 			rte_tel_data_add_dict_u64(d, name, c.v[i]);
 	}
 	return 0;
+}
+
+/* n empty arrays of type, the columns of a table reply (index k of every
+ * column is row k). 0, or -ENOMEM with none left allocated. */
+static int columns_alloc(struct rte_tel_data **col, unsigned n, enum rte_tel_value_type type)
+{
+	for (unsigned made = 0; made < n; made++) {
+		col[made] = rte_tel_data_alloc();
+		if (col[made] == NULL) {
+			while (made > 0)
+				rte_tel_data_free(col[--made]);
+			return -ENOMEM;
+		}
+		rte_tel_data_start_array(col[made], type);
+	}
+	return 0;
+}
+
+/* What /portcullis/workers says of each worker, in this order. */
+static const char *const worker_cols[] = { "lcore", "queue", "rx", "tx", "decisions",
+					   "flows", "held", "hold_released", "hold_aged" };
+
+/* Worker i's values for worker_cols. Between enter() and leave(). */
+static void worker_row(uint16_t i, uint64_t v[RTE_DIM(worker_cols)])
+{
+	const struct pc_worker *wk = tl.dp->workers[i];
+	struct pc_counters c;
+	counters_of(i, &c);
+	const uint64_t row[] = { wk->lcore, wk->id, c.v[PC_CTR_RX], c.v[PC_CTR_TX],
+				 decisions_of(&c), flows_of(&c), c.v[PC_CTR_HELD],
+				 c.v[PC_CTR_HOLD_RELEASED], c.v[PC_CTR_HOLD_AGED] };
+	static_assert(RTE_DIM(row) == RTE_DIM(worker_cols), "one value per column");
+	memcpy(v, row, sizeof(row));
 }
 
 static int cmd_workers(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -160,68 +201,40 @@ static int cmd_workers(const char *cmd, const char *params, struct rte_tel_data 
 	}
 	rte_tel_data_start_dict(d);
 	if (only >= 0) {
-		struct pc_counters c;
-		counters_of(only, &c);
-		rte_tel_data_add_dict_u64(d, "worker", (uint64_t)only);
-		rte_tel_data_add_dict_u64(d, "lcore", tl.dp->workers[only]->lcore);
-		rte_tel_data_add_dict_u64(d, "queue", tl.dp->workers[only]->id);
-		rte_tel_data_add_dict_u64(d, "rx", c.v[PC_CTR_RX]);
-		rte_tel_data_add_dict_u64(d, "tx", c.v[PC_CTR_TX]);
-		rte_tel_data_add_dict_u64(d, "decisions", decisions_of(&c));
-		rte_tel_data_add_dict_u64(d, "flows", flows_of(&c));
-		rte_tel_data_add_dict_u64(d, "held", c.v[PC_CTR_HELD]);
-		rte_tel_data_add_dict_u64(d, "hold_released", c.v[PC_CTR_HOLD_RELEASED]);
-		rte_tel_data_add_dict_u64(d, "hold_aged", c.v[PC_CTR_HOLD_AGED]);
+		uint64_t v[RTE_DIM(worker_cols)];
+		worker_row((uint16_t)only, v);
 		leave();
+		rte_tel_data_add_dict_u64(d, "worker", (uint64_t)only);
+		for (unsigned k = 0; k < RTE_DIM(worker_cols); k++)
+			rte_tel_data_add_dict_u64(d, worker_cols[k], v[k]);
 		return 0;
 	}
 	/* Columns: index k of every array is worker k. */
-	static const char *const cols[] = { "lcore", "queue", "rx", "tx", "decisions",
-					    "flows", "held", "hold_released", "hold_aged" };
-	struct rte_tel_data *col[RTE_DIM(cols)];
-	unsigned made = 0;
-	for (; made < RTE_DIM(cols); made++) {
-		col[made] = rte_tel_data_alloc();
-		if (col[made] == NULL)
-			break;
-		rte_tel_data_start_array(col[made], RTE_TEL_U64_VAL);
-	}
-	if (made < RTE_DIM(cols)) {
+	struct rte_tel_data *col[RTE_DIM(worker_cols)];
+	if (columns_alloc(col, RTE_DIM(worker_cols), RTE_TEL_U64_VAL) != 0) {
 		leave();
-		for (unsigned k = 0; k < made; k++)
-			rte_tel_data_free(col[k]);
 		return -ENOMEM;
 	}
 	for (uint16_t i = 0; i < n; i++) {
-		const struct pc_worker *wk = tl.dp->workers[i];
-		struct pc_counters c;
-		counters_of(i, &c);
-		uint64_t v[RTE_DIM(cols)] = { wk->lcore, wk->id, c.v[PC_CTR_RX], c.v[PC_CTR_TX],
-					      decisions_of(&c), flows_of(&c), c.v[PC_CTR_HELD],
-					      c.v[PC_CTR_HOLD_RELEASED], c.v[PC_CTR_HOLD_AGED] };
-		for (unsigned k = 0; k < RTE_DIM(cols); k++)
+		uint64_t v[RTE_DIM(worker_cols)];
+		worker_row(i, v);
+		for (unsigned k = 0; k < RTE_DIM(worker_cols); k++)
 			rte_tel_data_add_array_u64(col[k], v[k]);
 	}
 	leave();
 	rte_tel_data_add_dict_u64(d, "workers", n);
-	for (unsigned k = 0; k < RTE_DIM(cols); k++)
-		rte_tel_data_add_dict_container(d, cols[k], col[k], 0);
+	for (unsigned k = 0; k < RTE_DIM(worker_cols); k++)
+		rte_tel_data_add_dict_container(d, worker_cols[k], col[k], 0);
 	return 0;
 }
 
 static int cmd_reasons(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	RTE_SET_USED(cmd);
-	if (!enter())
-		return -ENODEV;
-	int w = worker_param(params, tl.dp->n_workers);
-	if (w == -2) {
-		leave();
-		return -EINVAL;
-	}
 	struct pc_counters c;
-	counters_of(w, &c);
-	leave();
+	int rc = read_counters(params, &c);
+	if (rc != 0)
+		return rc;
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "allowed", c.v[PC_CTR_DECISIONS_ALLOWED]);
 	rte_tel_data_add_dict_u64(d, "denied", c.v[PC_CTR_DECISIONS_DENIED]);
@@ -334,17 +347,8 @@ static int cmd_quarantine(const char *cmd, const char *params, struct rte_tel_da
 		return -ENODEV;
 	static const char *const cols[] = { "kind", "caller", "reason", "expires" };
 	struct rte_tel_data *col[RTE_DIM(cols)];
-	unsigned made = 0;
-	for (; made < RTE_DIM(cols); made++) {
-		col[made] = rte_tel_data_alloc();
-		if (col[made] == NULL)
-			break;
-		rte_tel_data_start_array(col[made], RTE_TEL_STRING_VAL);
-	}
-	if (made < RTE_DIM(cols)) {
+	if (columns_alloc(col, RTE_DIM(cols), RTE_TEL_STRING_VAL) != 0) {
 		leave();
-		for (unsigned k = 0; k < made; k++)
-			rte_tel_data_free(col[k]);
 		return -ENOMEM;
 	}
 	static struct pc_shm_quar_entry copy[PC_SHM_QUAR_MAX]; /* under tl_shm_lock */

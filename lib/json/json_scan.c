@@ -593,20 +593,18 @@ enum pc_json_reason pc_json_unescape(const struct pc_json_value *v, char *buf, s
 
 /* ---- the scanner ---- */
 
-enum pc_json_reason pc_json_scan_object(const char *buf, size_t len,
-					struct pc_json_member *members,
-					unsigned max_members, unsigned *n_members)
+/* The steps of a top-level object (RFC 8259 §4), shared by the two scanners
+ * below; each moves *pp and returns PC_JSON_OK or the reason to reject. */
+
+/* ws '{' ws: *empty says the object closes at once (*pp then past its '}'). */
+static inline enum pc_json_reason object_open(const char **pp, const char *buf, size_t len,
+					      bool *empty)
 {
 	const char *end = buf + len;
-	const char *p;
-	unsigned n = 0;
-	enum pc_json_reason r;
-
-	*n_members = 0;
 	/* views carry 32-bit lengths */
 	if (unlikely(len > UINT32_MAX))
 		return PC_JSON_TOO_LARGE;
-	p = skip_ws(buf, end);
+	const char *p = skip_ws(buf, end);
 	if (unlikely(p >= end))
 		return PC_JSON_EMPTY;
 	/* RFC 7519 §7.2 step 4 and our own use: the text must be an object */
@@ -615,36 +613,82 @@ enum pc_json_reason pc_json_scan_object(const char *buf, size_t len,
 	p = skip_ws(p + 1, end);
 	if (unlikely(p >= end))
 		return PC_JSON_TRUNCATED;
-	if (*p == '}') {
-		p++;
-		goto done;
-	}
-	for (;;) {
-		/* Filled in place: building the member on the stack and
-		 * copying it costs a store-forwarding stall per member. */
-		struct pc_json_member *m = &members[n];
+	*empty = *p == '}';
+	*pp = *empty ? p + 1 : p;
+	return PC_JSON_OK;
+}
 
+/* member = string name-separator value, into *m (filled in place: building
+ * a member on the stack and copying it costs a store-forwarding stall). */
+static inline enum pc_json_reason object_member(const char **pp, const char *end,
+						struct pc_json_member *m)
+{
+	const char *p = *pp;
+	enum pc_json_reason r;
+	if (unlikely(*p != '"'))
+		return PC_JSON_UNEXPECTED_CHAR;
+	p++;
+	m->key.raw.p = p;
+	r = scan_string(&p, end, &m->key.escaped);
+	if (unlikely(r != PC_JSON_OK))
+		return r;
+	m->key.kind = PC_JSON_STRING;
+	m->key.raw.len = (uint32_t)(p - 1 - m->key.raw.p);
+	p = skip_ws(p, end);
+	if (unlikely(p >= end))
+		return PC_JSON_TRUNCATED;
+	if (unlikely(*p != ':'))
+		return PC_JSON_UNEXPECTED_CHAR;
+	p = skip_ws(p + 1, end);
+	if (unlikely(p >= end))
+		return PC_JSON_TRUNCATED;
+	r = scan_value(&p, end, &m->value);
+	*pp = p;
+	return r;
+}
+
+/* After a member: ws '}' (*closed, *pp past it) or ws ',' ws. */
+static inline enum pc_json_reason object_next(const char **pp, const char *end, bool *closed)
+{
+	const char *p = skip_ws(*pp, end);
+	if (unlikely(p >= end))
+		return PC_JSON_TRUNCATED;
+	*closed = *p == '}';
+	if (*closed) {
+		*pp = p + 1;
+		return PC_JSON_OK;
+	}
+	if (unlikely(*p != ','))
+		return PC_JSON_UNEXPECTED_CHAR;
+	p = skip_ws(p + 1, end);
+	if (unlikely(p >= end))
+		return PC_JSON_TRUNCATED;
+	*pp = p;
+	return PC_JSON_OK;
+}
+
+/* §2: JSON-text = ws value ws */
+static inline enum pc_json_reason object_close(const char *p, const char *end)
+{
+	return unlikely(skip_ws(p, end) != end) ? PC_JSON_TRAILING_DATA : PC_JSON_OK;
+}
+
+enum pc_json_reason pc_json_scan_object(const char *buf, size_t len,
+					struct pc_json_member *members,
+					unsigned max_members, unsigned *n_members)
+{
+	const char *end = buf + len;
+	const char *p;
+	unsigned n = 0;
+	bool closed;
+
+	*n_members = 0;
+	enum pc_json_reason r = object_open(&p, buf, len, &closed);
+	while (r == PC_JSON_OK && !closed) {
+		struct pc_json_member *m = &members[n];
 		if (unlikely(n >= max_members))
 			return PC_JSON_TOO_MANY_MEMBERS;
-		/* §4: member = string name-separator value */
-		if (unlikely(*p != '"'))
-			return PC_JSON_UNEXPECTED_CHAR;
-		p++;
-		m->key.raw.p = p;
-		r = scan_string(&p, end, &m->key.escaped);
-		if (unlikely(r != PC_JSON_OK))
-			return r;
-		m->key.kind = PC_JSON_STRING;
-		m->key.raw.len = (uint32_t)(p - 1 - m->key.raw.p);
-		p = skip_ws(p, end);
-		if (unlikely(p >= end))
-			return PC_JSON_TRUNCATED;
-		if (unlikely(*p != ':'))
-			return PC_JSON_UNEXPECTED_CHAR;
-		p = skip_ws(p + 1, end);
-		if (unlikely(p >= end))
-			return PC_JSON_TRUNCATED;
-		r = scan_value(&p, end, &m->value);
+		r = object_member(&p, end, m);
 		if (unlikely(r != PC_JSON_OK))
 			return r;
 		/* §4 says names SHOULD be unique; RFC 7519 §4 lets a JWT parser
@@ -653,27 +697,13 @@ enum pc_json_reason pc_json_scan_object(const char *buf, size_t len,
 			if (unlikely(key_eq(&members[i].key, &m->key)))
 				return PC_JSON_DUPLICATE_KEY;
 		n++;
-
-		p = skip_ws(p, end);
-		if (unlikely(p >= end))
-			return PC_JSON_TRUNCATED;
-		if (*p == '}') {
-			p++;
-			break;
-		}
-		if (unlikely(*p != ','))
-			return PC_JSON_UNEXPECTED_CHAR;
-		p = skip_ws(p + 1, end);
-		if (unlikely(p >= end))
-			return PC_JSON_TRUNCATED;
+		r = object_next(&p, end, &closed);
 	}
-done:
-	/* §2: JSON-text = ws value ws */
-	p = skip_ws(p, end);
-	if (unlikely(p != end))
-		return PC_JSON_TRAILING_DATA;
-	*n_members = n;
-	return PC_JSON_OK;
+	if (r == PC_JSON_OK)
+		r = object_close(p, end);
+	if (r == PC_JSON_OK)
+		*n_members = n;
+	return r;
 }
 
 enum pc_json_reason pc_json_scan_pick(const char *buf, size_t len, const struct pc_str *keys,
@@ -681,46 +711,14 @@ enum pc_json_reason pc_json_scan_pick(const char *buf, size_t len, const struct 
 {
 	const char *end = buf + len;
 	const char *p;
-	enum pc_json_reason r;
+	bool closed;
 
 	for (unsigned k = 0; k < n_keys; k++)
 		values[k] = (struct pc_json_value){ .kind = PC_JSON_NONE };
-	if (unlikely(len > UINT32_MAX))
-		return PC_JSON_TOO_LARGE;
-	p = skip_ws(buf, end);
-	if (unlikely(p >= end))
-		return PC_JSON_EMPTY;
-	if (unlikely(*p != '{'))
-		return PC_JSON_NOT_OBJECT;
-	p = skip_ws(p + 1, end);
-	if (unlikely(p >= end))
-		return PC_JSON_TRUNCATED;
-	if (*p == '}') {
-		p++;
-		goto done;
-	}
-	for (;;) {
+	enum pc_json_reason r = object_open(&p, buf, len, &closed);
+	while (r == PC_JSON_OK && !closed) {
 		struct pc_json_member m;
-
-		/* §4: member = string name-separator value */
-		if (unlikely(*p != '"'))
-			return PC_JSON_UNEXPECTED_CHAR;
-		p++;
-		m.key.raw.p = p;
-		r = scan_string(&p, end, &m.key.escaped);
-		if (unlikely(r != PC_JSON_OK))
-			return r;
-		m.key.kind = PC_JSON_STRING;
-		m.key.raw.len = (uint32_t)(p - 1 - m.key.raw.p);
-		p = skip_ws(p, end);
-		if (unlikely(p >= end))
-			return PC_JSON_TRUNCATED;
-		if (unlikely(*p != ':'))
-			return PC_JSON_UNEXPECTED_CHAR;
-		p = skip_ws(p + 1, end);
-		if (unlikely(p >= end))
-			return PC_JSON_TRUNCATED;
-		r = scan_value(&p, end, &m.value);
+		r = object_member(&p, end, &m);
 		if (unlikely(r != PC_JSON_OK))
 			return r;
 		for (unsigned k = 0; k < n_keys; k++) {
@@ -734,26 +732,9 @@ enum pc_json_reason pc_json_scan_pick(const char *buf, size_t len, const struct 
 			values[k] = m.value;
 			break;
 		}
-
-		p = skip_ws(p, end);
-		if (unlikely(p >= end))
-			return PC_JSON_TRUNCATED;
-		if (*p == '}') {
-			p++;
-			break;
-		}
-		if (unlikely(*p != ','))
-			return PC_JSON_UNEXPECTED_CHAR;
-		p = skip_ws(p + 1, end);
-		if (unlikely(p >= end))
-			return PC_JSON_TRUNCATED;
+		r = object_next(&p, end, &closed);
 	}
-done:
-	/* §2: JSON-text = ws value ws */
-	p = skip_ws(p, end);
-	if (unlikely(p != end))
-		return PC_JSON_TRAILING_DATA;
-	return PC_JSON_OK;
+	return r == PC_JSON_OK ? object_close(p, end) : r;
 }
 
 const struct pc_json_member *pc_json_find(const struct pc_json_member *members, unsigned n,

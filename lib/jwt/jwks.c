@@ -239,11 +239,19 @@ static int load_okp(struct load_ctx *c, const json_t *obj, struct pc_jwk *k)
 	return r;
 }
 
-/* RFC 2104 §2: a key longer than the block is hashed first, then padded
- * with zeros to the block; the states after one block of K ^ ipad and of
- * K ^ opad are all a verify needs. */
-static void pads(const uint8_t *key, size_t len, size_t block, uint8_t *ipad, uint8_t *opad)
+/* RFC 2104 §2: k's secret, hashed first (into kh) when longer than the
+ * block, padded with zeros to the block and xored into ipad and opad; the
+ * hash states after one block of each are all a verify needs. */
+static void key_pads(const struct pc_jwk *k, size_t block,
+		     unsigned char *(*digest)(const unsigned char *, size_t, unsigned char *),
+		     size_t digest_len, uint8_t *kh, uint8_t *ipad, uint8_t *opad)
 {
+	const uint8_t *key = k->secret;
+	size_t len = k->secret_len;
+	if (len > block) {
+		digest(key, len, kh);
+		key = kh, len = digest_len;
+	}
 	memset(ipad, 0x36, block);
 	memset(opad, 0x5c, block);
 	for (size_t i = 0; i < len; i++) {
@@ -255,40 +263,23 @@ static void pads(const uint8_t *key, size_t len, size_t block, uint8_t *ipad, ui
 static int hmac_prepare(struct pc_jwk *k)
 {
 	uint8_t kh[SHA512_DIGEST_LENGTH], ip[128], op[128];
-	const uint8_t *key;
-	size_t len;
 	struct pc_jwk_hmac *h = OPENSSL_zalloc(sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 
-	key = k->secret, len = k->secret_len;
-	if (len > 64) {
-		SHA256(key, len, kh);
-		key = kh, len = SHA256_DIGEST_LENGTH;
-	}
-	pads(key, len, 64, ip, op);
+	key_pads(k, 64, SHA256, SHA256_DIGEST_LENGTH, kh, ip, op);
 	SHA256_Init(&h->in256);
 	SHA256_Update(&h->in256, ip, 64);
 	SHA256_Init(&h->out256);
 	SHA256_Update(&h->out256, op, 64);
 
-	key = k->secret, len = k->secret_len;
-	if (len > 128) {
-		SHA384(key, len, kh);
-		key = kh, len = SHA384_DIGEST_LENGTH;
-	}
-	pads(key, len, 128, ip, op);
+	key_pads(k, 128, SHA384, SHA384_DIGEST_LENGTH, kh, ip, op);
 	SHA384_Init(&h->in384);
 	SHA384_Update(&h->in384, ip, 128);
 	SHA384_Init(&h->out384);
 	SHA384_Update(&h->out384, op, 128);
 
-	key = k->secret, len = k->secret_len;
-	if (len > 128) {
-		SHA512(key, len, kh);
-		key = kh, len = SHA512_DIGEST_LENGTH;
-	}
-	pads(key, len, 128, ip, op);
+	key_pads(k, 128, SHA512, SHA512_DIGEST_LENGTH, kh, ip, op);
 	SHA512_Init(&h->in512);
 	SHA512_Update(&h->in512, ip, 128);
 	SHA512_Init(&h->out512);

@@ -48,22 +48,7 @@ check() { # check DESCRIPTION CMD...
 }
 ctl() { "$CTL" "$@" --socket "$SOCK"; }
 
-PYTHONPATH=$SRC/tests/pcap python3 - "$WORK/in0.pcap" "$WORK/empty.pcap" <<'PY' || exit 1
-import sys
-import pcap_frames as pf
-C, S = "02:00:00:00:00:01", "02:00:00:00:00:02"
-frames = []
-for sport in (40001, 40002, 40003):  # monitoring -> ssh: allowed at L4
-    frames.append(pf.eth(S, C, pf.ETH_IPV4, pf.ipv4("198.18.1.200", "198.18.0.2", 6,
-        pf.tcp("198.18.1.200", "198.18.0.2", sport, 22, 1000 + sport, 0, pf.TCP_SYN))))
-for sport in (41001, 41002):  # another source -> ssh: denied
-    frames.append(pf.eth(S, C, pf.ETH_IPV4, pf.ipv4("198.18.1.5", "198.18.0.2", 6,
-        pf.tcp("198.18.1.5", "198.18.0.2", sport, 22, 7, 0, pf.TCP_SYN))))
-frames.append(pf.eth(S, C, pf.ETH_IPV4, pf.ipv4("198.18.1.7", "198.18.0.9", 17,
-    pf.udp("198.18.1.7", "198.18.0.9", 5353, 53, b"\0" * 12))))
-pf.write_pcap(sys.argv[1], frames)
-pf.write_pcap(sys.argv[2], [])
-PY
+python3 "$SRC/tests/control/l4_capture.py" "$WORK/in0.pcap" "$WORK/empty.pcap" udp || exit 1
 
 "$CP" --policy "$SRC/config/policy.sample.json" --instance "$INST" --socket "$SOCK" \
 	--foreground --ack-timeout 30000 >"$WORK/cp.out" 2>"$WORK/cp.err" &

@@ -72,22 +72,7 @@ tel() { python3 "$WORK/tel.py" "$TEL" "$@" 2>/dev/null; }
 cp "$SRC/config/policy.sample.json" "$WORK/startup.json"
 counts=$(python3 -c 'import json, sys; p = json.load(open(sys.argv[1])); print("%d/%d" % (len(p["rules"]), len(p["identities"])))' "$WORK/startup.json")
 
-PYTHONPATH=$SRC/tests/pcap python3 - "$WORK/in0.pcap" "$WORK/empty.pcap" <<'PY' || exit 1
-import sys
-import pcap_frames as pf
-C, S = "02:00:00:00:00:01", "02:00:00:00:00:02"
-frames = []
-for sport in (40001, 40002, 40003):  # monitoring -> ssh: allowed at L4
-    frames.append(pf.eth(S, C, pf.ETH_IPV4, pf.ipv4("198.18.1.200", "198.18.0.2", 6,
-        pf.tcp("198.18.1.200", "198.18.0.2", sport, 22, 1000 + sport, 0, pf.TCP_SYN))))
-for sport in (41001, 41002):  # another source -> ssh: denied
-    frames.append(pf.eth(S, C, pf.ETH_IPV4, pf.ipv4("198.18.1.5", "198.18.0.2", 6,
-        pf.tcp("198.18.1.5", "198.18.0.2", sport, 22, 7, 0, pf.TCP_SYN))))
-frames.append(pf.eth("ff:ff:ff:ff:ff:ff", C, pf.ETH_ARP,
-    pf.arp_request(C, "198.18.1.7", "198.18.0.9")))
-pf.write_pcap(sys.argv[1], frames)
-pf.write_pcap(sys.argv[2], [])
-PY
+python3 "$SRC/tests/control/l4_capture.py" "$WORK/in0.pcap" "$WORK/empty.pcap" arp || exit 1
 
 "$DP" -l 0,1 --no-huge -m 512 --no-pci --file-prefix "$PREFIX" \
 	--vdev "net_pcap0,rx_pcap=$WORK/in0.pcap,tx_pcap=$WORK/out0.pcap" \

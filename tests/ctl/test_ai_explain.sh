@@ -16,34 +16,7 @@ shopt -s lastpipe
 CTL=${1:?usage: $0 PORTCULLISCTL SOURCE_ROOT}
 ROOT=${2:?usage: $0 PORTCULLISCTL SOURCE_ROOT}
 SAMPLE="$ROOT/config/policy.sample.json"
-POLICY=$SAMPLE
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
-failures=0
-checks=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-# explain NAME EXPECTED_JSON [explain options...]; the request is on stdin.
-explain() {
-	local name=$1 want=$2
-	shift 2
-	checks=$((checks + 1))
-	local got rc
-	got=$("$CTL" explain --policy "$POLICY" "$@" 2>"$TMP/stderr")
-	rc=$?
-	if [ "$rc" -ne 0 ]; then
-		fail "$name: exit $rc: $(cat "$TMP/stderr")"
-	elif [ "$got" != "$want" ]; then
-		fail "$name"$'\n'"  got:  $got"$'\n'"  want: $want"
-	else
-		echo "ok: $name"
-	fi
-}
+. "$(dirname "$0")/explain_lib.sh"
 
 # post PATH BODY: a POST with a Content-Length body from research-agent.
 post() {
@@ -186,5 +159,4 @@ else
 	fail "policy test: cases with bodies: $(cat "$TMP/out" "$TMP/err")"
 fi
 
-echo "$((checks - failures)) of $checks checks passed"
-[ "$failures" -eq 0 ]
+end_checks

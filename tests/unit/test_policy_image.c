@@ -91,6 +91,26 @@ static void reseal(uint8_t *img, size_t len)
 	H(img)->crc32 = pc__img_crc(img, len);
 }
 
+/* img = orig with 1..max_flips bytes changed (a random byte or one bit
+ * flipped), three in four of them before focus_end and the rest anywhere,
+ * then resealed so the damage gets past the checksum. */
+static void scramble(uint8_t *img, const uint8_t *orig, size_t len, uint32_t *seed, int max_flips,
+		   uint32_t focus_end)
+{
+	memcpy(img, orig, len);
+	int flips = 1 + (int)(*seed % (uint32_t)max_flips);
+	for (int f = 0; f < flips; f++) {
+		*seed = *seed * 1103515245u + 12345u;
+		uint32_t span = (*seed >> 8) % 4 == 0 ? (uint32_t)len : focus_end;
+		uint32_t at = PC_POLICY_IMAGE_CRC_START + 4 + (*seed >> 12) % (span - 20);
+		*seed = *seed * 1103515245u + 12345u;
+		img[at] = (*seed >> 16) % 3 == 0 ? (uint8_t)(*seed >> 8)
+						 : img[at] ^ (uint8_t)(1u << (*seed >> 24) % 8);
+	}
+	reseal(img, len);
+}
+
+
 static void expect_reject(const uint8_t *img, size_t len, const char *want, int line)
 {
 	char err[512] = "";
@@ -115,10 +135,12 @@ static void expect_reject(const uint8_t *img, size_t len, const char *want, int 
  * (formatted into want); the image is resealed afterwards. */
 typedef void (*damage_fn)(uint8_t *img, size_t len, char *want, size_t want_len);
 
-static void run_damage(damage_fn fn, int line)
+/* Damage a fresh image from make (one of the fresh*() policies) with fn and
+ * expect exactly its message. */
+static void run_damage(uint8_t *(*make)(size_t *len), damage_fn fn, int line)
 {
 	size_t len;
-	uint8_t *img = fresh(&len);
+	uint8_t *img = make(&len);
 	char want[512];
 	fn(img, len, want, sizeof(want));
 	reseal(img, len);
@@ -126,7 +148,7 @@ static void run_damage(damage_fn fn, int line)
 	free(img);
 }
 
-#define DAMAGE(fn) run_damage((fn), __LINE__)
+#define DAMAGE(fn) run_damage(fresh, (fn), __LINE__)
 
 static void test_accepts_sample(void)
 {
@@ -655,18 +677,7 @@ static uint8_t *fresh_jwt(size_t *len)
 	return img;
 }
 
-static void run_jwt_damage(damage_fn fn, int line)
-{
-	size_t len;
-	uint8_t *img = fresh_jwt(&len);
-	char want[512];
-	fn(img, len, want, sizeof(want));
-	reseal(img, len);
-	expect_reject(img, len, want, line);
-	free(img);
-}
-
-#define JWT_DAMAGE(fn) run_jwt_damage((fn), __LINE__)
+#define JWT_DAMAGE(fn) run_damage(fresh_jwt, (fn), __LINE__)
 
 static struct pc_img_issuer *issuer0(uint8_t *img)
 {
@@ -828,17 +839,8 @@ static void test_random_damage(void)
 	uint32_t seed = 12345, accepted = 0, rejected = 0;
 	uint32_t hs_off = H(orig)->sections[PC_IMG_SEC_HSDB].off;
 	for (int round = 0; round < 3000; round++) {
-		memcpy(img, orig, len);
-		int flips = 1 + (int)(seed % 4);
-		for (int f = 0; f < flips; f++) {
-			seed = seed * 1103515245u + 12345u;
-			/* mostly our own tables: the database has its own crc */
-			uint32_t span = (seed >> 8) % 4 == 0 ? (uint32_t)len : hs_off;
-			uint32_t at = PC_POLICY_IMAGE_CRC_START + 4 + (seed >> 12) % (span - 20);
-			seed = seed * 1103515245u + 12345u;
-			img[at] = (seed >> 16) % 3 == 0 ? (uint8_t)(seed >> 8) : img[at] ^ (uint8_t)(1u << (seed >> 24) % 8);
-		}
-		reseal(img, len);
+		/* mostly our own tables: the database has its own crc */
+		scramble(img, orig, len, &seed, 4, hs_off);
 		char err[512] = "";
 		struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
 		if (p == NULL) {
@@ -950,18 +952,7 @@ static uint8_t *fresh_tls(size_t *len)
 	return img;
 }
 
-static void run_tls_damage(damage_fn fn, int line)
-{
-	size_t len;
-	uint8_t *img = fresh_tls(&len);
-	char want[512];
-	fn(img, len, want, sizeof(want));
-	reseal(img, len);
-	expect_reject(img, len, want, line);
-	free(img);
-}
-
-#define TLS_DAMAGE(fn) run_tls_damage((fn), __LINE__)
+#define TLS_DAMAGE(fn) run_damage(fresh_tls, (fn), __LINE__)
 
 static char *tls_str(uint8_t *img, unsigned sec_id, unsigned i)
 {
@@ -1229,18 +1220,7 @@ static uint8_t *fresh_ai(size_t *len)
 	return img;
 }
 
-static void run_ai_damage(damage_fn fn, int line)
-{
-	size_t len;
-	uint8_t *img = fresh_ai(&len);
-	char want[512];
-	fn(img, len, want, sizeof(want));
-	reseal(img, len);
-	expect_reject(img, len, want, line);
-	free(img);
-}
-
-#define AI_DAMAGE(fn) run_ai_damage((fn), __LINE__)
+#define AI_DAMAGE(fn) run_damage(fresh_ai, (fn), __LINE__)
 
 static void test_ai_round_trip(void)
 {
@@ -1498,17 +1478,8 @@ static void test_random_damage_ai(void)
 	uint32_t seed = 777, accepted = 0, rejected = 0;
 	uint32_t dlp_off = H(orig)->sections[PC_IMG_SEC_DLP].off;
 	for (int round = 0; round < 1500; round++) {
-		memcpy(img, orig, len);
-		int flips = 1 + (int)(seed % 3);
-		for (int f = 0; f < flips; f++) {
-			seed = seed * 1103515245u + 12345u;
-			/* mostly the tables; now and then the DLP blob */
-			uint32_t span = (seed >> 8) % 4 == 0 ? (uint32_t)len : dlp_off;
-			uint32_t at = PC_POLICY_IMAGE_CRC_START + 4 + (seed >> 12) % (span - 20);
-			seed = seed * 1103515245u + 12345u;
-			img[at] = (seed >> 16) % 3 == 0 ? (uint8_t)(seed >> 8) : img[at] ^ (uint8_t)(1u << (seed >> 24) % 8);
-		}
-		reseal(img, len);
+		/* mostly the tables; now and then the DLP blob */
+		scramble(img, orig, len, &seed, 3, dlp_off);
 		char err[512] = "";
 		struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
 		if (p == NULL) {
