@@ -58,6 +58,7 @@
 #include "control_quarantine.h"
 #include "policy/policy.h"
 #include "shm/shm.h"
+#include "util/crc32c.h"
 
 #define PROG "portcullis-control"
 #define PC_CP_MAX_CLIENTS 32
@@ -225,7 +226,7 @@ static int push(struct pc_cp *cp, const char *path, const char *why, json_t *res
 	uint64_t word = __atomic_load_n(&c->publish, __ATOMIC_ACQUIRE);
 	if (skip_same && word != 0) {
 		const struct pc_shm_slot *s = &c->slot[PC_SHM_PUBLISH_SLOT(word) & 1];
-		if (s->len == len && s->crc32 == pc_shm_crc(image, len) &&
+		if (s->len == len && s->crc32 == pc_crc32c(image, len) &&
 		    memcmp(pc_shm_slot_data(&cp->map, PC_SHM_PUBLISH_SLOT(word) & 1), image,
 			   len) == 0) {
 			free(image);
@@ -455,6 +456,7 @@ static json_t *cmd_flows(struct pc_cp *cp, json_t *req)
 	 * loading it with acquire, sees limit and identity. */
 	uint32_t seq = f->req_seq + 1;
 	__atomic_store_n(&f->req_seq, seq, __ATOMIC_RELEASE);
+	pc_shm_ring(cp->map.ctl);
 	uint64_t deadline = pc_shm_now_ns(CLOCK_MONOTONIC) + PC_CP_FLOWS_TIMEOUT_MS * 1000000ull;
 	while (__atomic_load_n(&f->done_seq, __ATOMIC_ACQUIRE) != seq) {
 		if (pc_shm_now_ns(CLOCK_MONOTONIC) > deadline) {

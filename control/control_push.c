@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "control_push.h"
+#include "util/crc32c.h"
 
 #define PC_CP_POLL_NS 100000 /* 100 us between looks at the ack */
 
@@ -71,13 +72,14 @@ int pc_cp_publish(struct pc_shm_map *m, const void *image, size_t len, uint32_t 
 		nap();
 	}
 	uint32_t gen = pc_cp_next_generation(c);
-	memcpy(pc_shm_slot_data(m, idle), image, len);
+	uint32_t crc = pc_crc32c_copy(pc_shm_slot_data(m, idle), image, len);
 	c->slot[idle].len = len;
-	c->slot[idle].crc32 = pc_shm_crc(image, len);
+	c->slot[idle].crc32 = crc;
 	c->slot[idle].generation = gen;
 	/* Release: the slot and its description are visible to a reader that
 	 * loads this word with acquire. */
 	__atomic_store_n(&c->publish, PC_SHM_PUBLISH(gen, idle), __ATOMIC_RELEASE);
+	pc_shm_ring(c);
 	*generation = gen;
 	return 0;
 }

@@ -28,6 +28,7 @@ static void write_end(struct pc_shm_ctl *c)
 	uint32_t s = c->quar_seq;
 	/* Release: the table is complete before the even value shows. */
 	__atomic_store_n(&c->quar_seq, (s | 1u) + 1u, __ATOMIC_RELEASE);
+	pc_shm_ring(c);
 }
 
 static int parse_fp(const char *hex, uint8_t fp[PC_SHM_FP_LEN])

@@ -168,10 +168,7 @@ struct pc_dp *pc_dp_create(const struct pc_dp_config *cfg_in, const struct pc_po
 	}
 	active->policy = policy;
 	active->generation = 1;
-	active->sources = policy != NULL ? pc_source_lpm_build(policy) : NULL;
-	if (policy != NULL && active->sources == NULL)
-		fprintf(stderr, "portcullis-dataplane: source prefix LPM: %s; walking the "
-			"policy's lists instead\n", strerror(errno));
+	active->sources = pc_source_lpm_for_policy(policy, NULL);
 	dp->active = active;
 
 	uint16_t id = 0;

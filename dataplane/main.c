@@ -44,7 +44,7 @@
 #include "telemetry.h"
 
 #define PROG "portcullis-dataplane"
-#define PC_MAIN_DRAIN_US 1000
+#define PC_MAIN_DRAIN_US 1000 /* a main-loop turn at most: the doorbell cuts it short */
 #define PC_MAX_FLOWS (1u << 26)
 #define PC_MAX_IDLE_S (7u * 24 * 3600)
 #define PC_MAX_HOLD_PKTS (1u << 20)
@@ -319,6 +319,7 @@ int main(int argc, char **argv)
 	char err[1024];
 	int status = 1;
 
+	pc_swap_tune_heap();
 	/* Application arguments first (after "--"), with argv[0] kept as the
 	 * program name for getopt. */
 	int sep = find_separator(argc, argv);
@@ -407,7 +408,7 @@ int main(int argc, char **argv)
 		pc_swap_poll(swap);
 		if (pc_swap_drain(swap, dlog) < 0)
 			fprintf(stderr, PROG ": --decision-log %s: write failed\n", o.decision_log);
-		rte_delay_us_sleep(PC_MAIN_DRAIN_US);
+		pc_swap_wait(swap, PC_MAIN_DRAIN_US);
 	}
 
 	pc_dp_stop(dp);

@@ -11,21 +11,24 @@
  *   2. crc32, then pc_policy_from_image(), which checks the image as hostile
  *      input; any failure is acknowledged with its message and the running
  *      policy stays;
- *   3. one fresh engine scratch per worker, made for the new policy and fitted
- *      to the old one as well, because a worker may still be in a loop that
- *      loaded the old policy when it picks the new scratch up; the scratches
- *      travel in the struct pc_dp_policy the workers load;
+ *   3. one fresh engine scratch per worker, made for the new policy; the
+ *      scratches travel in the struct pc_dp_policy the workers load, so a
+ *      worker's loop always pairs a policy with the scratch made for it (a
+ *      Hyperscan scratch is checked against its database, one pass over
+ *      it, so fitting one scratch to both policies cost a second pass);
  *   4. release store of dp->active, then rte_rcu_qsbr_synchronize(): after it
  *      no worker holds the old policy or its scratches;
- *   5. drain the decision rings once (records of the old generation are all
+ *   5. acknowledge, the generation last with release: control waits for
+ *      every worker to run the new policy, not for the old one to be freed;
+ *   6. drain the decision rings once (records of the old generation are all
  *      in them by now) and only then free the old policy, so every record is
- *      formatted with the names of the generation that decided it;
- *   6. acknowledge, the generation last with release.
+ *      formatted with the names of the generation that decided it.
  * The main lcore does nothing else while it waits in step 4; workers keep
  * forwarding throughout, so a swap costs no packets.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,6 +48,7 @@
 #include "policy_swap.h"
 #include "shm/quarantine.h"
 #include "shm/shm.h"
+#include "util/crc32c.h"
 #include "worker.h"
 
 #define PROG "portcullis-dataplane"
@@ -64,6 +68,7 @@ struct pc_swap {
 	struct pc_shm_map map;
 	uint64_t slot_max, slot_off[2]; /* validated at attach */
 	uint64_t handled;          /* publish word last handled */
+	uint32_t doorbell;         /* as loaded at the start of the last poll */
 	uint64_t next_heartbeat_ns; /* CLOCK_MONOTONIC */
 	uint64_t next_attach_ns;
 	uint64_t started_ns;       /* CLOCK_REALTIME */
@@ -382,7 +387,7 @@ static void ack(struct pc_swap *s, uint32_t generation, int result, uint64_t t0,
  * kept changing (try again next loop). *word is updated to the word the
  * copy belongs to. */
 static uint8_t *copy_slot(struct pc_swap *s, uint64_t *word, size_t *len, uint32_t *crc,
-			  int *fail)
+			  uint32_t *got, int *fail)
 {
 	const struct pc_shm_ctl *c = s->map.ctl;
 	*fail = 0;
@@ -422,7 +427,7 @@ static uint8_t *copy_slot(struct pc_swap *s, uint64_t *word, size_t *len, uint32
 			} else {
 				/* Offsets as validated at attach, not as the
 				 * segment says now. */
-				memcpy(buf, (const uint8_t *)c + s->slot_off[slot], n);
+				*got = pc_crc32c_copy(buf, (const uint8_t *)c + s->slot_off[slot], n);
 			}
 		}
 		uint64_t again = __atomic_load_n(&c->publish, __ATOMIC_ACQUIRE);
@@ -445,10 +450,11 @@ static void handle(struct pc_swap *s, uint64_t word)
 	uint64_t t0 = pc_shm_now_ns(CLOCK_MONOTONIC);
 	uint64_t seen_rt = pc_shm_now_ns(CLOCK_REALTIME);
 	size_t len = 0;
-	uint32_t want = 0;
+	uint32_t want = 0, got = 0;
 	int fail;
 
-	uint8_t *img = copy_slot(s, &word, &len, &want, &fail);
+	/* The checksum is of the private copy, computed as it is made. */
+	uint8_t *img = copy_slot(s, &word, &len, &want, &got, &fail);
 	if (img == NULL && fail == 0)
 		return; /* still moving: next loop */
 	uint32_t gen = PC_SHM_PUBLISH_GEN(word);
@@ -457,7 +463,6 @@ static void handle(struct pc_swap *s, uint64_t word)
 		ack(s, gen, fail, t0, seen_rt, 0);
 		return;
 	}
-	uint32_t got = pc_shm_crc(img, len);
 	if (unlikely(want != got)) {
 		snprintf(s->err, sizeof(s->err),
 			 "generation %u: slot checksum mismatch: slot says crc32 0x%08x, its %zu "
@@ -482,8 +487,7 @@ static void handle(struct pc_swap *s, uint64_t word)
 	int rc = next == NULL ? -ENOMEM : 0;
 	for (uint16_t i = 0; rc == 0 && i < dp->n_workers; i++) {
 		next->scratch[i] = pc_engine_scratch_new(p);
-		if (next->scratch[i] == NULL ||
-		    pc_engine_scratch_fit(next->scratch[i], old->policy) != 0)
+		if (next->scratch[i] == NULL)
 			rc = -ENOMEM;
 	}
 	if (rc == 0) {
@@ -508,16 +512,11 @@ static void handle(struct pc_swap *s, uint64_t word)
 	next->policy = p;
 	next->generation = gen;
 	next->quarantine = quar_build(s, p, (int64_t)time(NULL));
-	/* Without it the engine walks the lists: slower, same answers. */
-	next->sources = pc_source_lpm_build(p);
-	if (next->sources == NULL)
-		fprintf(stderr, PROG ": generation %u: source prefix LPM: %s; walking the "
-			"policy's lists instead\n", gen, strerror(errno));
+	next->sources = pc_source_lpm_for_policy(p, old->sources);
 	uint64_t t_built = pc_shm_now_ns(CLOCK_MONOTONIC);
 
-	/* Workers that still read w->scratch get the new one too: it fits
-	 * both policies, so whichever policy their loop loaded, it works.
-	 * Relaxed: the release store of active below orders it. */
+	/* The worker's record of its current scratch, freed with the worker
+	 * at the end; the worker itself decides with pol->scratch[]. */
 	for (uint16_t i = 0; i < dp->n_workers; i++)
 		__atomic_store_n(&dp->workers[i]->scratch, next->scratch[i], __ATOMIC_RELAXED);
 	/* Release: a worker that loads the new pointer (acquire) sees the
@@ -531,6 +530,13 @@ static void handle(struct pc_swap *s, uint64_t word)
 
 	s->generation = gen;
 	s->applied_ns = quiescent_rt;
+	s->split_copy_ns = t_copied - t0;
+	s->split_build_ns = t_built - t_copied;
+	s->split_grace_ns = t_grace - t_built;
+	/* Every worker runs the new generation: that is what control waits
+	 * for. Retiring the old one (a large policy takes milliseconds to
+	 * free) comes after. */
+	ack(s, gen, 0, t0, seen_rt, quiescent_rt);
 	/* Every record of the old generation is in the rings now. */
 	pc_swap_drain(s, s->log);
 	for (uint16_t i = 0; i < dp->n_workers; i++)
@@ -541,10 +547,6 @@ static void handle(struct pc_swap *s, uint64_t word)
 	pc_flow_dump_retire(s->dump, old->generation, old->policy); /* its flows stay */
 	gen_retire(s, old->policy);
 	rte_free(old);
-	s->split_copy_ns = t_copied - t0;
-	s->split_build_ns = t_built - t_copied;
-	s->split_grace_ns = t_grace - t_built;
-	ack(s, gen, 0, t0, seen_rt, quiescent_rt);
 }
 
 int pc_swap_poll(struct pc_swap *s)
@@ -554,6 +556,9 @@ int pc_swap_poll(struct pc_swap *s)
 		attach(s, now);
 	if (s->map.ctl == NULL)
 		return 0;
+	/* Before anything is polled: work handed over after this load rings
+	 * a value pc_swap_wait() does not sleep on. */
+	s->doorbell = pc_shm_doorbell(s->map.ctl);
 	if (now >= s->next_heartbeat_ns) {
 		heartbeat(s, now);
 		if (s->quar_next_expiry_s != 0 && (int64_t)time(NULL) >= s->quar_next_expiry_s)
@@ -568,6 +573,23 @@ int pc_swap_poll(struct pc_swap *s)
 		return 0;
 	handle(s, word);
 	return 1;
+}
+
+void pc_swap_tune_heap(void)
+{
+	/* Blocks below 32 MiB (glibc's largest threshold on 64-bit) come from
+	 * the heap rather than from mmap, and the heap's top is trimmed only
+	 * past 1 GiB of free memory. */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
+void pc_swap_wait(struct pc_swap *s, unsigned max_us)
+{
+	if (s->map.ctl == NULL)
+		rte_delay_us_sleep(max_us);
+	else
+		pc_shm_wait(s->map.ctl, s->doorbell, max_us);
 }
 
 int pc_swap_drain(struct pc_swap *s, FILE *out)

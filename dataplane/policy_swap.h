@@ -31,12 +31,26 @@ struct pc_swap;
 struct pc_swap *pc_swap_create(struct pc_dp *dp, const char *instance,
 			       const struct pc_policy *startup);
 
+/* Keep the process's freed heap memory mapped: every swap allocates a
+ * policy (and a private copy of its image) of up to megabytes and frees the
+ * previous one, and glibc would hand each such block back to the kernel,
+ * so that the next swap paid a page fault per 4 KiB it writes (about half
+ * of a 1,000-rule swap). Call once, at the start of main(), before any
+ * thread; process-wide. */
+void pc_swap_tune_heap(void);
+
 /* Run once per main-loop iteration: a relaxed look at the publish word
  * (and the heartbeat every PC_SWAP_HEARTBEAT_NS); on a new generation, the
  * whole swap, which blocks until every worker has passed a quiescent state.
  * Returns 1 when a generation was handled (applied or refused), else 0.
  * Main lcore only; never on a worker. */
 int pc_swap_poll(struct pc_swap *s);
+
+/* Between two main-loop iterations: sleep up to max_us, and less when
+ * control rings the segment's doorbell (shm_abi.h) after the last
+ * pc_swap_poll(), so a push, a revocation or a flows request is handled at
+ * once. A plain sleep while no segment is attached. Main lcore only. */
+void pc_swap_wait(struct pc_swap *s, unsigned max_us);
 
 /* Like pc_dlog_drain(), naming every record's rules and identities through
  * the policy of the record's generation. Returns the number of records taken

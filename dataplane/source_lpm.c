@@ -15,6 +15,7 @@
 #include "source_lpm.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,12 @@
 #include "util/addr.h"
 
 #define NO_ENTRY (-1)
+
+struct pair {
+	struct pc_prefix pf;
+	uint32_t identity;
+	bool source_only;
+};
 
 struct entry {
 	int32_t source_only; /* identity, or -1 */
@@ -44,12 +51,11 @@ struct pc_source_lpm {
 	uint32_t *lists;              /* sorted identity indexes */
 	uint32_t n_lists, cap_lists;
 	unsigned n_prefixes[2];
-};
-
-struct pair {
-	struct pc_prefix pf;
-	uint32_t identity;
-	bool source_only;
+	/* What the tables were built from, per family, sorted: a later
+	 * policy with the same pairs shares them (pc_source_lpm_build). */
+	struct pair *pairs[2];
+	uint32_t n_pairs[2];
+	unsigned refs;                /* policies sharing this index; main lcore */
 };
 
 /* ---- lookups (worker threads, fast path) ---- */
@@ -198,21 +204,20 @@ static int32_t add_entry(struct pc_source_lpm *l, const struct pair *pr, uint32_
 
 static unsigned lpm_serial;
 
-/* Every prefix of family fam (4 or 6) into its table. */
-static int build_family(struct pc_source_lpm *l, const struct pc_policy *p, uint8_t fam,
-			bool *is_source_only)
+/* The sorted (prefix, identity) pairs of family fam (4 or 6) of p into
+ * *out (NULL when there are none). Returns their count or -ENOMEM. */
+static int64_t family_pairs(const struct pc_policy *p, uint8_t fam, const bool *is_source_only,
+			    struct pair **out)
 {
-	const int fi = fam == 4 ? 0 : 1;
 	uint32_t n = 0;
+	*out = NULL;
 	for (uint32_t i = 0; i < p->n_identities; i++)
 		for (uint32_t j = 0; j < p->identities[i].n_sources; j++)
 			n += p->identities[i].sources[j].addr.family == fam;
 	if (n == 0)
 		return 0;
-	struct pair *pr = malloc((size_t)n * sizeof(*pr));
-	/* the stack of enclosing entries: at most one per prefix length */
-	int32_t stack[129];
-	struct pc_prefix stack_pf[129];
+	/* zeroed: pairs_equal() reads whole structs, padding included */
+	struct pair *pr = calloc(n, sizeof(*pr));
 	if (pr == NULL)
 		return -ENOMEM;
 	uint32_t k = 0;
@@ -223,11 +228,31 @@ static int build_family(struct pc_source_lpm *l, const struct pc_policy *p, uint
 			 * never holds an address for the lists either */
 			if (pf->addr.family != fam || !pc_prefix_contains(pf, &pf->addr))
 				continue;
-			pr[k++] = (struct pair){ *pf, i, is_source_only[i] };
+			struct pair *x = &pr[k++];
+			x->pf.len = pf->len;
+			x->pf.addr.family = fam;
+			if (fam == 4)
+				x->pf.addr.v4 = pf->addr.v4;
+			else
+				memcpy(x->pf.addr.v6, pf->addr.v6, 16);
+			x->identity = i;
+			x->source_only = is_source_only[i];
 		}
 	}
-	n = k;
-	qsort(pr, n, sizeof(*pr), pair_cmp);
+	qsort(pr, k, sizeof(*pr), pair_cmp);
+	*out = pr;
+	return k;
+}
+
+/* Every pair of pr[0..n) (sorted, of family fam) into its table. */
+static int build_family(struct pc_source_lpm *l, const struct pair *pr, uint32_t n, uint8_t fam)
+{
+	const int fi = fam == 4 ? 0 : 1;
+	/* the stack of enclosing entries: at most one per prefix length */
+	int32_t stack[129];
+	struct pc_prefix stack_pf[129];
+	if (n == 0)
+		return 0;
 
 	unsigned distinct = 0;
 	for (uint32_t i = 0; i < n; i++)
@@ -281,11 +306,23 @@ static int build_family(struct pc_source_lpm *l, const struct pc_policy *p, uint
 			rc = rte_lpm6_add(l->v6, pr[i].pf.addr.v6, pr[i].pf.len, (uint32_t)at);
 		i = e;
 	}
-	free(pr);
 	return rc;
 }
 
-struct pc_source_lpm *pc_source_lpm_build(const struct pc_policy *p)
+static bool pairs_equal(const struct pair *a, uint32_t na, const struct pair *b, uint32_t nb)
+{
+	return na == nb && (na == 0 || memcmp(a, b, (size_t)na * sizeof(*a)) == 0);
+}
+
+bool pc_source_lpm_wanted(const struct pc_policy *p)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < p->n_identities && n < PC_SOURCE_LPM_MIN_PREFIXES; i++)
+		n += p->identities[i].n_sources;
+	return n >= PC_SOURCE_LPM_MIN_PREFIXES;
+}
+
+struct pc_source_lpm *pc_source_lpm_build(const struct pc_policy *p, struct pc_source_lpm *prev)
 {
 	struct pc_source_lpm *l = calloc(1, sizeof(*l));
 	bool *so = calloc((size_t)p->n_identities + 1, sizeof(*so));
@@ -293,13 +330,31 @@ struct pc_source_lpm *pc_source_lpm_build(const struct pc_policy *p)
 	if (rc == 0) {
 		l->index = (struct pc_source_index){ lpm_source_only, lpm_bound, l };
 		l->root[0] = l->root[1] = NO_ENTRY;
+		l->refs = 1;
 		for (uint32_t i = 0; i < p->n_source_only; i++)
 			so[p->source_only[i].identity] = true;
-		rc = build_family(l, p, 4, so);
+	}
+	for (int fi = 0; rc == 0 && fi < 2; fi++) {
+		int64_t n = family_pairs(p, fi == 0 ? 4 : 6, so, &l->pairs[fi]);
+		if (n < 0)
+			rc = (int)n;
+		else
+			l->n_pairs[fi] = (uint32_t)n;
+	}
+	free(so);
+	/* The same pairs give the same tables: share them rather than fill
+	 * (and later clear) another 64 MiB first level. */
+	if (rc == 0 && prev != NULL &&
+	    pairs_equal(l->pairs[0], l->n_pairs[0], prev->pairs[0], prev->n_pairs[0]) &&
+	    pairs_equal(l->pairs[1], l->n_pairs[1], prev->pairs[1], prev->n_pairs[1])) {
+		pc_source_lpm_free(l);
+		prev->refs++;
+		return prev;
 	}
 	if (rc == 0)
-		rc = build_family(l, p, 6, so);
-	free(so);
+		rc = build_family(l, l->pairs[0], l->n_pairs[0], 4);
+	if (rc == 0)
+		rc = build_family(l, l->pairs[1], l->n_pairs[1], 6);
 	if (rc != 0) {
 		pc_source_lpm_free(l);
 		errno = -rc;
@@ -309,12 +364,30 @@ struct pc_source_lpm *pc_source_lpm_build(const struct pc_policy *p)
 	return l;
 }
 
+struct pc_source_lpm *pc_source_lpm_for_policy(const struct pc_policy *p,
+					       struct pc_source_lpm *prev)
+{
+	if (p == NULL || !pc_source_lpm_wanted(p))
+		return NULL;
+	struct pc_source_lpm *l = pc_source_lpm_build(p, prev);
+	if (l == NULL)
+		fprintf(stderr, "portcullis-dataplane: source prefix LPM: %s; walking the "
+			"policy's lists instead\n", strerror(errno));
+	return l;
+}
+
 void pc_source_lpm_free(struct pc_source_lpm *l)
 {
 	if (l == NULL)
 		return;
+	if (l->refs > 1) {
+		l->refs--;
+		return;
+	}
 	rte_lpm_free(l->v4);
 	rte_lpm6_free(l->v6);
+	free(l->pairs[0]);
+	free(l->pairs[1]);
 	free(l->entries);
 	free(l->lists);
 	free(l);

@@ -25,6 +25,7 @@
 #ifndef PC_DP_SOURCE_LPM_H
 #define PC_DP_SOURCE_LPM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "engine/source_index.h"
@@ -32,14 +33,35 @@
 struct pc_policy;
 struct pc_source_lpm;
 
-/* Build the index of p's source prefixes. NULL with rte_errno/errno set
- * (ENOMEM, or what rte_lpm*_create/add said). A policy without source
- * prefixes still gets an index (it answers "none" at once). Needs the EAL;
- * main lcore; control path. */
-struct pc_source_lpm *pc_source_lpm_build(const struct pc_policy *p);
+/* Below this many source prefixes (all identities, both families) the
+ * engine's walk of the lists costs about what one lookup does, and an index
+ * is not worth its 64 MiB IPv4 first level and the time to fill it on every
+ * swap. */
+#define PC_SOURCE_LPM_MIN_PREFIXES 32
 
-/* Free l (NULL is fine). Main lcore, once no worker can hold it (after the
- * grace period of the policy it was built for). */
+/* Whether p has enough source prefixes to be given an index (see above).
+ * Any thread; control path. */
+bool pc_source_lpm_wanted(const struct pc_policy *p);
+
+/* The index of p's source prefixes. When prev (an index built for an
+ * earlier policy, or NULL) was built from the same prefixes of the same
+ * identity indexes, that is the common push of changed rules, prev itself
+ * is returned with one more reference, and nothing is built. NULL with
+ * rte_errno/errno set (ENOMEM, or what rte_lpm*_create/add said). A policy
+ * without source prefixes still gets an index (it answers "none" at once).
+ * Needs the EAL; main lcore; control path. */
+struct pc_source_lpm *pc_source_lpm_build(const struct pc_policy *p, struct pc_source_lpm *prev);
+
+/* What the start-up and every swap give the workers: pc_source_lpm_build(p,
+ * prev) when pc_source_lpm_wanted(p), else NULL. A failed build is said on
+ * stderr and gives NULL too: the engine then walks the policy's lists
+ * (slower, the same answers). Main lcore; control path. */
+struct pc_source_lpm *pc_source_lpm_for_policy(const struct pc_policy *p,
+					       struct pc_source_lpm *prev);
+
+/* Drop one reference to l (NULL is fine), freeing it with the last. Main
+ * lcore, once no worker can hold it (after the grace period of the policy it
+ * was built or shared for). */
 void pc_source_lpm_free(struct pc_source_lpm *l);
 
 /* What pc_request.sources takes: the index, or NULL when l is NULL (the

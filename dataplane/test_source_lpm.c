@@ -130,6 +130,23 @@ struct built {
 
 /* n identities; each gets 1..4 prefixes of the pools (either family); every
  * other one also an API key, so about half are source-only. */
+static struct pc_policy *compile_src(const struct pc_policy_src *src)
+{
+	char err[256];
+	void *img = NULL;
+	size_t len = 0;
+	int rc = pc_policy_compile(src, &img, &len, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "compile: %s\n", err);
+	CU_ASSERT_FATAL(rc == 0);
+	struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+	free(img);
+	if (p == NULL)
+		fprintf(stderr, "from_image: %s\n", err);
+	CU_ASSERT_FATAL(p != NULL);
+	return p;
+}
+
 static struct built *make_policy(unsigned n, const struct pc_prefix *pool4,
 				 const struct pc_prefix *pool6)
 {
@@ -160,18 +177,7 @@ static struct built *make_policy(unsigned n, const struct pc_prefix *pool4,
 						   &len, EVP_sha256(), NULL) == 1);
 		}
 	}
-	char err[256];
-	void *img = NULL;
-	size_t len = 0;
-	int rc = pc_policy_compile(&b->src, &img, &len, err, sizeof(err));
-	if (rc != 0)
-		fprintf(stderr, "compile: %s\n", err);
-	CU_ASSERT_FATAL(rc == 0);
-	b->p = pc_policy_from_image(img, len, err, sizeof(err));
-	free(img);
-	if (b->p == NULL)
-		fprintf(stderr, "from_image: %s\n", err);
-	CU_ASSERT_FATAL(b->p != NULL);
+	b->p = compile_src(&b->src);
 	return b;
 }
 
@@ -240,7 +246,7 @@ static void test_lpm_equals_lists(void)
 		make_pool(pool4, N_POOL, 4);
 		make_pool(pool6, N_POOL, 6);
 		struct built *b = make_policy(sizes[round], pool4, pool6);
-		struct pc_source_lpm *l = pc_source_lpm_build(b->p);
+		struct pc_source_lpm *l = pc_source_lpm_build(b->p, NULL);
 		CU_ASSERT_FATAL(l != NULL);
 		const struct pc_source_index *x = pc_source_lpm_index(l);
 		CU_ASSERT_FATAL(x != NULL && x->ctx == l);
@@ -298,7 +304,7 @@ static void test_empty_and_null(void)
 	struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
 	free(img);
 	CU_ASSERT_FATAL(p != NULL);
-	struct pc_source_lpm *l = pc_source_lpm_build(p);
+	struct pc_source_lpm *l = pc_source_lpm_build(p, NULL);
 	CU_ASSERT_FATAL(l != NULL);
 	struct pc_addr a;
 	CU_ASSERT_FATAL(pc_addr_parse("198.18.1.1", &a) == 0);
@@ -320,7 +326,7 @@ static void test_decide_same_verdicts(void)
 	make_pool(pool4, N_POOL, 4);
 	make_pool(pool6, N_POOL, 6);
 	struct built *b = make_policy(300, pool4, pool6);
-	struct pc_source_lpm *l = pc_source_lpm_build(b->p);
+	struct pc_source_lpm *l = pc_source_lpm_build(b->p, NULL);
 	CU_ASSERT_FATAL(l != NULL);
 	struct pc_engine_scratch *s = pc_engine_scratch_new(b->p);
 	CU_ASSERT_FATAL(s != NULL);
@@ -358,7 +364,52 @@ static void test_decide_same_verdicts(void)
 	free_policy(b);
 }
 
+/* A later policy with the same prefixes of the same identities shares the
+ * index (one more reference, nothing built); one prefix changed gets its
+ * own, with its own answers. Below PC_SOURCE_LPM_MIN_PREFIXES prefixes no
+ * index is wanted. */
+static void test_shared_when_unchanged(void)
+{
+	static struct pc_prefix pool4[N_POOL], pool6[N_POOL];
+	make_pool(pool4, N_POOL, 4);
+	make_pool(pool6, N_POOL, 6);
+	struct built *b = make_policy(PC_SOURCE_LPM_MIN_PREFIXES, pool4, pool6);
+	CU_ASSERT_TRUE(pc_source_lpm_wanted(b->p));
+	struct pc_source_lpm *l1 = pc_source_lpm_build(b->p, NULL);
+	CU_ASSERT_FATAL(l1 != NULL);
+
+	struct pc_policy *same = compile_src(&b->src); /* e.g. only rules changed */
+	CU_ASSERT_PTR_EQUAL(pc_source_lpm_for_policy(same, l1), l1);
+
+	/* identity 0's first prefix moves to a host address no pool prefix is */
+	struct pc_prefix moved = { .len = 32 };
+	CU_ASSERT_FATAL(pc_addr_parse("198.19.255.254", &moved.addr) == 0);
+	b->src.identities[0].sources[0] = moved;
+	struct pc_policy *other = compile_src(&b->src);
+	struct pc_source_lpm *l3 = pc_source_lpm_build(other, l1);
+	CU_ASSERT_FATAL(l3 != NULL);
+	CU_ASSERT_PTR_NOT_EQUAL(l3, l1);
+	const struct pc_source_index *x1 = pc_source_lpm_index(l1), *x3 = pc_source_lpm_index(l3);
+	CU_ASSERT_TRUE(x3->bound(x3->ctx, 0, &moved.addr));
+	CU_ASSERT_FALSE(x1->bound(x1->ctx, 0, &moved.addr));
+
+	/* two references to l1: it must answer after the first is dropped */
+	pc_source_lpm_free(l1);
+	CU_ASSERT_FALSE(x1->bound(x1->ctx, 0, &moved.addr));
+	pc_source_lpm_free(l1);
+	pc_source_lpm_free(l3);
+	pc_policy_free(same);
+	pc_policy_free(other);
+	free_policy(b);
+
+	b = make_policy(4, pool4, pool6); /* at most 16 prefixes */
+	CU_ASSERT_FALSE(pc_source_lpm_wanted(b->p));
+	CU_ASSERT_PTR_NULL(pc_source_lpm_for_policy(b->p, NULL));
+	free_policy(b);
+}
+
 static CU_TestInfo tests[] = {
+	PC_TEST(test_shared_when_unchanged),
 	PC_TEST(test_lpm_equals_lists),
 	PC_TEST(test_empty_and_null),
 	PC_TEST(test_decide_same_verdicts),

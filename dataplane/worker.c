@@ -49,10 +49,11 @@
  *
  * Counters are kept in the worker's private array and published once per
  * burst; decision records go to a ring the main lcore drains, and a full ring
- * loses the record, never the packet. Every 64 loops the worker reports an RCU quiescent state and
- * ages a bounded slice of its flow table; when polls come back empty it
- * pauses, then sleeps in growing steps of up to 200 us (unless run busy),
- * and is back to full-speed polling on the first packet.
+ * loses the record, never the packet. Every loop ends with an RCU quiescent
+ * report, and every 64 loops the worker ages a bounded slice of its flow
+ * table; when polls come back empty it pauses, then sleeps (RCU offline) in
+ * growing steps of up to 200 us (unless run busy), and is back to
+ * full-speed polling on the first packet.
  */
 #include <errno.h>
 #include <string.h>
@@ -73,7 +74,7 @@
 #include "worker.h"
 
 #define PC_WORKER_PREFETCH 3            /* frames decoded ahead of their data */
-#define PC_WORKER_HOUSEKEEP_LOOPS 64    /* RCU report and aging slice */
+#define PC_WORKER_HOUSEKEEP_LOOPS 64    /* aging slice, flow dumps */
 #define PC_WORKER_AGE_SLICE 256         /* flow slots examined per aging slice, at least */
 #define PC_WORKER_SWEEP_MS 80           /* a whole aging sweep, both families (see housekeeping()) */
 #define PC_WORKER_IDLE_SPIN_POLLS 1024  /* empty polls before the first sleep */
@@ -154,12 +155,12 @@ static void send_reset(struct pc_worker *w, const uint8_t *frame, const struct p
 }
 
 /* The engine scratch made for the policy this loop runs: a new policy comes
- * with new scratch (Hyperscan scratch and token cache sized for it), so a
- * swap never resizes memory a worker is using. */
+ * with new scratch (Hyperscan scratch and token cache sized for it) in the
+ * same pointer, so a swap never resizes memory a worker is using, and a
+ * scratch is only ever used with the policy it was made for. */
 static inline struct pc_engine_scratch *engine_scratch(const struct pc_worker *w)
 {
-	struct pc_engine_scratch *s = w->pol->scratch[w->id];
-	return s != NULL ? s : w->scratch;
+	return w->pol->scratch[w->id];
 }
 
 /* A verdict that allows a caller the quarantine has revoked becomes a deny:
@@ -1227,6 +1228,7 @@ static void new_flow(struct pc_worker *w, struct rte_mbuf *m, struct pc_pkt_ctx 
 		struct pc_request rq = {
 			.src = mt->src, .dst = mt->dst, .sport = mt->sport, .dport = mt->dport,
 			.l4_proto = mt->l4_proto, .http = NULL,
+			.sources = pc_source_lpm_index(w->pol->sources),
 		};
 		pc_decide(p, engine_scratch(w), &rq, &f->verdict);
 		apply_quarantine(w, &f->verdict);
@@ -1536,9 +1538,6 @@ static void housekeeping(struct pc_worker *w)
 	if (unlikely(__atomic_load_n(&w->dump_req, __ATOMIC_ACQUIRE) != w->dump_done))
 		pc_flow_dump_work(w);
 	pc_worker_flush(w); /* resets of timed-out heads, and the counters */
-	/* No reference to the policy survives between loops, so here the
-	 * worker holds none. */
-	rte_rcu_qsbr_quiescent(dp->rcu, w->id);
 }
 
 static void idle(struct pc_worker *w)
@@ -1548,10 +1547,13 @@ static void idle(struct pc_worker *w)
 		return;
 	}
 	/* Sleep a little longer each time the queues are still empty: latency
-	 * on the first packet after a lull stays within the last sleep. */
+	 * on the first packet after a lull stays within the last sleep. Offline
+	 * while asleep, so a swap's grace period does not wait for the sleep to
+	 * end; online again before the next loop loads the policy. */
 	w->sleep_us = w->sleep_us == 0 ? 1 : RTE_MIN(w->sleep_us * 2, PC_WORKER_IDLE_MAX_SLEEP_US);
-	rte_rcu_qsbr_quiescent(w->dp->rcu, w->id);
+	rte_rcu_qsbr_thread_offline(w->dp->rcu, w->id);
 	rte_delay_us_sleep(w->sleep_us);
+	rte_rcu_qsbr_thread_online(w->dp->rcu, w->id);
 }
 
 int pc_worker_run(void *arg)
@@ -1567,6 +1569,11 @@ int pc_worker_run(void *arg)
 		unsigned got = pc_worker_poll(w);
 		if (++w->loops % PC_WORKER_HOUSEKEEP_LOOPS == 0)
 			housekeeping(w);
+		/* No reference to the policy survives between loops, so here the
+		 * worker holds none. Every loop, so that a swap's grace period is
+		 * one loop long: the report is a load and a store to this
+		 * worker's own line of the RCU variable. */
+		rte_rcu_qsbr_quiescent(dp->rcu, w->id);
 		if (got > 0) {
 			w->empty_polls = 0;
 			w->sleep_us = 0;

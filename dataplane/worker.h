@@ -53,7 +53,8 @@ struct pc_worker {
 	unsigned lcore;
 	struct rte_mempool *pool;
 	struct pc_flow_table *flows;
-	struct pc_engine_scratch *scratch;
+	struct pc_engine_scratch *scratch; /* the current policy's (freed with the worker);
+					    * decisions use pol->scratch[id] */
 	struct rte_ring *handoff;    /* this worker's hand-off ring (it is the consumer) */
 	struct rte_ring *dlog;       /* decision records (the main lcore consumes) */
 

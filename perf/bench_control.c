@@ -304,7 +304,7 @@ static void turn(struct bench *b, unsigned n_conns)
 	drain(b);
 	feed(b, n_conns);
 	if (b->o.main_sleep_us)
-		rte_delay_us_sleep(b->o.main_sleep_us);
+		pc_swap_wait(b->swap, b->o.main_sleep_us);
 }
 
 /* ---- figures ---- */
@@ -500,6 +500,7 @@ int main(int argc, char **argv)
 
 	/* The figures alone on stdout: what the dataplane's swap logs goes to
 	 * stderr with the EAL's messages. */
+	pc_swap_tune_heap(); /* as portcullis-dataplane */
 	FILE *fig = fdopen(dup(STDOUT_FILENO), "w");
 	if (fig == NULL || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
 		return 1;

@@ -575,7 +575,7 @@ static struct src_fig bench_sources(unsigned n, size_t samples, uint64_t ovh, ui
 	struct src_fig f;
 	struct pc_policy *p = build_sources_policy(n);
 	struct pc_engine_scratch *s = pc_engine_scratch_new(p);
-	struct pc_source_lpm *l = pc_source_lpm_build(p);
+	struct pc_source_lpm *l = pc_source_lpm_build(p, NULL);
 	if (s == NULL || l == NULL)
 		die("sources: scratch or LPM");
 	pc_source_lpm_stats(l, &f.n4, &f.n6, NULL);

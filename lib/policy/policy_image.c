@@ -24,13 +24,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "dlp/dlp.h"
 #include "jwt/jwks.h"
 #include "policy/json_locate.h"
 #include "policy/policy_image.h"
 #include "util/addr.h"
+#include "util/crc32c.h"
 
 static const char *const section_names[] = {
 #define PC_X(name, text, size) text,
@@ -98,16 +98,8 @@ bool pc__policy_alpn_valid(const char *s, size_t len)
 
 uint32_t pc__img_crc(const void *image, size_t len)
 {
-	const uint8_t *p = (const uint8_t *)image + PC_POLICY_IMAGE_CRC_START;
-	size_t left = len - PC_POLICY_IMAGE_CRC_START;
-	uLong crc = crc32(0L, Z_NULL, 0);
-	while (left > 0) {
-		uInt n = left > (1u << 30) ? (1u << 30) : (uInt)left;
-		crc = crc32(crc, p, n);
-		p += n;
-		left -= n;
-	}
-	return (uint32_t)crc;
+	return pc_crc32c((const uint8_t *)image + PC_POLICY_IMAGE_CRC_START,
+			 len - PC_POLICY_IMAGE_CRC_START);
 }
 
 /* State of one validation: the private copy and what is known so far. */

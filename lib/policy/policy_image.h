@@ -51,10 +51,11 @@
 struct hs_database;
 
 #define PC_POLICY_IMAGE_MAGIC 0x49504350u /* "PCPI" as bytes on little-endian */
-#define PC_POLICY_IMAGE_ABI 4 /* 2: JWT issuers, identity bindings, claim conditions;
+#define PC_POLICY_IMAGE_ABI 5 /* 2: JWT issuers, identity bindings, claim conditions;
 				* 3: tls destinations, rules' TLS posture;
 				* 4: body conditions (models, MCP tools), DLP,
-				*    deny responses, body window, path options */
+				*    deny responses, body window, path options;
+				* 5: the checksum is CRC-32C (it was zlib's CRC-32) */
 #define PC_POLICY_IMAGE_ALIGN 8 /* every section starts on this boundary */
 /* Flat arrays (keys, prefixes, references, path patterns) hold at most this
  * many entries: far beyond any real policy, small enough that index sums
@@ -108,7 +109,7 @@ struct pc_img_header {
 	uint16_t abi;            /* PC_POLICY_IMAGE_ABI */
 	uint16_t header_len;     /* sizeof(struct pc_img_header) */
 	uint32_t total_len;      /* bytes of the whole image */
-	uint32_t crc32;          /* zlib crc32 of bytes [PC_POLICY_IMAGE_CRC_START, total_len) */
+	uint32_t crc32;          /* CRC-32C (util/crc32c.h) of bytes [PC_POLICY_IMAGE_CRC_START, total_len) */
 	uint32_t policy_version; /* "version" of the policy file */
 	uint8_t default_action;  /* enum pc_action */
 	uint8_t flags;           /* PC_IMG_POLICY_*; other bits zero */

@@ -60,9 +60,21 @@ bool pc_shm_still_current(const char *instance, const struct pc_shm_map *m);
 /* Unmap and close; m may be unmapped already. */
 void pc_shm_close(struct pc_shm_map *m);
 
-/* CRC-32C (Castagnoli) of len bytes: the hardware instruction where the CPU
- * has it (SSE 4.2), a bitwise loop elsewhere. Any thread. */
-uint32_t pc_shm_crc(const void *p, size_t len);
+
+/* Control: tell the dataplane there is work (the doorbell protocol of
+ * shm_abi.h), after the store that hands it over. */
+void pc_shm_ring(struct pc_shm_ctl *c);
+
+/* The dataplane's main lcore: the doorbell now (acquire), to pass to
+ * pc_shm_wait() once the segment has been polled. */
+static inline uint32_t pc_shm_doorbell(const struct pc_shm_ctl *c)
+{
+	return __atomic_load_n(&c->doorbell, __ATOMIC_ACQUIRE);
+}
+
+/* Sleep until the doorbell differs from seen (or is rung), at most
+ * timeout_us. Returns at once when it differs already. Main lcore. */
+void pc_shm_wait(struct pc_shm_ctl *c, uint32_t seen, unsigned timeout_us);
 
 /* Image bytes of slot i (i < 2): start of the slot in the mapping. */
 static inline uint8_t *pc_shm_slot_data(const struct pc_shm_map *m, unsigned i)

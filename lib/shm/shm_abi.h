@@ -66,6 +66,17 @@
  * request was answered or timed out (a late answer to an abandoned request
  * carries the older done_seq and is ignored).
  *
+ * Doorbell: after each of the three stores that hand the dataplane work (a
+ * publish word, an even quar_seq, a flows req_seq) control increments
+ * doorbell (release) and wakes whoever waits on it (futex(2) FUTEX_WAKE on
+ * the shared word, not private: the waiter is another process). The
+ * dataplane's main lcore loads doorbell (acquire) before it polls the
+ * segment, and between its turns sleeps in FUTEX_WAIT on the value it
+ * loaded, for at most one turn: work that came after the load either
+ * changed the word (the wait returns at once) or wakes the wait. So a push
+ * or a revocation is handled within the wake-up latency rather than at the
+ * next turn, and nothing is lost if a wake is missed (the turn's timeout).
+ *
  * Which process writes what is said field by field below; a field written by
  * the other process is never trusted beyond its type.
  */
@@ -77,7 +88,7 @@
 #include <stdint.h>
 
 #define PC_SHM_MAGIC 0x31544e4343504350ull /* "PCPCCNT1" in little-endian bytes */
-#define PC_SHM_ABI_VERSION 2u
+#define PC_SHM_ABI_VERSION 3u
 
 #define PC_SHM_DEFAULT_SLOT_MAX (64u << 20) /* bytes of one image slot */
 #define PC_SHM_MIN_SLOT_MAX (64u << 10)
@@ -99,7 +110,7 @@
  * that names the slot; the dataplane reads it after loading that word. */
 struct pc_shm_slot {
 	uint64_t len;        /* bytes of image at slot_off[i]; must be <= slot_max */
-	uint32_t crc32;      /* CRC-32C of those bytes (pc_shm_crc; ABI 1 had zlib's CRC-32) */
+	uint32_t crc32;      /* CRC-32C of those bytes (util/crc32c.h; ABI 1 had zlib's CRC-32) */
 	uint32_t generation; /* the generation the slot was filled for */
 };
 
@@ -203,6 +214,7 @@ struct pc_shm_ctl {
 	uint64_t publish __attribute__((aligned(64))); /* PC_SHM_PUBLISH(generation, slot) */
 	struct pc_shm_slot slot[2];
 	uint32_t cp_pid;       /* informational */
+	uint32_t doorbell;     /* incremented after each hand-over (see the protocol) */
 
 	/* Control: the quarantine table (seqlock, see the protocol). */
 	uint32_t quar_seq __attribute__((aligned(64)));

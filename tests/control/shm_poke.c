@@ -23,6 +23,7 @@
 #include "policy/policy.h"
 #include "policy/policy_image.h"
 #include "shm/shm.h"
+#include "util/crc32c.h"
 
 int main(int argc, char **argv)
 {
@@ -55,13 +56,13 @@ int main(int argc, char **argv)
 		((struct pc_img_header *)image)->abi++;
 	memcpy(pc_shm_slot_data(&m, idle), image, len);
 	uint64_t slen = len;
-	uint32_t crc = pc_shm_crc(image, len);
+	uint32_t crc = pc_crc32c(image, len);
 	uint32_t sgen = gen;
 	if (strcmp(mode, "crc") == 0) {
 		crc ^= 0x5a5a5a5au;
 	} else if (strcmp(mode, "trunc") == 0) {
 		slen = len / 2;
-		crc = pc_shm_crc(image, slen);
+		crc = pc_crc32c(image, slen);
 	} else if (strcmp(mode, "oversize") == 0) {
 		slen = c->slot_max + 1;
 	} else if (strcmp(mode, "slotgen") == 0) {

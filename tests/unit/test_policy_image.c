@@ -1226,7 +1226,7 @@ static void test_ai_round_trip(void)
 {
 	size_t len;
 	uint8_t *img = fresh_ai(&len);
-	CU_ASSERT_EQUAL(H(img)->abi, 4);
+	CU_ASSERT_EQUAL(H(img)->abi, PC_POLICY_IMAGE_ABI);
 	CU_ASSERT_EQUAL(count(img, PC_IMG_SEC_MODELS), 2);
 	CU_ASSERT_EQUAL(count(img, PC_IMG_SEC_MCP_TOOLS), 1);
 	CU_ASSERT(H(img)->sections[PC_IMG_SEC_DLP].len > 0);
