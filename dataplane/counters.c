@@ -23,6 +23,12 @@ static const char *const pc_counter_names[PC_CTR_COUNT] = {
 #define PC_X(name, text) [PC_CTR_ALLOW_##name] = "decisions_allowed_" text,
 	PC_DECISION_REASONS(PC_X)
 #undef PC_X
+#define PC_X(name, text) [PC_CTR_DENY_DP_##name] = "decisions_denied_" text,
+	PC_DP_REASONS(PC_X)
+#undef PC_X
+#define PC_X(name, text) [PC_CTR_ALLOW_DP_##name] = "decisions_allowed_" text,
+	PC_DP_REASONS(PC_X)
+#undef PC_X
 };
 
 const char *pc_counters_name(unsigned i)

@@ -16,12 +16,14 @@
 #ifndef PC_DP_COUNTERS_H
 #define PC_DP_COUNTERS_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include <rte_common.h>
 
+#include "dp_reason.h"
 #include "engine/decide.h"
 #include "pkt/pkt_parse.h"
 
@@ -88,15 +90,33 @@ enum pc_ctr {
 #define PC_X(name, text) PC_CTR_ALLOW_##name,
 	PC_DECISION_REASONS(PC_X)
 #undef PC_X
+	/* The same for the dataplane's own reasons (dp_reason.h). */
+#define PC_X(name, text) PC_CTR_DENY_DP_##name,
+	PC_DP_REASONS(PC_X)
+#undef PC_X
+#define PC_X(name, text) PC_CTR_ALLOW_DP_##name,
+	PC_DP_REASONS(PC_X)
+#undef PC_X
 	PC_CTR_COUNT
 };
 
+/* The first counter of each block of decisions by dataplane reason. */
+#define PC_CTR_DENY_DP_BASE ((unsigned)PC_CTR_ALLOW_RULE + PC_REASON_COUNT)
+#define PC_CTR_ALLOW_DP_BASE (PC_CTR_DENY_DP_BASE + PC_DP_REASON_COUNT)
+static_assert(PC_CTR_ALLOW_DP_BASE + PC_DP_REASON_COUNT == PC_CTR_COUNT,
+	      "the dataplane reasons' blocks end the counters");
+
 /* Index of the decision counter for (action, reason): deny for any action
- * but allow, and the last reason's slot for a reason out of range, so a
- * bad byte can never index past the array. */
+ * but allow; an engine reason or a dataplane reason in its own slot, and
+ * any other byte in the last engine reason's slot, so a bad byte can never
+ * index past the array. */
 static inline unsigned pc_counters_decision_index(uint8_t action, uint8_t reason)
 {
-	unsigned base = action == PC_ACTION_ALLOW ? PC_CTR_ALLOW_RULE : PC_CTR_DENY_RULE;
+	const bool allow = action == PC_ACTION_ALLOW;
+	if (reason >= PC_DP_REASON_BASE && reason < PC_DP_REASON_END)
+		return (allow ? PC_CTR_ALLOW_DP_BASE : PC_CTR_DENY_DP_BASE) +
+		       (unsigned)(reason - PC_DP_REASON_BASE);
+	unsigned base = allow ? PC_CTR_ALLOW_RULE : PC_CTR_DENY_RULE;
 	return base + (reason < PC_REASON_COUNT ? reason : PC_REASON_COUNT - 1);
 }
 

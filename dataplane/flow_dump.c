@@ -309,8 +309,12 @@ static void fill(const struct pc_worker *w, const struct pc_flow_table *t, unsig
 	r->requests = f->requests;
 	r->pkts = f->pkts;
 	r->bytes = f->bytes;
-	r->age_ms = x->born_tsc != 0 && now > x->born_tsc ? (now - x->born_tsc) * 1000 / hz : 0;
 	r->idle_ms = now > f->last_seen_tsc ? (now - f->last_seen_tsc) * 1000 / hz : 0;
+	r->age_ms = x->born_tsc != 0 && now > x->born_tsc ? (now - x->born_tsc) * 1000 / hz : 0;
+	/* The birth stamp is read a little after the loop's clock that the
+	 * first packet's last_seen_tsc comes from: a flow is never idle for
+	 * longer than it has lived. */
+	r->age_ms = RTE_MAX(r->age_ms, r->idle_ms);
 }
 
 static bool matches(const struct pc_flow_dump_area *a, const struct pc_flow *f)

@@ -76,6 +76,7 @@ uint32_t pc_reasm_get(struct pc_reasm *r)
 	h->n = 0;
 	h->next_free = 0;
 	h->limit = r->flow_pkts;
+	h->scan_valid = false;
 	return id;
 }
 
@@ -153,6 +154,43 @@ const uint8_t *pc_reasm_span(const struct pc_reasm_hold *h, uint32_t seq, uint32
 	}
 	*len = seg_end(best) - seq;
 	return best->data + (seq - best->seq);
+}
+
+bool pc_reasm_head_may_end(struct pc_reasm_hold *h, uint32_t seq, uint32_t contig)
+{
+	const uint32_t end = seq + contig;
+	uint32_t at = seq;
+	/* Resume where the last look at this head stopped, 3 bytes back so an
+	 * end cut by that point is seen whole. */
+	if (h->scan_valid && pc_seq_le(seq, h->scan_seq) && pc_seq_le(h->scan_seq, end))
+		at = h->scan_seq - RTE_MIN(3u, h->scan_seq - seq);
+	uint8_t tail[3] = { 0, 0, 0 }; /* the 3 bytes before the span, oldest first */
+	while (pc_seq_lt(at, end)) {
+		uint32_t n;
+		const uint8_t *p = pc_reasm_span(h, at, &n);
+		if (unlikely(p == NULL)) /* cannot be: contig bytes are held */
+			return true;
+		n = RTE_MIN(n, end - at);
+		/* An LF ends an empty line when the byte before it is LF, or
+		 * the two before it are LF CR; they may sit in the span before. */
+		for (const uint8_t *q = p; (q = memchr(q, '\n', n - (uint32_t)(q - p))) != NULL;
+		     q++) {
+			uint32_t k = (uint32_t)(q - p);
+			uint8_t b1 = k >= 1 ? q[-1] : tail[2];
+			uint8_t b2 = k >= 2 ? q[-2] : tail[1 + k];
+			if (b1 == '\n' || (b1 == '\r' && b2 == '\n'))
+				return true;
+		}
+		for (uint32_t i = n > 3 ? n - 3 : 0; i < n; i++) { /* keep the last 3 */
+			tail[0] = tail[1];
+			tail[1] = tail[2];
+			tail[2] = p[i];
+		}
+		at += n;
+	}
+	h->scan_seq = end;
+	h->scan_valid = true;
+	return false;
 }
 
 const uint8_t *pc_reasm_view(struct pc_reasm *r, const struct pc_reasm_hold *h, uint32_t seq,

@@ -31,42 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* X(name, "text"): the dataplane's own reasons for denying a request, for
- * what the decision engine never sees (the TCP stream under the request).
- * They live in struct pc_verdict's reason byte from PC_DP_REASON_BASE up, out
- * of the engine's range; pc_dp_reason_name() names both kinds. */
-#define PC_DP_REASONS(X)                                                    \
-	X(TCP_OVERLAP_CONFLICT, "tcp_overlap_conflict")                     \
-	X(HOLD_LIMIT, "hold_limit")                                         \
-	X(HOLD_TIMEOUT, "hold_timeout")                                     \
-	X(HTTP_BODY_MALFORMED, "http_body_malformed")                       \
-	X(HTTP_UPGRADE, "http_upgrade_not_inspectable")                     \
-	X(DLP_MATCH, "dlp_match")                                           \
-	X(DLP_UNAVAILABLE, "dlp_unavailable")
-
-#define PC_DP_REASON_BASE 0x80
-
-enum pc_dp_reason {
-	PC_DP_REASON_FIRST_ = PC_DP_REASON_BASE - 1,
-#define PC_X(name, text) PC_DP_REASON_##name,
-	PC_DP_REASONS(PC_X)
-#undef PC_X
-	PC_DP_REASON_END
-};
-
-/* The text of a dataplane reason byte, or NULL when the byte is one of the
- * engine's (pc_verdict_reason_name() names those). Any thread. */
-static inline const char *pc_dp_reason_text(uint8_t reason)
-{
-	static const char *const names[] = {
-#define PC_X(name, text) text,
-		PC_DP_REASONS(PC_X)
-#undef PC_X
-	};
-	if (reason >= PC_DP_REASON_BASE && reason < PC_DP_REASON_END)
-		return names[reason - PC_DP_REASON_BASE];
-	return NULL;
-}
+#include "dp_reason.h" /* the reasons a hold can deny with */
 
 #define PC_REASM_DEFAULT_FLOW_PKTS 32
 #define PC_REASM_DEFAULT_WORKER_PKTS 4096
@@ -90,6 +55,10 @@ struct pc_reasm_hold {
 	uint32_t n;
 	uint32_t next_free;  /* pool free list, while unused */
 	uint32_t limit;      /* packets this hold may take: flow_pkts, or body_pkts once widened */
+	/* pc_reasm_head_may_end(): the held bytes before scan_seq, from the
+	 * head it looked at, hold no CRLF CRLF (while scan_valid). */
+	uint32_t scan_seq;
+	bool scan_valid;
 	struct pc_reasm_seg seg[];
 };
 
@@ -162,6 +131,16 @@ uint32_t pc_reasm_contig(const struct pc_reasm_hold *h, uint32_t seq);
  * returns a pointer to the byte at seq and sets *len, or NULL (*len 0) when
  * no segment covers seq. */
 const uint8_t *pc_reasm_span(const struct pc_reasm_hold *h, uint32_t seq, uint32_t *len);
+
+/* Whether the contig contiguous bytes held from seq on (the start of a
+ * request head) contain an empty line: an LF followed by LF or by CR LF.
+ * CRLF CRLF is the only end a valid head has (RFC 9112 §2.1); the others
+ * are where a lenient reader would end it, so its sender is waiting now and
+ * the parser must refuse it now. Until then, parsing can only say
+ * INCOMPLETE or name an error that will still be there at the end. Looks
+ * only at what was not looked at for the same head before (and the 3 bytes
+ * before that), so a head in N segments is read once, not N times over. */
+bool pc_reasm_head_may_end(struct pc_reasm_hold *h, uint32_t seq, uint32_t contig);
 
 /* The contiguous bytes from seq on, at most r->max_head of them, as one
  * buffer: in place when one segment carries them all, else copied into

@@ -241,11 +241,13 @@ static int cmd_reasons(const char *cmd, const char *params, struct rte_tel_data 
 	char key[RTE_TEL_MAX_STRING_LEN];
 	for (unsigned a = 0; a < 2; a++) {
 		uint8_t action = a ? PC_ACTION_ALLOW : PC_ACTION_DENY;
-		for (unsigned r = 0; r < PC_REASON_COUNT; r++) {
+		/* the engine's reasons, then the dataplane's own */
+		for (unsigned r = 0; r < PC_REASON_COUNT + PC_DP_REASON_COUNT; r++) {
+			uint8_t byte = (uint8_t)(r < PC_REASON_COUNT ? r : PC_DP_REASON_BASE +
+									 (r - PC_REASON_COUNT));
 			snprintf(key, sizeof(key), "%s/%s", a ? "allow" : "deny",
-				 tl_reason_names[r]);
-			rte_tel_data_add_dict_u64(d, key,
-						  c.v[pc_counters_decision_index(action, (uint8_t)r)]);
+				 r < PC_REASON_COUNT ? tl_reason_names[r] : pc_dp_reason_text(byte));
+			rte_tel_data_add_dict_u64(d, key, c.v[pc_counters_decision_index(action, byte)]);
 		}
 	}
 	return 0;

@@ -525,6 +525,70 @@ static void test_reasm_in_order_and_view(void)
 	pc_reasm_fini(&r);
 }
 
+static void drop_tag(void *arg, void *pkt)
+{
+	(void)arg;
+	(void)pkt;
+}
+
+/* Every cut of text into three segments (see below). */
+static void head_may_end_cuts(const char *text, uint32_t head_off, unsigned *asked,
+			      unsigned *right, unsigned *ended)
+{
+	const uint32_t n = (uint32_t)strlen(text), head_len = n - head_off;
+	const uint32_t base = 0xffffffe0u, head = base + head_off;
+	struct pc_reasm r;
+	CU_ASSERT_EQUAL_FATAL(pc_reasm_init(&r, 4, 8, 64, 0), 0);
+	for (uint32_t i = 1; i < n; i++) {
+		for (uint32_t j = i + 1; j < n; j++) {
+			uint32_t id = pc_reasm_get(&r);
+			CU_ASSERT_NOT_EQUAL_FATAL(id, 0);
+			struct pc_reasm_hold *h = pc_reasm_hold(&r, id);
+			const uint32_t cut[4] = { 0, i, j, n };
+			for (unsigned k = 0; k < 3; k++) {
+				struct pc_reasm_seg g = { .seq = base + cut[k],
+							  .len = cut[k + 1] - cut[k],
+							  .data = (const uint8_t *)text + cut[k] };
+				CU_ASSERT_EQUAL(pc_reasm_insert(&r, h, &g, base), PC_REASM_HELD);
+				uint32_t contig = pc_reasm_contig(h, head);
+				if (contig == 0)
+					continue; /* the head has not started yet */
+				bool want = contig >= head_len;
+				bool got = pc_reasm_head_may_end(h, head, contig);
+				(*asked)++;
+				*right += got == want;
+				*ended += got;
+			}
+			pc_reasm_clear(&r, h, drop_tag, NULL);
+			pc_reasm_put(&r, id);
+		}
+	}
+	pc_reasm_fini(&r);
+}
+
+/* The end-of-head look-out against the plain answer: a head (after the end
+ * of the one before it, whose empty line must not count) cut into three
+ * segments at every pair of points, held in order near the sequence wrap:
+ * after each segment it says "may have ended" exactly when the whole head
+ * is held, however its empty line falls across the cuts; the same for
+ * heads that end lines with bare LFs (which the parser must see at once to
+ * refuse them). */
+static void test_reasm_head_may_end(void)
+{
+	static const char *const texts[] = {
+		"XX\r\n\r\n" "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"XX\r\n\r\n" "GET / HTTP/1.1\nHost: x\r\n\n",
+		"XX\r\n\r\n" "GET / HTTP/1.1\r\nHost: x\n\r\n",
+		"XX\r\n\r\n" "GET / HTTP/1.1\r\r\nHost: x\r\n\n",
+	};
+	unsigned asked = 0, right = 0, ended = 0;
+	for (unsigned t = 0; t < PC_ARRAY_SIZE(texts); t++)
+		head_may_end_cuts(texts[t], 6, &asked, &right, &ended);
+	CU_ASSERT_EQUAL(right, asked);
+	CU_ASSERT(asked > 4000 && ended > 1200);
+}
+
+
 static void test_reasm_out_of_order(void)
 {
 	struct pc_reasm r;
@@ -889,6 +953,10 @@ static void test_worker_tls_hello(void)
 	CU_ASSERT_EQUAL(w->ctr[PC_CTR_TLS_HELLOS_MALFORMED], 1);
 	CU_ASSERT_EQUAL(w->ctr[PC_CTR_DECISIONS_ALLOWED], 1);
 	CU_ASSERT_EQUAL(w->ctr[PC_CTR_DECISIONS_DENIED], 2);
+	/* and by reason, each in its own slot */
+	CU_ASSERT_EQUAL(w->ctr[PC_CTR_ALLOW_RULE], 1);
+	CU_ASSERT_EQUAL(w->ctr[PC_CTR_DENY_TLS_VERSION_TOO_LOW], 1);
+	CU_ASSERT_EQUAL(w->ctr[PC_CTR_DENY_TLS_MALFORMED], 1); /* detail: tls_not_handshake */
 	dp_done(dp, p);
 }
 
@@ -985,6 +1053,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_dlog_names_from_policy),
 	PC_TEST(test_counter_names),
 	PC_TEST(test_reasm_in_order_and_view),
+	PC_TEST(test_reasm_head_may_end),
 	PC_TEST(test_reasm_out_of_order),
 	PC_TEST(test_reasm_duplicates_and_overlaps),
 	PC_TEST(test_reasm_bounds),

@@ -176,10 +176,18 @@ static inline void apply_quarantine(const struct pc_worker *w, struct pc_verdict
 	}
 }
 
+/* Every decision is counted where its record is made: by action, and by
+ * action and reason. */
+static inline void count_decision(struct pc_worker *w, const struct pc_verdict *v)
+{
+	w->ctr[v->action == PC_ACTION_ALLOW ? PC_CTR_DECISIONS_ALLOWED : PC_CTR_DECISIONS_DENIED]++;
+	pc_counters_count_decision(w->ctr, v->action, v->reason);
+}
+
 static void record(struct pc_worker *w, const struct pc_pkt_meta *m, const struct pc_verdict *v,
 		   const struct pc_http_req *http)
 {
-	w->ctr[v->action == PC_ACTION_ALLOW ? PC_CTR_DECISIONS_ALLOWED : PC_CTR_DECISIONS_DENIED]++;
+	count_decision(w, v);
 	struct pc_str norm_path = { 0 };
 	if (http != NULL) { /* the verdict came from pc_decide() on this head */
 		bool changed = false;
@@ -212,7 +220,7 @@ static void record(struct pc_worker *w, const struct pc_pkt_meta *m, const struc
 static void record_tls(struct pc_worker *w, const struct pc_pkt_meta *m,
 		       const struct pc_verdict *v, const struct pc_tls_hello *hello)
 {
-	w->ctr[v->action == PC_ACTION_ALLOW ? PC_CTR_DECISIONS_ALLOWED : PC_CTR_DECISIONS_DENIED]++;
+	count_decision(w, v);
 	pc_dlog_rec_fill(&w->rec, w->id, w->pol->generation, m, v, NULL, (struct pc_str){ 0 });
 	if (hello != NULL) {
 		w->rec.flags |= PC_DLOG_F_HTTP;
@@ -944,8 +952,17 @@ static void advance(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf *m,
 			f->l7 = PC_FLOW_L7_HEAD;
 			continue;
 		}
-		uint32_t len, total;
-		if (pc_reasm_contig(h, f->l7_seq) == 0)
+		uint32_t len, total, all = pc_reasm_contig(h, f->l7_seq);
+		if (all == 0)
+			break;
+		/* Parse only once the head can have ended: before, the parser
+		 * could only say INCOMPLETE or name an error that is still there
+		 * at the end, and nothing held is sent either way. Past a line's
+		 * bound the parser reads on every segment, so an over-long line
+		 * is refused as such when it arrives, not later as a head too
+		 * large. */
+		if (all < PC_HTTP_MAX_LINE && all < r->max_head &&
+		    !pc_reasm_head_may_end(h, f->l7_seq, all))
 			break;
 		const char *p = (const char *)pc_reasm_view(r, h, f->l7_seq, &len, &total);
 		enum pc_http_reason hr = pc_http_parse_head(p, len, &w->req);

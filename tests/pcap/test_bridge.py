@@ -60,6 +60,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pcap_frames as pf  # noqa: E402
 
+COUNTED_REASONS = {"rule_match", "default_action", "unknown_caller", "api_key_unknown",
+                   "tcp_overlap_conflict", "hold_limit", "hold_timeout"}
 CLIENT, SERVER, MONITOR = "198.18.1.10", "198.18.0.2", "198.18.1.200"
 CLIENT_MAC, SERVER_MAC, MONITOR_MAC = "02:00:00:00:01:0a", "02:00:00:00:00:02", "02:00:00:00:01:c8"
 API_KEY = "pc-demo-ticket-agent-key-1"
@@ -336,7 +338,12 @@ class Stream:
             rec.update(method=method, host="tickets.internal", path=path)
         rec.update(kw)
         self.s.records.append(rec)
-        self.s.count("decisions_allowed" if action == "allow" else "decisions_denied")
+        verb = "allowed" if action == "allow" else "denied"
+        self.s.count("decisions_" + verb)
+        # Reasons the log names as their counter does (the others name a
+        # detail, e.g. http_bare_lf for an http_malformed decision).
+        if kw.get("reason") in COUNTED_REASONS:
+            self.s.count("decisions_%s_%s" % (verb, kw["reason"]))
 
     def deny(self, trigger, reason, rule, dropped):
         """The resets (and 403) a deny sends, trigger the frame that decided."""
