@@ -37,7 +37,7 @@
 	X(FLOWS_CREATED, "flows_created")                                   \
 	X(FLOWS_AGED, "flows_aged")                                         \
 	X(FLOW_TABLE_FULL, "flow_table_full")     /* new flow refused: dropped */ \
-	X(TCP_MIDSTREAM, "tcp_midstream")         /* inspected flow without SYN */ \
+	X(TCP_MIDSTREAM, "tcp_midstream")         /* inspected flow without SYN: dropped */ \
 	X(TCP_SYN_WITH_DATA, "tcp_syn_with_data") /* SYN carrying payload to an inspected port */ \
 	X(DECISIONS_ALLOWED, "decisions_allowed")                           \
 	X(DECISIONS_DENIED, "decisions_denied")                             \
@@ -70,7 +70,8 @@
 	X(BODY_BYTES_INSPECTED, "body_bytes_inspected") /* body bytes given to such decisions */ \
 	X(DLP_BYTES_SCANNED, "dlp_bytes_scanned") /* body bytes scanned for secrets */ \
 	X(DLP_MATCHES, "dlp_matches")             /* bodies in which a secret pattern matched */ \
-	X(DLP_BLOCKED, "dlp_blocked")             /* of those: denied (reset) */
+	X(DLP_BLOCKED, "dlp_blocked")             /* of those: denied (reset) */ \
+	X(TCP_MIDSTREAM_PICKED_UP, "tcp_midstream_picked_up") /* inspected flows started mid-stream (--tcp-midstream pickup) */
 
 enum pc_ctr {
 #define PC_X(name, text) PC_CTR_##name,

@@ -143,6 +143,7 @@ struct pc_dp *pc_dp_create(const struct pc_dp_config *cfg_in, const struct pc_po
 	dp->idle_other_tsc = (uint64_t)cfg->idle_other_s * rte_get_tsc_hz();
 	dp->hold_timeout_tsc = (uint64_t)cfg->hold_timeout_s * rte_get_tsc_hz();
 	dp->deny_403 = cfg->deny_403;
+	dp->midstream_pickup = cfg->midstream_pickup;
 
 	/* Between queues, mbufs wait in hand-off rings and burst arrays, and
 	 * in the workers' holds. */

@@ -50,6 +50,7 @@ struct pc_dp_config {
 	uint32_t hold_timeout_s;   /* a head must be complete this long after its first byte */
 	uint32_t hold_body_pkts;   /* packets one flow may hold while its body is held
 				    * (0: PC_REASM_DEFAULT_BODY_PKTS; capped by the above) */
+	bool midstream_pickup;     /* inspect TCP flows first seen without their SYN */
 };
 
 #define PC_DP_DEFAULT_HOLD_TIMEOUT_S 10
@@ -85,6 +86,7 @@ struct pc_dp {
 	uint16_t n_workers;
 	bool idle_busy;
 	bool deny_403;
+	bool midstream_pickup;
 	uint64_t idle_est_tsc, idle_other_tsc;
 	uint64_t hold_timeout_tsc;
 	struct rte_mempool *pool;

@@ -6,6 +6,7 @@
  *       [--flows N] [--flow-idle-timeout SECONDS[,SECONDS]] [--idle busy|backoff]
  *       [--stats-json FILE] [--deny-response reset|403] [--max-head-bytes N]
  *       [--hold-packets N[,M]] [--hold-timeout SECONDS] [--control NAME]
+ *       [--tcp-midstream drop|pickup]
  *       [--hold-body-packets N]
  *
  * The application's options are read and the policy is built before the EAL
@@ -96,6 +97,11 @@ static void usage(FILE *out)
 		"body\n"
 		"                             window at a 536-byte MSS, at least %u; at most the\n"
 		"                             per-worker bound); past it the request is denied\n"
+		"  --tcp-midstream drop|pickup  an inspected TCP connection first seen without "
+		"its SYN:\n"
+		"                             dropped (default), or inspected from its next "
+		"client segment\n"
+		"                             (after a restart or a migration)\n"
 		"  --control NAME             instance whose control segment delivers new "
 		"policies\n"
 		"                             (default " PC_SHM_DEFAULT_INSTANCE ")\n"
@@ -170,7 +176,7 @@ static void parse_opts(int argc, char **argv, struct pc_opts *o)
 {
 	enum { O_POLICY = 256, O_DLOG, O_FLOWS, O_IDLE_TIMEOUT, O_IDLE, O_STATS, O_DENY_RESPONSE,
 	       O_MAX_HEAD, O_HOLD_PACKETS, O_HOLD_TIMEOUT, O_CONTROL, O_HELP,
-	       O_HOLD_BODY_PACKETS };
+	       O_HOLD_BODY_PACKETS, O_MIDSTREAM };
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "decision-log", required_argument, NULL, O_DLOG },
@@ -184,6 +190,7 @@ static void parse_opts(int argc, char **argv, struct pc_opts *o)
 		{ "hold-timeout", required_argument, NULL, O_HOLD_TIMEOUT },
 		{ "hold-body-packets", required_argument, NULL, O_HOLD_BODY_PACKETS },
 		{ "control", required_argument, NULL, O_CONTROL },
+		{ "tcp-midstream", required_argument, NULL, O_MIDSTREAM },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -266,6 +273,15 @@ static void parse_opts(int argc, char **argv, struct pc_opts *o)
 			 * once all options are read (pc_dp_create caps it). */
 			o->dp.hold_body_pkts = parse_u32("--hold-body-packets", optarg, 1,
 							 PC_REASM_MAX_FLOW_PKTS);
+			break;
+		case O_MIDSTREAM:
+			if (strcmp(optarg, "drop") == 0)
+				o->dp.midstream_pickup = false;
+			else if (strcmp(optarg, "pickup") == 0)
+				o->dp.midstream_pickup = true;
+			else
+				usage_error("option '--tcp-midstream': expected 'drop' or 'pickup', "
+					    "got '%s'", optarg);
 			break;
 		case O_CONTROL:
 			if (pc_shm_name(optarg, shm_name, sizeof(shm_name)) < 0)

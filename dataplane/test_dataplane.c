@@ -553,7 +553,8 @@ static void head_may_end_cuts(const char *text, uint32_t head_off, unsigned *ask
 				uint32_t contig = pc_reasm_contig(h, head);
 				if (contig == 0)
 					continue; /* the head has not started yet */
-				bool want = contig >= head_len;
+				bool first = !h->scan_valid;
+				bool want = first || contig >= head_len;
 				bool got = pc_reasm_head_may_end(h, head, contig);
 				(*asked)++;
 				*right += got == want;
@@ -569,10 +570,10 @@ static void head_may_end_cuts(const char *text, uint32_t head_off, unsigned *ask
 /* The end-of-head look-out against the plain answer: a head (after the end
  * of the one before it, whose empty line must not count) cut into three
  * segments at every pair of points, held in order near the sequence wrap:
- * after each segment it says "may have ended" exactly when the whole head
- * is held, however its empty line falls across the cuts; the same for
- * heads that end lines with bare LFs (which the parser must see at once to
- * refuse them). */
+ * after each segment it says "parse now" on the first look and then exactly
+ * when the whole head is held, however its empty line falls across the
+ * cuts; the same for heads that end lines with bare LFs (which the parser
+ * must see at once to refuse them). */
 static void test_reasm_head_may_end(void)
 {
 	static const char *const texts[] = {
@@ -851,7 +852,7 @@ static bool next_record(struct pc_worker *w, struct pc_dlog_rec *r)
 }
 
 /* A policy from JSON text and a portless dataplane running it. */
-static struct pc_dp *dp_with_policy(const char *json, struct pc_policy **pp)
+static struct pc_dp *dp_with_policy_opts(const char *json, struct pc_policy **pp, bool pickup)
 {
 	char path[] = "/tmp/pc-ut-tls-policy-XXXXXX", err[512];
 	size_t n = strlen(json);
@@ -864,13 +865,19 @@ static struct pc_dp *dp_with_policy(const char *json, struct pc_policy **pp)
 	if (p == NULL)
 		fprintf(stderr, "policy: %s\n", err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	struct pc_dp_config cfg = { .flows = 64, .idle_est_s = 300, .idle_other_s = 30 };
+	struct pc_dp_config cfg = { .flows = 64, .idle_est_s = 300, .idle_other_s = 30,
+				    .midstream_pickup = pickup };
 	struct pc_dp *dp = pc_dp_create(&cfg, p, err, sizeof(err));
 	if (dp == NULL)
 		fprintf(stderr, "dataplane: %s\n", err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(dp);
 	*pp = p;
 	return dp;
+}
+
+static struct pc_dp *dp_with_policy(const char *json, struct pc_policy **pp)
+{
+	return dp_with_policy_opts(json, pp, false);
 }
 
 static void dp_done(struct pc_dp *dp, struct pc_policy *p)
@@ -1006,6 +1013,77 @@ static void test_worker_http_or_tls(void)
 	dp_done(dp, p);
 }
 
+/* A connection first seen without its SYN: dropped by default; with
+ * --tcp-midstream pickup, inspected from the client segment that brought it
+ * (a request there is decided, the middle of a body is denied), and a bare
+ * ACK starts the flow for the next segment's request. */
+static void test_worker_midstream_pickup(void)
+{
+	static const char pol[] =
+		"{\"version\":1,\"default_action\":\"deny\","
+		"\"identities\":[{\"name\":\"clients\",\"sources\":[\"198.18.1.0/24\"]}],"
+		"\"destinations\":[{\"name\":\"h\",\"protocol\":\"http\","
+		"\"addresses\":[\"198.18.0.2/32\"],\"ports\":[443],"
+		"\"hosts\":[\"tickets.internal\"]}],"
+		"\"rules\":[{\"id\":\"h\",\"identities\":[\"clients\"],\"destinations\":[\"h\"],"
+		"\"methods\":[\"GET\"],\"action\":\"allow\"}]}";
+	static const char get[] = "GET /x HTTP/1.1\r\nHost: tickets.internal\r\n\r\n";
+	static const char body[] = "lo\":\"the middle of a JSON body\"}";
+	uint8_t f[2048];
+	uint16_t out[2], rst[2], len;
+	struct pc_dlog_rec r;
+	struct pc_policy *p;
+
+	/* The default: dropped and counted, nothing recorded. */
+	struct pc_dp *dp = dp_with_policy(pol, &p);
+	struct pc_worker *w = dp->workers[0];
+	len = make_tls4(f, 42001, 5000, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)get,
+			(uint16_t)strlen(get));
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 0 && out[1] == 0);
+	CU_ASSERT_EQUAL(w->ctr[PC_CTR_TCP_MIDSTREAM], 1);
+	CU_ASSERT_FALSE(next_record(w, &r));
+	dp_done(dp, p);
+
+	dp = dp_with_policy_opts(pol, &p, true);
+	w = dp->workers[0];
+	/* A request at the segment's first byte: decided, allowed, sent on. */
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 0 && out[1] == 1 && rst[1] == 0);
+	CU_ASSERT_TRUE_FATAL(next_record(w, &r));
+	CU_ASSERT_EQUAL(r.verdict.action, PC_ACTION_ALLOW);
+	CU_ASSERT(r.method_len == 3 && memcmp(r.method, "GET", 3) == 0);
+
+	/* The middle of a body: not a request head, denied, reset both ways. */
+	len = make_tls4(f, 42002, 9000, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)body,
+			(uint16_t)strlen(body));
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 1 && rst[0] == 1 && out[1] == 1 && rst[1] == 1);
+	CU_ASSERT_TRUE_FATAL(next_record(w, &r));
+	CU_ASSERT_EQUAL(r.verdict.action, PC_ACTION_DENY);
+	CU_ASSERT_EQUAL(r.verdict.reason, PC_REASON_HTTP_MALFORMED);
+
+	/* A bare ACK starts the flow; the next segment's request is decided. */
+	len = make_tls4(f, 42003, 7000, PC_TCP_ACK, NULL, 0);
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 0 && out[1] == 1 && rst[1] == 0);
+	CU_ASSERT_FALSE(next_record(w, &r));
+	len = make_tls4(f, 42003, 7000, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)get,
+			(uint16_t)strlen(get));
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 0 && out[1] == 1);
+	CU_ASSERT_TRUE_FATAL(next_record(w, &r));
+	CU_ASSERT_EQUAL(r.verdict.action, PC_ACTION_ALLOW);
+
+	/* A FIN or a RST never starts a flow. */
+	len = make_tls4(f, 42004, 100, PC_TCP_ACK | PC_TCP_FIN, NULL, 0);
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 0 && out[1] == 0);
+	CU_ASSERT_EQUAL(w->ctr[PC_CTR_TCP_MIDSTREAM_PICKED_UP], 3);
+	CU_ASSERT_EQUAL(w->ctr[PC_CTR_TCP_MIDSTREAM], 1);
+	dp_done(dp, p);
+}
+
 /* ---- counters ---- */
 
 static void test_counter_names(void)
@@ -1061,6 +1139,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_flow_table_full_never_evicts),
 	PC_TEST(test_worker_tls_hello),
 	PC_TEST(test_worker_http_or_tls),
+	PC_TEST(test_worker_midstream_pickup),
 	CU_TEST_INFO_NULL,
 };
 

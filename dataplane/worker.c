@@ -1182,19 +1182,27 @@ static void new_flow(struct pc_worker *w, struct rte_mbuf *m, struct pc_pkt_ctx 
 						  : PC_INSPECT_NONE;
 	bool inspect = kind != PC_INSPECT_NONE;
 
-	if (inspect) {
-		/* An inspected flow must be seen from its first byte, or the
-		 * request head could already be past us. */
-		if ((mt->tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) != PC_TCP_SYN) {
+	/* An inspected flow must be seen from its first byte, or the request
+	 * head could already be past us. With --tcp-midstream pickup (after
+	 * a restart, or a migration from another gateway) a plain ACK segment
+	 * of the client starts a flow too, read from that segment's first
+	 * byte: a request that starts there is decided like any other, and
+	 * bytes that are not a request head (the middle of a body) are denied
+	 * as such, so nothing passes uninspected. */
+	bool pickup = false;
+	if (inspect && (mt->tcp_flags & (PC_TCP_SYN | PC_TCP_ACK)) != PC_TCP_SYN) {
+		pickup = w->dp->midstream_pickup &&
+			 (mt->tcp_flags & (PC_TCP_SYN | PC_TCP_ACK | PC_TCP_FIN | PC_TCP_RST)) ==
+				 PC_TCP_ACK;
+		if (!pickup) {
 			drop(w, m, PC_CTR_TCP_MIDSTREAM);
 			return;
 		}
+	} else if (inspect && unlikely(mt->payload_len > 0)) {
 		/* Data on a SYN (TCP Fast Open) would reach the server before
 		 * any inspection; a client retries without it. */
-		if (unlikely(mt->payload_len > 0)) {
-			drop(w, m, PC_CTR_TCP_SYN_WITH_DATA);
-			return;
-		}
+		drop(w, m, PC_CTR_TCP_SYN_WITH_DATA);
+		return;
 	}
 
 	struct pc_flow_table *t = w->flows;
@@ -1232,8 +1240,17 @@ static void new_flow(struct pc_worker *w, struct rte_mbuf *m, struct pc_pkt_ctx 
 		f->l7 = kind == PC_INSPECT_TLS		? PC_FLOW_L7_TLS_HELLO
 			: kind == PC_INSPECT_HTTP_OR_TLS ? PC_FLOW_L7_SNIFF
 							 : PC_FLOW_L7_HEAD;
-		f->l7_seq = f->fwd_seq = mt->tcp_seq + 1; /* the SYN takes one */
 		verdict_deny(&f->verdict, PC_REASON_DEFAULT); /* nothing decided yet */
+		if (pickup) {
+			w->ctr[PC_CTR_TCP_MIDSTREAM_PICKED_UP]++;
+			f->l7_seq = f->fwd_seq = mt->tcp_seq;
+			if (mt->payload_len > 0) {
+				inspect_client(w, m, c, f);
+				return;
+			}
+		} else {
+			f->l7_seq = f->fwd_seq = mt->tcp_seq + 1; /* the SYN takes one */
+		}
 		tx_push(w, m->port ^ 1, m);
 		return;
 	}
