@@ -138,6 +138,17 @@ static uint32_t parse_u32(const char *opt, const char *text, uint32_t min, uint3
 	return (uint32_t)v;
 }
 
+/* An option that is one of two words: false for the first, true for the
+ * second; anything else is a usage error naming both. */
+static bool parse_either(const char *opt, const char *arg, const char *first, const char *second)
+{
+	if (strcmp(arg, first) == 0)
+		return false;
+	if (strcmp(arg, second) != 0)
+		usage_error("option '%s': expected '%s' or '%s', got '%s'", opt, first, second, arg);
+	return true;
+}
+
 static void parse_idle_timeout(const char *text, struct pc_dp_config *dp)
 {
 	char buf[64];
@@ -238,25 +249,13 @@ static void parse_opts(int argc, char **argv, struct pc_opts *o)
 			parse_idle_timeout(optarg, &o->dp);
 			break;
 		case O_IDLE:
-			if (strcmp(optarg, "busy") == 0)
-				o->dp.idle_busy = true;
-			else if (strcmp(optarg, "backoff") == 0)
-				o->dp.idle_busy = false;
-			else
-				usage_error("option '--idle': expected 'busy' or 'backoff', got '%s'",
-					    optarg);
+			o->dp.idle_busy = !parse_either("--idle", optarg, "backoff", "busy");
 			break;
 		case O_STATS:
 			o->stats_json = optarg;
 			break;
 		case O_DENY_RESPONSE:
-			if (strcmp(optarg, "reset") == 0)
-				o->dp.deny_403 = false;
-			else if (strcmp(optarg, "403") == 0)
-				o->dp.deny_403 = true;
-			else
-				usage_error("option '--deny-response': expected 'reset' or '403', "
-					    "got '%s'", optarg);
+			o->dp.deny_403 = parse_either("--deny-response", optarg, "reset", "403");
 			break;
 		case O_MAX_HEAD:
 			/* The head parser's own bound is the most a head may be. */
@@ -275,13 +274,8 @@ static void parse_opts(int argc, char **argv, struct pc_opts *o)
 							 PC_REASM_MAX_FLOW_PKTS);
 			break;
 		case O_MIDSTREAM:
-			if (strcmp(optarg, "drop") == 0)
-				o->dp.midstream_pickup = false;
-			else if (strcmp(optarg, "pickup") == 0)
-				o->dp.midstream_pickup = true;
-			else
-				usage_error("option '--tcp-midstream': expected 'drop' or 'pickup', "
-					    "got '%s'", optarg);
+			o->dp.midstream_pickup = parse_either("--tcp-midstream", optarg, "drop",
+							      "pickup");
 			break;
 		case O_CONTROL:
 			if (pc_shm_name(optarg, shm_name, sizeof(shm_name)) < 0)
