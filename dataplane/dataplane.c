@@ -169,6 +169,7 @@ struct pc_dp *pc_dp_create(const struct pc_dp_config *cfg_in, const struct pc_po
 	}
 	active->policy = policy;
 	active->generation = 1;
+	active->dlp_gen = 1;
 	active->sources = pc_source_lpm_for_policy(policy, NULL);
 	dp->active = active;
 

@@ -67,11 +67,16 @@ struct pc_dp_policy {
 	 * (lib/shm/quarantine.h: pc_quarantine_epoch/pc_quarantine_check). */
 	const struct pc_quarantine *quarantine;
 	/* Each worker's DLP scratch and stream pool, made for this policy's
-	 * database (pc_policy_dlp()); NULL when it has none. They live and
-	 * die with this struct's policy: a body's stream belongs to the
-	 * generation that allowed it (pc_dp_dlp_make). */
+	 * database (pc_policy_dlp()); NULL when it has none. A later policy
+	 * with the same DLP shares them (and the database, see
+	 * pc_policy_dlp_share()), so bodies being scanned keep their streams
+	 * across a push; otherwise they are made anew and the old ones freed
+	 * with the old policy. dlp_gen is the generation they were made
+	 * under: a flow's stream is in these pools when the generation that
+	 * allowed its request is dlp_gen or later (pc_dp_dlp_make). */
 	struct pc_dlp_scratch *dlp_scratch[PC_DP_MAX_WORKERS];
 	struct pc_dlp_pool *dlp_pool[PC_DP_MAX_WORKERS];
+	uint32_t dlp_gen;
 	/* This policy's source prefixes on rte_lpm/rte_lpm6 (source_lpm.h),
 	 * handed to pc_decide() in each request; built and freed with the
 	 * policy. NULL only if it could not be built: the engine then walks

@@ -9,6 +9,7 @@
 #ifndef PC_DP_REASON_H
 #define PC_DP_REASON_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* X(name, "text"), in the order of their bytes from PC_DP_REASON_BASE. */

@@ -490,8 +490,14 @@ static void handle(struct pc_swap *s, uint64_t word)
 		if (next->scratch[i] == NULL)
 			rc = -ENOMEM;
 	}
-	if (rc == 0) {
+	if (rc == 0 && old->dlp_pool[0] != NULL && pc_policy_dlp_share(p, old->policy)) {
+		/* The same DLP: bodies being scanned keep their streams. */
+		memcpy(next->dlp_scratch, old->dlp_scratch, sizeof(next->dlp_scratch));
+		memcpy(next->dlp_pool, old->dlp_pool, sizeof(next->dlp_pool));
+		next->dlp_gen = old->dlp_gen;
+	} else if (rc == 0) {
 		next->policy = p; /* what the DLP state is made for */
+		next->dlp_gen = gen;
 		rc = pc_dp_dlp_make(next, dp->n_workers);
 	}
 	if (rc == 0)
@@ -502,7 +508,7 @@ static void handle(struct pc_swap *s, uint64_t word)
 		for (uint16_t i = 0; next != NULL && i < dp->n_workers; i++)
 			if (next->scratch[i] != NULL)
 				pc_engine_scratch_free(next->scratch[i]);
-		if (next != NULL)
+		if (next != NULL && next->dlp_pool[0] != old->dlp_pool[0])
 			pc_dp_dlp_free(next, dp->n_workers);
 		rte_free(next);
 		pc_policy_free(p);
@@ -541,7 +547,8 @@ static void handle(struct pc_swap *s, uint64_t word)
 	pc_swap_drain(s, s->log);
 	for (uint16_t i = 0; i < dp->n_workers; i++)
 		pc_engine_scratch_free(old->scratch[i]);
-	pc_dp_dlp_free(old, dp->n_workers);
+	if (old->dlp_pool[0] != next->dlp_pool[0]) /* else the new generation has them */
+		pc_dp_dlp_free(old, dp->n_workers);
 	pc_source_lpm_free(old->sources);
 	free((void *)(uintptr_t)old->quarantine);
 	pc_flow_dump_retire(s->dump, old->generation, old->policy); /* its flows stay */

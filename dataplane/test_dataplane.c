@@ -24,12 +24,15 @@
 #include <rte_hash.h>
 #include <rte_mbuf.h>
 #include <rte_ring_elem.h>
+#include <sys/mman.h>
 
 #include "../tests/unit/pc_test.h"
+#include "control_push.h"
 #include "counters.h"
 #include "decision_log.h"
 #include "flow_table.h"
 #include "handoff.h"
+#include "policy_swap.h"
 #include "reasm.h"
 #include "tcp_reset.h"
 #include "util/addr.h"
@@ -1084,6 +1087,107 @@ static void test_worker_midstream_pickup(void)
 	dp_done(dp, p);
 }
 
+/* Compile JSON policy text and publish it through the segment; then let
+ * the swap handle it. Returns the acknowledged result (0: applied). */
+static int push_text(struct pc_shm_map *m, struct pc_swap *swap, const char *json)
+{
+	char err[512];
+	void *img = NULL;
+	size_t len = 0;
+	uint32_t gen = 0;
+	struct pc_policy_src *src = pc_policy_load_string(json, strlen(json), "test", err,
+							   sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+	CU_ASSERT_EQUAL_FATAL(pc_policy_compile(src, &img, &len, err, sizeof(err)), 0);
+	pc_policy_src_free(src);
+	CU_ASSERT_EQUAL_FATAL(pc_cp_publish(m, img, len, &gen, 1000, err, sizeof(err)), 0);
+	free(img);
+	CU_ASSERT_EQUAL(pc_swap_poll(swap), 1);
+	CU_ASSERT_EQUAL(__atomic_load_n(&m->ctl->ack.acked_generation, __ATOMIC_ACQUIRE), gen);
+	return m->ctl->ack.result;
+}
+
+/* A DLP-scanned body keeps its stream across a push that leaves DLP as it
+ * was (a secret after the push is still found), and fails closed across one
+ * that changes it (dlp_unavailable: the old stream went with its pools). */
+static void test_worker_dlp_across_swaps(void)
+{
+#define DLP_POLICY(extra_rule, dlp)                                                        \
+	"{\"version\":1,\"default_action\":\"deny\","                                      \
+	"\"identities\":[{\"name\":\"clients\",\"sources\":[\"198.18.1.0/24\"]}],"          \
+	"\"destinations\":[{\"name\":\"llm\",\"protocol\":\"http\",\"external\":true,"       \
+	"\"addresses\":[\"198.18.0.2/32\"],\"ports\":[443],\"hosts\":[\"llm.example\"]}],"    \
+	"\"rules\":[{\"id\":\"up\",\"identities\":[\"clients\"],\"destinations\":[\"llm\"],"    \
+	"\"methods\":[\"POST\"],\"action\":\"allow\"}" extra_rule "],\"dlp\":" dlp "}"
+	static const char a[] = DLP_POLICY("", "{\"action\":\"deny\"}");
+	static const char a2[] = DLP_POLICY(",{\"id\":\"get\",\"identities\":[\"clients\"],"
+					    "\"destinations\":[\"llm\"],\"methods\":[\"GET\"],"
+					    "\"action\":\"allow\"}",
+					    "{\"action\":\"deny\"}");
+	static const char b[] = DLP_POLICY("", "{\"action\":\"deny\",\"patterns\":[{\"name\":"
+					       "\"acme-token\",\"regex\":\"acme_[a-z0-9]{32}\"}]}");
+#undef DLP_POLICY
+	static const char head[] = "POST /v1/files HTTP/1.1\r\nHost: llm.example\r\n"
+				   "Content-Length: 200\r\n\r\n{\"text\":\"clean so far";
+	static const char secret[] = " aws_access_key_id = AKIAIOSFODNN7EXAMPLE ";
+	static const char clean[] = " nothing to see here at all ";
+	char inst[64], name[PC_SHM_NAME_MAX], err[256];
+	uint8_t f[2048];
+	uint16_t out[2], rst[2], len;
+	struct pc_dlog_rec r;
+	struct pc_shm_map m;
+	bool created;
+	struct pc_policy *p;
+
+	snprintf(inst, sizeof(inst), "pcut-swap-%d", (int)getpid());
+	CU_ASSERT_EQUAL_FATAL(pc_shm_create(inst, 1u << 20, &m, &created, err, sizeof(err)), 0);
+	struct pc_dp *dp = dp_with_policy(a, &p);
+	struct pc_worker *w = dp->workers[0];
+	struct pc_swap *swap = pc_swap_create(dp, inst, p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(swap);
+	pc_swap_poll(swap); /* attach */
+
+	/* Two uploads under way, each head allowed with its first body bytes. */
+	for (uint16_t port = 43001; port <= 43002; port++) {
+		len = make_tls4(f, port, 100, PC_TCP_SYN, NULL, 0);
+		feed(w, f, len, out, rst);
+		len = make_tls4(f, port, 101, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)head,
+				(uint16_t)strlen(head));
+		feed(w, f, len, out, rst);
+		CU_ASSERT(out[1] == 1 && rst[1] == 0);
+	}
+	const uint32_t next_seq = 101 + (uint32_t)strlen(head);
+
+	/* The same DLP, another rule: the first upload's stream goes on. */
+	CU_ASSERT_EQUAL(push_text(&m, swap, a2), 0);
+	len = make_tls4(f, 43001, next_seq, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)secret,
+			(uint16_t)strlen(secret));
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 1 && rst[0] == 1 && out[1] == 1 && rst[1] == 1);
+	CU_ASSERT_TRUE_FATAL(next_record(w, &r));
+	CU_ASSERT_STRING_EQUAL(pc_dp_reason_text(r.verdict.reason), "dlp_match");
+	CU_ASSERT_EQUAL(r.generation, 2);
+
+	/* Other patterns: the second upload's stream is gone, fail closed. */
+	CU_ASSERT_EQUAL(push_text(&m, swap, b), 0);
+	len = make_tls4(f, 43002, next_seq, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)clean,
+			(uint16_t)strlen(clean));
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 1 && rst[0] == 1 && out[1] == 1 && rst[1] == 1);
+	CU_ASSERT_TRUE_FATAL(next_record(w, &r));
+	CU_ASSERT_STRING_EQUAL(pc_dp_reason_text(r.verdict.reason), "dlp_unavailable");
+	CU_ASSERT_EQUAL(pc_dp_dlp_in_use(dp), 0);
+
+	pc_worker_drop_holds(w);
+	pc_dp_flush(dp);
+	pc_dp_free(dp);
+	pc_swap_free(swap);
+	pc_policy_free(p);
+	pc_shm_close(&m);
+	CU_ASSERT_EQUAL(pc_shm_name(inst, name, sizeof(name)), 0);
+	shm_unlink(name);
+}
+
 /* ---- counters ---- */
 
 static void test_counter_names(void)
@@ -1140,6 +1244,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_worker_tls_hello),
 	PC_TEST(test_worker_http_or_tls),
 	PC_TEST(test_worker_midstream_pickup),
+	PC_TEST(test_worker_dlp_across_swaps),
 	CU_TEST_INFO_NULL,
 };
 

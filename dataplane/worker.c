@@ -515,14 +515,21 @@ static inline void flow_dlp_set(struct pc_flow *f, uint16_t v)
 
 /* Give f's stream back, if it has one; one of an older generation went
  * with that generation's pool. Call before f->generation changes. */
+/* f's stream (f has one) is in the pools of the policy this loop runs:
+ * they were made when or before the generation that allowed its request
+ * (dataplane.h: dlp_gen). Otherwise they were freed with an older policy. */
+static inline bool dlp_stream_live(const struct pc_worker *w, const struct pc_flow *f)
+{
+	return w->pol->dlp_pool[w->id] != NULL && f->generation >= w->pol->dlp_gen;
+}
+
 static void dlp_close(struct pc_worker *w, struct pc_flow *f)
 {
 	uint16_t s = flow_dlp(f);
 	if (likely(s == 0))
 		return;
 	flow_dlp_set(f, 0);
-	if (w->pol != NULL && f->generation == w->pol->generation &&
-	    w->pol->dlp_pool[w->id] != NULL)
+	if (w->pol != NULL && dlp_stream_live(w, f))
 		pc_dlp_pool_release(w->pol->dlp_pool[w->id], (uint32_t)s - 1);
 }
 
@@ -552,7 +559,7 @@ static int dlp_scan(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf *m,
 {
 	struct pc_dlp_pool *pool = w->pol->dlp_pool[w->id];
 	int id = PC_DLP_ERROR;
-	if (likely(f->generation == w->pol->generation && pool != NULL)) {
+	if (likely(dlp_stream_live(w, f))) {
 		struct pc_dlp_stream *st = pc_dlp_pool_stream(pool, (uint32_t)flow_dlp(f) - 1);
 		id = pc_dlp_stream_scan(st, w->pol->dlp_scratch[w->id], p, n);
 		w->ctr[PC_CTR_DLP_BYTES_SCANNED] += n;

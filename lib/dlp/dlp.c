@@ -47,6 +47,9 @@ struct pc_dlp_db {
 	hs_database_t *hs;
 	size_t stream_size;
 	uint32_t count;
+	unsigned refs;      /* pc_dlp_db_ref(); the last pc_dlp_db_free() frees */
+	size_t blob_len;    /* the blob it was loaded from, for pc_dlp_db_same() */
+	uint8_t *blob;
 	const char **names; /* count pointers into the names area below */
 };
 
@@ -331,6 +334,15 @@ struct pc_dlp_db *pc_dlp_db_load(const void *blob, size_t len, char *err, size_t
 		goto fail;
 	}
 	db->count = h.count;
+	db->refs = 1;
+	db->blob = malloc(len);
+	if (db->blob == NULL) {
+		e = ENOMEM;
+		set_err(err, err_len, "dlp blob: out of memory");
+		goto fail;
+	}
+	memcpy(db->blob, blob, len);
+	db->blob_len = len;
 	db->names = (const char **)(db + 1);
 	char *names = (char *)(db->names + h.count);
 	memcpy(names, p + sizeof(h), h.names_len);
@@ -383,10 +395,23 @@ fail:
 
 void pc_dlp_db_free(struct pc_dlp_db *db)
 {
-	if (db == NULL)
+	if (db == NULL || --db->refs > 0)
 		return;
 	hs_free_database(db->hs);
+	free(db->blob);
 	free(db);
+}
+
+struct pc_dlp_db *pc_dlp_db_ref(struct pc_dlp_db *db)
+{
+	db->refs++;
+	return db;
+}
+
+bool pc_dlp_db_same(const struct pc_dlp_db *a, const struct pc_dlp_db *b)
+{
+	return a != NULL && b != NULL && a->blob_len == b->blob_len &&
+	       memcmp(a->blob, b->blob, a->blob_len) == 0;
 }
 
 uint32_t pc_dlp_db_count(const struct pc_dlp_db *db)

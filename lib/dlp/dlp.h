@@ -92,13 +92,24 @@ int pc_dlp_compile(const struct pc_dlp_pattern *extra, uint32_t n_extra, bool wi
 
 /* Validates a blob as hostile input (magic, version, checksum, every length,
  * every name, hs_deserialize_database(), that it is a stream-mode database
- * this machine can run) and builds the runtime database. Does not keep a reference to blob. Returns NULL with
+ * this machine can run) and builds the runtime database. Keeps a copy of blob, not a reference. Returns NULL with
  * errno (EINVAL: bad blob, ENOMEM) and err filled. Control path. */
 struct pc_dlp_db *pc_dlp_db_load(const void *blob, size_t len, char *err, size_t err_len);
 
-/* Frees a database; NULL is fine. Every scratch, pool and stream made for it
- * must be gone, or no longer used, first. Control path. */
+/* Drops one reference to a database (NULL is fine), freeing it with the
+ * last: every scratch, pool and stream made for it must be gone, or no
+ * longer used, by then. Control path; callers serialise the references. */
 void pc_dlp_db_free(struct pc_dlp_db *db);
+
+/* One more reference to db (released by pc_dlp_db_free()); returns db. A
+ * later policy whose DLP is the same as the running one's takes the running
+ * database, so that the bodies being scanned keep their streams across the
+ * push. Control path. */
+struct pc_dlp_db *pc_dlp_db_ref(struct pc_dlp_db *db);
+
+/* True when a and b (both non-NULL) were loaded from the same bytes: the
+ * same patterns, compiled the same way. Control path. */
+bool pc_dlp_db_same(const struct pc_dlp_db *a, const struct pc_dlp_db *b);
 
 /* Number of patterns in db. Any thread. */
 uint32_t pc_dlp_db_count(const struct pc_dlp_db *db);

@@ -270,6 +270,13 @@ const struct pc_dlp_db *pc_policy_dlp(const struct pc_policy *p);
  * only logged ("log"). Any thread. */
 bool pc_policy_dlp_blocks(const struct pc_policy *p);
 
+/* When next's DLP database was built from the same bytes as prev's, next
+ * drops its own and shares prev's (each policy frees its reference), and
+ * true is returned: the streams of bodies prev's generation is scanning
+ * stay valid under next. False (nothing changed) otherwise. Control path;
+ * before next is published. */
+bool pc_policy_dlp_share(struct pc_policy *next, const struct pc_policy *prev);
+
 /* Bytes of a body the dataplane holds for rules that read it
  * ("body_window_bytes"; PC_BODY_WINDOW_DEFAULT when not given, at most
  * PC_POLICY_MAX_BODY_WINDOW). Any thread. */

@@ -1148,6 +1148,15 @@ const struct pc_dlp_db *pc_policy_dlp(const struct pc_policy *p)
 	return p->dlp;
 }
 
+bool pc_policy_dlp_share(struct pc_policy *next, const struct pc_policy *prev)
+{
+	if (!pc_dlp_db_same(next->dlp, prev->dlp))
+		return false;
+	pc_dlp_db_free(next->dlp);
+	next->dlp = pc_dlp_db_ref(prev->dlp);
+	return true;
+}
+
 bool pc_policy_dlp_blocks(const struct pc_policy *p)
 {
 	return p->dlp_blocks;
