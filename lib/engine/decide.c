@@ -383,6 +383,29 @@ static void addr_fingerprint(const struct pc_addr *a, uint8_t *fp)
 
 /* ---- JWT ---- */
 
+#ifdef __SSE2__
+/* One 16-byte step of looks_like_jws(): false when a byte is neither of
+ * the base64url alphabet nor '.', else true with the '.' bits in *dots.
+ * Letters by (c | 0x20) in 'a'..'z' (bytes >= 0x80 compare as negative and
+ * fail every range), digits, '-', '_', '.'. */
+static inline bool jws_block(const char *p, unsigned *dots)
+{
+	const __m128i a1 = _mm_set1_epi8('a' - 1), z1 = _mm_set1_epi8('z' + 1);
+	const __m128i d0 = _mm_set1_epi8('0' - 1), d9 = _mm_set1_epi8('9' + 1);
+	const __m128i x20 = _mm_set1_epi8(0x20), dash = _mm_set1_epi8('-');
+	const __m128i under = _mm_set1_epi8('_'), dot = _mm_set1_epi8('.');
+	__m128i c = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i lc = _mm_or_si128(c, x20);
+	__m128i ok = _mm_and_si128(_mm_cmpgt_epi8(lc, a1), _mm_cmplt_epi8(lc, z1));
+	ok = _mm_or_si128(ok, _mm_and_si128(_mm_cmpgt_epi8(c, d0), _mm_cmplt_epi8(c, d9)));
+	__m128i dots_here = _mm_cmpeq_epi8(c, dot);
+	ok = _mm_or_si128(ok, _mm_or_si128(_mm_cmpeq_epi8(c, dash), _mm_cmpeq_epi8(c, under)));
+	ok = _mm_or_si128(ok, dots_here);
+	*dots = (unsigned)_mm_movemask_epi8(dots_here);
+	return _mm_movemask_epi8(ok) == 0xffff;
+}
+#endif
+
 /* RFC 7515 §7.1: BASE64URL(header) '.' BASE64URL(payload) '.'
  * BASE64URL(signature), base64url without padding (RFC 7515 §2). Only the
  * shape: anything else is an opaque key for the API-key path. */
@@ -405,23 +428,19 @@ static bool looks_like_jws(struct pc_str t)
 	};
 	uint32_t bad = 0, dots = 0, i = 0;
 #ifdef __SSE2__
-	/* 16 bytes a step: letters by (c | 0x20) in 'a'..'z' (bytes >= 0x80
-	 * compare as negative and fail every range), digits, '-', '_', '.' */
-	const __m128i a1 = _mm_set1_epi8('a' - 1), z1 = _mm_set1_epi8('z' + 1);
-	const __m128i d0 = _mm_set1_epi8('0' - 1), d9 = _mm_set1_epi8('9' + 1);
-	const __m128i x20 = _mm_set1_epi8(0x20), dash = _mm_set1_epi8('-');
-	const __m128i under = _mm_set1_epi8('_'), dot = _mm_set1_epi8('.');
+	unsigned m;
 	for (; i + 16 <= t.len; i += 16) {
-		__m128i c = _mm_loadu_si128((const __m128i *)(const void *)(t.p + i));
-		__m128i lc = _mm_or_si128(c, x20);
-		__m128i ok = _mm_and_si128(_mm_cmpgt_epi8(lc, a1), _mm_cmplt_epi8(lc, z1));
-		ok = _mm_or_si128(ok, _mm_and_si128(_mm_cmpgt_epi8(c, d0), _mm_cmplt_epi8(c, d9)));
-		__m128i dots_here = _mm_cmpeq_epi8(c, dot);
-		ok = _mm_or_si128(ok, _mm_or_si128(_mm_cmpeq_epi8(c, dash), _mm_cmpeq_epi8(c, under)));
-		ok = _mm_or_si128(ok, dots_here);
-		if (_mm_movemask_epi8(ok) != 0xffff)
+		if (!jws_block(t.p + i, &m))
 			return false;
-		dots += (uint32_t)__builtin_popcount((unsigned)_mm_movemask_epi8(dots_here));
+		dots += (uint32_t)__builtin_popcount(m);
+	}
+	if (i < t.len && t.len >= 16) {
+		/* the tail as the last 16 bytes: the bytes seen twice pass the
+		 * alphabet twice, and their dots are shifted out of the count */
+		if (!jws_block(t.p + t.len - 16, &m))
+			return false;
+		dots += (uint32_t)__builtin_popcount(m >> (16 - (t.len - i)));
+		i = t.len;
 	}
 #endif
 	for (; i < t.len; i++) {
@@ -539,11 +558,11 @@ static int32_t jwt_identity(const struct pc_policy *p, struct pc_engine_scratch 
 
 /* Step 1a for the value t of a token header. The cache is asked first: a
  * token in it was verified, so it is a JWS, and its fingerprint and identity
- * come with it. Only on a miss is the shape checked (JWT_NOT_A_JWS: the
- * caller goes on to the API-key path), the signature hashed for the
- * fingerprint and the token verified; a verified token is cached with what
- * was derived from it, a failed one never is. Returns JWT_DECIDED for a
- * deny. */
+ * come with it. On a miss the token is verified, its shape checked only
+ * when that fails (JWT_NOT_A_JWS: the caller goes on to the API-key path),
+ * and the signature hashed for the fingerprint; a verified token is cached
+ * with what was derived from it, a failed one never is. Returns JWT_DECIDED
+ * for a deny. */
 static int identify_jwt(const struct pc_policy *p, struct pc_engine_scratch *s,
 			const struct pc_request *req, struct pc_str t, struct pc_verdict *v)
 {
@@ -567,17 +586,22 @@ static int identify_jwt(const struct pc_policy *p, struct pc_engine_scratch *s,
 	    likely(s->claims.issuer_index < p->n_issuers)) {
 		memcpy(&x, raw, sizeof(x));
 	} else {
-		if (!looks_like_jws(t))
-			return JWT_NOT_A_JWS;
-		uint8_t digest[SHA256_DIGEST_LENGTH];
-		/* looks_like_jws() saw exactly two dots */
-		const char *end = t.p + t.len;
-		const char *d1 = memchr(t.p, '.', t.len);
-		const char *sig = (const char *)memchr(d1 + 1, '.', (size_t)(end - d1 - 1)) + 1;
-		sha256(sig, (size_t)(end - sig), digest);
-		memcpy(x.fp, digest, PC_CRED_FP_LEN);
 		enum pc_jwt_reason r = pc_jwt_verify_any(p->issuer_list, p->n_issuers, t.p, t.len,
 							 req->now_s, s->jwt, &s->claims);
+		/* The shape is asked only of a value that failed: a verify
+		 * that succeeds has decoded three base64url segments around
+		 * exactly two dots, which is looks_like_jws()'s shape, so a
+		 * value of another shape always fails (jwt_malformed, or
+		 * jwt_too_large before decoding) and goes to the API-key path
+		 * as before, while a JWS keeps its own reason. */
+		if (r != PC_JWT_OK && !looks_like_jws(t))
+			return JWT_NOT_A_JWS;
+		uint8_t digest[SHA256_DIGEST_LENGTH];
+		/* a JWS: the last of its two dots starts the signature segment */
+		const char *end = t.p + t.len;
+		const char *sig = (const char *)memrchr(t.p, '.', t.len) + 1;
+		sha256(sig, (size_t)(end - sig), digest);
+		memcpy(x.fp, digest, PC_CRED_FP_LEN);
 		if (r != PC_JWT_OK) {
 			v->cred_kind = PC_CRED_JWT;
 			memcpy(v->cred_fp, x.fp, PC_CRED_FP_LEN);

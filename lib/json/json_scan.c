@@ -14,8 +14,25 @@
  * Every read is preceded by a bound check against end, and running out of
  * input anywhere is PC_JSON_TRUNCATED, never an error that depends on what
  * the missing bytes could have been.
+ *
+ * Fast paths. JWT headers and claim sets are nearly always short, flat,
+ * compact objects of plain ASCII strings and integers, and a fresh token is
+ * scanned twice per decision (header and claims), so pc_json_scan_object()
+ * first tries scan_flat(): one vector pass marks every quote in a bitmap and
+ * rejects the document outright if it holds a backslash, a control
+ * character (whitespace included) or a non-ASCII byte; strings then end at
+ * the next quote bit, with no per-byte work. It takes only what the general
+ * scanner accepts with the same members (no whitespace, unescaped strings,
+ * integers without fraction or exponent, literals, no nesting, no
+ * duplicate, exactly the whole buffer) and gives up on anything else, in
+ * which case the general scanner reads the document from the start: every
+ * error, every reason and every unusual document is the general path's.
+ * pc_json_int() likewise converts a plain integer of up to 18 digits
+ * directly. json_scan_priv.h exports the general paths for the tests that
+ * hold the two against each other.
  */
 #include "json/json_scan.h"
+#include "json/json_scan_priv.h"
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -673,9 +690,185 @@ static inline enum pc_json_reason object_close(const char *p, const char *end)
 	return unlikely(skip_ws(p, end) != end) ? PC_JSON_TRAILING_DATA : PC_JSON_OK;
 }
 
+/* ---- the flat-object fast path ---- */
+
+/* Longest document scan_flat() takes: its quote bitmap lives on the stack. */
+#define FLAT_MAX 512
+#define FLAT_WORDS (FLAT_MAX / 64)
+
+/* Quote bits of buf[0..len) (len <= FLAT_MAX) into q[0..FLAT_WORDS), which
+ * must be zero. Returns false when a byte the fast path never takes occurs
+ * anywhere: a backslash (escapes), a byte below 0x20 (control characters,
+ * and the whitespace a compact document has none of) or above 0x7f
+ * (UTF-8, which the general path validates). */
+static inline bool flat_classify(const char *buf, size_t len, uint64_t *q)
+{
+	size_t i = 0;
+#ifdef __SSE2__
+	const __m128i quote = _mm_set1_epi8('"');
+	const __m128i bslash = _mm_set1_epi8('\\');
+	const __m128i space = _mm_set1_epi8(0x20);
+	__m128i bad = _mm_setzero_si128();
+	for (; i + 16 <= len; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(buf + i));
+		/* signed: bytes >= 0x80 are negative, below 0x20 as well */
+		bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, bslash),
+						     _mm_cmplt_epi8(v, space)));
+		q[i >> 6] |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote))
+			     << (i & 63);
+	}
+	if (i < len && i >= 16) {
+		/* the tail: the last 16 bytes again, their bits for the bytes
+		 * already seen shifted out (a copy into a padded block would
+		 * stall the load on the copy's stores); i is a multiple of 16,
+		 * so the rest lands in word i / 64 */
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(buf + len - 16));
+		bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, bslash),
+						     _mm_cmplt_epi8(v, space)));
+		unsigned qm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote));
+		q[i >> 6] |= (uint64_t)(qm >> (16 - (len - i))) << (i & 63);
+		i = len;
+	}
+	unsigned tail_bad = (unsigned)_mm_movemask_epi8(bad);
+#else
+	unsigned tail_bad = 0;
+#endif
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		tail_bad |= c == '\\' || c < 0x20 || c >= 0x80;
+		q[i >> 6] |= (uint64_t)(c == '"') << (i & 63);
+	}
+	return tail_bad == 0;
+}
+
+/* Position of the first quote at or after from (< len), or len. */
+static inline size_t flat_next_quote(const uint64_t *q, size_t from, size_t len)
+{
+	if (unlikely(from >= len))
+		return len;
+	size_t w = from >> 6;
+	uint64_t bits = q[w] & (~UINT64_C(0) << (from & 63));
+	while (bits == 0) {
+		if (++w >= FLAT_WORDS || w << 6 >= len)
+			return len;
+		bits = q[w];
+	}
+	return (w << 6) + (size_t)__builtin_ctzll(bits);
+}
+
+/* buf[0..len) as a compact flat object, into members[0..max_members):
+ * true with *n_members set, or false when the document is anything else
+ * (valid or not), and then the general scanner decides. What it accepts,
+ * the general scanner accepts with the same members: strings here hold
+ * only bytes 0x20..0x7f other than '"' and '\\' (RFC 8259 §7: unescaped
+ * characters), numbers are §6's int with an optional minus and nothing
+ * after it but ',' or '}', literals are §3's, and a duplicate name gives
+ * up rather than answer. */
+static bool scan_flat(const char *buf, size_t len, struct pc_json_member *members,
+		      unsigned max_members, unsigned *n_members)
+{
+	uint64_t q[FLAT_WORDS] = { 0 };
+	unsigned n = 0;
+	size_t p = 1;
+
+	if (len < 2 || len > FLAT_MAX || buf[0] != '{' || !flat_classify(buf, len, q))
+		return false;
+	if (buf[1] == '}') {
+		*n_members = 0;
+		return len == 2;
+	}
+	for (;;) {
+		if (p >= len || buf[p] != '"' || n >= max_members)
+			return false;
+		struct pc_json_member *m = &members[n];
+		size_t ke = flat_next_quote(q, p + 1, len);
+		/* key, ':', and at least one byte of value */
+		if (ke + 2 >= len || buf[ke + 1] != ':')
+			return false;
+		m->key.raw.p = buf + p + 1;
+		m->key.raw.len = (uint32_t)(ke - p - 1);
+		m->key.kind = PC_JSON_STRING;
+		m->key.escaped = 0;
+		p = ke + 2;
+		size_t vs = p;
+		unsigned char c = (unsigned char)buf[p];
+		m->value.escaped = 0;
+		if (c == '"') {
+			size_t ve = flat_next_quote(q, p + 1, len);
+			if (ve >= len)
+				return false;
+			m->value.kind = PC_JSON_STRING;
+			m->value.raw.p = buf + p + 1;
+			m->value.raw.len = (uint32_t)(ve - p - 1);
+			p = ve + 1;
+		} else {
+			if (c == '-' || (c >= '0' && c <= '9')) {
+				if (c == '-' && ++p >= len)
+					return false;
+				c = (unsigned char)buf[p];
+				if (c == '0') {
+					p++;
+				} else if (c >= '1' && c <= '9') {
+					do
+						p++;
+					while (p < len && buf[p] >= '0' && buf[p] <= '9');
+				} else {
+					return false;
+				}
+				m->value.kind = PC_JSON_NUMBER;
+			} else if (c == 't' && len - p >= 4 && memcmp(buf + p, "true", 4) == 0) {
+				m->value.kind = PC_JSON_TRUE;
+				p += 4;
+			} else if (c == 'f' && len - p >= 5 && memcmp(buf + p, "false", 5) == 0) {
+				m->value.kind = PC_JSON_FALSE;
+				p += 5;
+			} else if (c == 'n' && len - p >= 4 && memcmp(buf + p, "null", 4) == 0) {
+				m->value.kind = PC_JSON_NULL;
+				p += 4;
+			} else {
+				return false; /* nested, or not a value */
+			}
+			m->value.raw.p = buf + vs;
+			m->value.raw.len = (uint32_t)(p - vs);
+		}
+		/* claim names are short and often of one length ("iss", "exp",
+		 * "sub"): the end bytes tell most apart without a call */
+		const uint32_t kl = m->key.raw.len;
+		const char *kp = m->key.raw.p;
+		for (unsigned i = 0; i < n; i++) {
+			const struct pc_json_value *o = &members[i].key;
+			if (o->raw.len == kl &&
+			    (kl == 0 || (o->raw.p[0] == kp[0] && o->raw.p[kl - 1] == kp[kl - 1] &&
+					 memcmp(o->raw.p, kp, kl) == 0)))
+				return false;
+		}
+		n++;
+		/* a number that goes on ('.', 'e', a digit after a leading zero)
+		 * meets neither and is the general path's */
+		if (p >= len)
+			return false;
+		if (buf[p] == '}') {
+			*n_members = n;
+			return p + 1 == len;
+		}
+		if (buf[p] != ',')
+			return false;
+		p++;
+	}
+}
+
 enum pc_json_reason pc_json_scan_object(const char *buf, size_t len,
 					struct pc_json_member *members,
 					unsigned max_members, unsigned *n_members)
+{
+	if (likely(scan_flat(buf, len, members, max_members, n_members)))
+		return PC_JSON_OK;
+	return pc__json_scan_object_general(buf, len, members, max_members, n_members);
+}
+
+enum pc_json_reason pc__json_scan_object_general(const char *buf, size_t len,
+						 struct pc_json_member *members,
+						 unsigned max_members, unsigned *n_members)
 {
 	const char *end = buf + len;
 	const char *p;
@@ -748,8 +941,57 @@ const struct pc_json_member *pc_json_find(const struct pc_json_member *members, 
 
 /* ---- numbers ---- */
 
+/* Whether p[0..8) are eight decimal digits, and their value in *val: one
+ * load and three multiplies rather than eight dependent multiply-adds. A
+ * byte is a digit when its high nibble is 3 and adding 6 keeps it so
+ * (0x30..0x39); a byte that carries into its neighbour fails its own test.
+ * The digits are then paired (d0 * 10 + d1, ...), the pairs into fours, the
+ * fours into eight, the most significant digit being the lowest byte. */
+static inline bool digits8(const char *p, uint64_t *val)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	if (((v & UINT64_C(0xf0f0f0f0f0f0f0f0)) |
+	     (((v + UINT64_C(0x0606060606060606)) & UINT64_C(0xf0f0f0f0f0f0f0f0)) >> 4)) !=
+	    UINT64_C(0x3333333333333333))
+		return false;
+	v -= UINT64_C(0x3030303030303030);
+	v = v * 10 + (v >> 8);
+	v = ((v & UINT64_C(0x000000ff000000ff)) * (100 + (UINT64_C(1000000) << 32)) +
+	     ((v >> 16) & UINT64_C(0x000000ff000000ff)) * (1 + (UINT64_C(10000) << 32))) >> 32;
+	*val = (uint32_t)v;
+	return true;
+}
+
 enum pc_json_reason pc_json_int(const struct pc_json_value *v, enum pc_json_round mode,
 				int64_t *out)
+{
+	/* A NumericDate is nearly always a plain integer: [-] 1 to 18 digits
+	 * fit int64_t whatever they are, with nothing to round. Anything else
+	 * (fraction, exponent, 19 digits and more) is the general path's. */
+	if (likely(v->kind == PC_JSON_NUMBER)) {
+		const char *p = v->raw.p, *end = p + v->raw.len;
+		bool neg = p < end && *p == '-';
+		p += neg;
+		if (end - p >= 1 && end - p <= 18) {
+			uint64_t mag = 0, d8;
+			while (end - p >= 8 && digits8(p, &d8)) {
+				mag = mag * 100000000 + d8;
+				p += 8;
+			}
+			while (p < end && (unsigned)(*p - '0') <= 9)
+				mag = mag * 10 + (unsigned)(*p++ - '0');
+			if (p == end) {
+				*out = neg ? -(int64_t)mag : (int64_t)mag;
+				return PC_JSON_OK;
+			}
+		}
+	}
+	return pc__json_int_general(v, mode, out);
+}
+
+enum pc_json_reason pc__json_int_general(const struct pc_json_value *v, enum pc_json_round mode,
+					 int64_t *out)
 {
 	if (v->kind != PC_JSON_NUMBER)
 		return PC_JSON_WRONG_TYPE;

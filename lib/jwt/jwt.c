@@ -4,7 +4,8 @@
  * (RFC 7519 §7.2). The three segments are decoded into the caller's
  * per-thread scratch arena (header, then payload, then signature, then an
  * unescaped "sub" when it has escapes: at most 1.5 times the token, hence the
- * arena of twice the largest token), the header is scanned with json_scan
+ * arena of twice the largest token; a header short enough for the header
+ * memo goes to the memo instead), the header is scanned with json_scan
  * into a fixed member array, and the key is chosen from the configured set
  * only. The token's "alg" never decides how a key is used: the key's type
  * must fit the algorithm family and a key's own "alg", when it has one, must
@@ -12,6 +13,13 @@
  * HMAC secret, RFC 8725 §2.1 and §3.1). The claim set is scanned only after
  * the signature verifies, except in pc_jwt_verify_any(), which reads "iss"
  * first to pick the issuer (and so the keys), trusting nothing else.
+ *
+ * A fresh HS256 token costs little more than its HMAC, so the fixed work
+ * around it is kept small: the last few headers are remembered by their
+ * text (issuers put the same header on every token, see the memo in
+ * struct pc_jwt_scratch), the six registered claims are found in one pass
+ * over the members, and the MAC is compared eight bytes a step in constant
+ * time.
  */
 /* SHA256_/SHA512_ on the key's prepared HMAC states (jwks_priv.h): deprecated
  * in OpenSSL 3, but the only interface whose state can be copied without an
@@ -34,6 +42,31 @@
 #include "jwt/b64url.h"
 #include "jwt/jwks_priv.h"
 
+/* Longest header segment (base64url characters) the header memo keeps, and
+ * how many headers it keeps. */
+#define HDR_MEMO_B64 256
+#define HDR_MEMO_WAYS 4
+
+/* What a header says whatever the issuer (read_header()). */
+struct hdr_view {
+	enum pc_jwt_reason r;      /* OK, or the reason before any issuer is asked */
+	int alg;                   /* enum pc_jwt_alg, -1 when unknown */
+	bool has_kid;
+	bool kid_bad;              /* "kid" is not a string */
+	bool crit;
+	struct pc_json_value kid;  /* views into the decoded header */
+};
+
+/* One header kept by the memo: its base64url text, the decoded JSON and
+ * what read_header() found in it (kid's view points into json). */
+struct hdr_memo {
+	uint32_t b64_len;          /* 0: empty */
+	uint32_t json_len;
+	char b64[HDR_MEMO_B64];
+	uint8_t json[HDR_MEMO_B64 / 4 * 3];
+	struct hdr_view hv;
+};
+
 struct pc_jwt_scratch {
 	EVP_MD_CTX *md_ctx;   /* reused across verifies */
 	EVP_MAC *hmac;        /* fetched once */
@@ -42,9 +75,26 @@ struct pc_jwt_scratch {
 	EVP_MAC_CTX *mac_ctx[3];
 	unsigned n_hdr;
 	unsigned n_claims;
+	/* The registered claims the checks read, found once per claim set:
+	 * names are unique (the scanner rejects duplicates), so each is the
+	 * one FIND() would return. */
+	struct {
+		const struct pc_json_member *iss, *sub, *aud, *exp, *nbf, *iat;
+	} ci;
 	struct pc_json_member hdr[PC_JWT_MAX_HEADER_PARAMS];
 	struct pc_json_member claims[PC_JWT_MAX_CLAIMS];
 	uint8_t der[8 + 2 * (3 + 48)]; /* ECDSA-Sig-Value for P-384 at most */
+	/* The header memo. An issuer signs every token with the same header
+	 * ({"alg","kid","typ"} of its key), so the last HDR_MEMO_WAYS
+	 * headers that decoded and scanned are kept, replaced in turn. A
+	 * token whose header segment is the same text as one kept has the
+	 * same decoded bytes and so the same hdr_view, and skips decoding,
+	 * scanning and reading it; every check against the issuer (its
+	 * algorithms, its keys, the kid's key, crit) still runs on each
+	 * token. A way is emptied before a header is decoded into it and
+	 * filled only once that header has scanned. */
+	struct hdr_memo memo[HDR_MEMO_WAYS];
+	unsigned memo_next;     /* the way the next new header takes */
 	alignas(64) uint8_t arena[2 * PC_JWT_MAX_TOKEN_LEN];
 };
 
@@ -74,12 +124,20 @@ const char *pc_jwt_alg_name(enum pc_jwt_alg a)
 	return alg_names[a];
 }
 
+/* Every name we know is five bytes long, so a name is one length test and
+ * fixed-size compares, no strlen() per entry. */
+#define PC_X(name, text) _Static_assert(sizeof(text) == 6, "JWS algorithm names are 5 bytes");
+PC_JWT_ALGS(PC_X)
+#undef PC_X
+
 int pc_jwt_alg_from_name(const char *name, size_t len)
 {
 	/* Case-sensitive (RFC 7515 §4.1.1): "none", "None" or "hs256" are
 	 * simply unknown, hence never allowed. */
+	if (len != 5)
+		return -1;
 	for (unsigned i = 0; i < PC_ARRAY_SIZE(alg_names); i++)
-		if (strlen(alg_names[i]) == len && memcmp(alg_names[i], name, len) == 0)
+		if (memcmp(alg_names[i], name, 5) == 0)
 			return (int)i;
 	return -1;
 }
@@ -241,50 +299,61 @@ static enum pc_jwt_reason verify_hmac(struct pc_jwt_scratch *s, const struct pc_
 				      const char *input, size_t input_len, const uint8_t *sig,
 				      size_t sig_len)
 {
-	uint8_t mac[EVP_MAX_MD_SIZE];
+	/* Everything derived from the key, wiped at once at the end:
+	 * explicit_bzero() has OPENSSL_cleanse()'s guarantee (never optimised
+	 * away) at memset()'s speed, and one call instead of three. */
+	struct {
+		union {
+			SHA256_CTX c256;
+			SHA512_CTX c512;
+		} u;
+		uint8_t inner[SHA512_DIGEST_LENGTH];
+		uint8_t mac[EVP_MAX_MD_SIZE];
+	} w;
+	uint8_t *mac = w.mac;
 	size_t mac_len = 0;
 
 	if (likely(k->hmac != NULL)) {
 		/* RFC 2104: H(K ^ opad, H(K ^ ipad, text)), from the states
 		 * after the first block of each */
 		const struct pc_jwk_hmac *h = k->hmac;
-		uint8_t inner[SHA512_DIGEST_LENGTH];
 		if (alg == PC_JWT_ALG_HS256) {
-			SHA256_CTX c = h->in256;
-			SHA256_Update(&c, input, input_len);
-			SHA256_Final(inner, &c);
-			c = h->out256;
-			SHA256_Update(&c, inner, SHA256_DIGEST_LENGTH);
-			SHA256_Final(mac, &c);
+			w.u.c256 = h->in256;
+			SHA256_Update(&w.u.c256, input, input_len);
+			SHA256_Final(w.inner, &w.u.c256);
+			w.u.c256 = h->out256;
+			SHA256_Update(&w.u.c256, w.inner, SHA256_DIGEST_LENGTH);
+			SHA256_Final(mac, &w.u.c256);
 			mac_len = SHA256_DIGEST_LENGTH;
-			OPENSSL_cleanse(&c, sizeof(c));
 		} else {
-			SHA512_CTX c = alg == PC_JWT_ALG_HS384 ? h->in384 : h->in512;
+			SHA512_CTX *c = &w.u.c512;
 			size_t dl = alg == PC_JWT_ALG_HS384 ? SHA384_DIGEST_LENGTH : SHA512_DIGEST_LENGTH;
 			/* SHA384_Update/Final are SHA512's on a SHA-384 state;
 			 * Final writes md_len (48 or 64) bytes */
-			SHA512_Update(&c, input, input_len);
-			SHA512_Final(inner, &c);
-			c = alg == PC_JWT_ALG_HS384 ? h->out384 : h->out512;
-			SHA512_Update(&c, inner, dl);
-			SHA512_Final(mac, &c);
+			*c = alg == PC_JWT_ALG_HS384 ? h->in384 : h->in512;
+			SHA512_Update(c, input, input_len);
+			SHA512_Final(w.inner, c);
+			*c = alg == PC_JWT_ALG_HS384 ? h->out384 : h->out512;
+			SHA512_Update(c, w.inner, dl);
+			SHA512_Final(mac, c);
 			mac_len = dl;
-			OPENSSL_cleanse(&c, sizeof(c));
 		}
-		OPENSSL_cleanse(inner, sizeof(inner));
 	} else {
 		EVP_MAC_CTX *ctx = s->mac_ctx[alg - PC_JWT_ALG_HS256];
 		if (EVP_MAC_init(ctx, k->secret, k->secret_len, NULL) != 1 ||
 		    EVP_MAC_update(ctx, (const unsigned char *)input, input_len) != 1 ||
-		    EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac)) != 1) {
+		    EVP_MAC_final(ctx, mac, &mac_len, sizeof(w.mac)) != 1) {
 			ERR_clear_error();
+			explicit_bzero(&w, sizeof(w));
 			return PC_JWT_INTERNAL;
 		}
 	}
 	/* The length is public; the bytes are compared in constant time so
 	 * the time taken says nothing about how much of a forgery matched. */
+	/* OpenSSL's constant-time compare: a MAC check must not stop at the
+	 * first differing byte. */
 	bool ok = sig_len == mac_len && CRYPTO_memcmp(mac, sig, mac_len) == 0;
-	OPENSSL_cleanse(mac, sizeof(mac));
+	explicit_bzero(&w, sizeof(w));
 	return ok ? PC_JWT_OK : PC_JWT_BAD_SIGNATURE;
 }
 
@@ -335,8 +404,12 @@ out:
 struct token {
 	const char *input;      /* header.payload: what was signed */
 	size_t input_len;
-	const char *header;     /* decoded, in the arena */
+	const char *header_b64; /* the header segment as sent */
+	size_t header_b64_len;
+	const char *header;     /* decoded, in the arena or a memo way */
 	size_t header_len;
+	const struct hdr_memo *memo_hit; /* the way that holds this header */
+	struct hdr_memo *memo_fill;      /* the way it was decoded into */
 	const char *payload;
 	size_t payload_len;
 	const uint8_t *sig;
@@ -366,32 +439,94 @@ static enum pc_jwt_reason split_decode(struct pc_jwt_scratch *s, const char *tok
 	const char *d2 = d1 ? memchr(d1 + 1, '.', (size_t)(end - d1 - 1)) : NULL;
 	const uint8_t *h, *p;
 
-	if (unlikely(!d2 || memchr(d2 + 1, '.', (size_t)(end - d2 - 1))))
+	/* A third '.' needs no search of its own: '.' is outside the
+	 * base64url alphabet, so the signature segment would not decode. */
+	if (unlikely(!d2))
 		return PC_JWT_MALFORMED;
 	t->used = 0;
 	t->input = tok;
 	t->input_len = (size_t)(d2 - tok);
-	if (decode_into(s, t, tok, (size_t)(d1 - tok), &h, &t->header_len) < 0 ||
-	    decode_into(s, t, d1 + 1, (size_t)(d2 - d1 - 1), &p, &t->payload_len) < 0 ||
+	t->header_b64 = tok;
+	t->header_b64_len = (size_t)(d1 - tok);
+	t->memo_hit = NULL;
+	t->memo_fill = NULL;
+	for (unsigned w = 0; w < HDR_MEMO_WAYS; w++) {
+		const struct hdr_memo *m = &s->memo[w];
+		if (m->b64_len == t->header_b64_len && m->b64_len != 0 &&
+		    memcmp(m->b64, tok, t->header_b64_len) == 0) {
+			t->memo_hit = m;
+			break;
+		}
+	}
+	if (t->memo_hit) {
+		t->header = (const char *)t->memo_hit->json;
+		t->header_len = t->memo_hit->json_len;
+	} else if (t->header_b64_len <= HDR_MEMO_B64) {
+		/* decoded where the memo will keep it, should it scan */
+		struct hdr_memo *m = &s->memo[s->memo_next];
+		m->b64_len = 0;
+		if (pc_b64url_decode(tok, t->header_b64_len, m->json, sizeof(m->json),
+				     &t->header_len) < 0)
+			return PC_JWT_MALFORMED;
+		t->header = (const char *)m->json;
+		t->memo_fill = m;
+	} else {
+		if (decode_into(s, t, tok, t->header_b64_len, &h, &t->header_len) < 0)
+			return PC_JWT_MALFORMED;
+		t->header = (const char *)h;
+	}
+	if (decode_into(s, t, d1 + 1, (size_t)(d2 - d1 - 1), &p, &t->payload_len) < 0 ||
 	    decode_into(s, t, d2 + 1, (size_t)(end - d2 - 1), &t->sig, &t->sig_len) < 0)
 		return PC_JWT_MALFORMED;
-	t->header = (const char *)h;
 	t->payload = (const char *)p;
 	return PC_JWT_OK;
 }
+
+#define NAME3(a, b, c) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16)
 
 static enum pc_jwt_reason scan_claims(struct pc_jwt_scratch *s, const struct token *t)
 {
 	if (pc_json_scan_object(t->payload, t->payload_len, s->claims, PC_JWT_MAX_CLAIMS,
 				&s->n_claims) != PC_JSON_OK)
 		return PC_JWT_MALFORMED;
+	memset(&s->ci, 0, sizeof(s->ci));
+	for (unsigned i = 0; i < s->n_claims; i++) {
+		const struct pc_json_member *m = &s->claims[i];
+		const struct pc_json_value *k = &m->key;
+		const struct pc_json_member **slot;
+		if (likely(!k->escaped)) {
+			/* the six names are three bytes each: one compare */
+			if (k->raw.len != 3)
+				continue;
+			const uint8_t *n = (const uint8_t *)k->raw.p;
+			switch (NAME3(n[0], n[1], n[2])) {
+			case NAME3('i', 's', 's'): slot = &s->ci.iss; break;
+			case NAME3('s', 'u', 'b'): slot = &s->ci.sub; break;
+			case NAME3('a', 'u', 'd'): slot = &s->ci.aud; break;
+			case NAME3('e', 'x', 'p'): slot = &s->ci.exp; break;
+			case NAME3('n', 'b', 'f'): slot = &s->ci.nbf; break;
+			case NAME3('i', 'a', 't'): slot = &s->ci.iat; break;
+			default: continue;
+			}
+		} else {
+			slot = pc_json_str_eq(k, "iss", 3) ? &s->ci.iss :
+			       pc_json_str_eq(k, "sub", 3) ? &s->ci.sub :
+			       pc_json_str_eq(k, "aud", 3) ? &s->ci.aud :
+			       pc_json_str_eq(k, "exp", 3) ? &s->ci.exp :
+			       pc_json_str_eq(k, "nbf", 3) ? &s->ci.nbf :
+			       pc_json_str_eq(k, "iat", 3) ? &s->ci.iat : NULL;
+			if (slot == NULL)
+				continue;
+		}
+		if (*slot == NULL)
+			*slot = m;
+	}
 	return PC_JWT_OK;
 }
 
 /* pc_json_find() for a literal name: the same first match, but inline,
  * so that with the length known the compare of an unescaped key is a
- * length test and one or two loads instead of two calls per member (the
- * claim checks look up six names per token). */
+ * length test and one or two loads instead of two calls per member. */
 static inline const struct pc_json_member *find_name(const struct pc_json_member *m, unsigned n,
 						     const char *lit, size_t len)
 {
@@ -409,41 +544,81 @@ static inline const struct pc_json_member *find_name(const struct pc_json_member
 
 #define FIND(members, n, lit) find_name((members), (n), (lit), sizeof(lit) - 1)
 
+/* What the header hdr[0..n_hdr) says whatever the issuer, read once per
+ * scanned header (and kept with it by the memo): the reason it is refused
+ * before any issuer is asked (MALFORMED: no string "alg"; ALG_NOT_ALLOWED:
+ * an "alg" that does not unescape into a short name), else its algorithm
+ * (-1 when unknown: "none" (RFC 7518 §3.6) is not in our table, so it is
+ * never allowed, whatever the issuer's set says), its "kid" (kid_bad: not
+ * a string) and whether it has "crit". */
+static void read_header(const struct pc_jwt_scratch *s, struct hdr_view *hv)
+{
+	const struct pc_json_member *m = FIND(s->hdr, s->n_hdr, "alg");
+	const struct pc_json_member *kid = FIND(s->hdr, s->n_hdr, "kid");
+	char name[8];
+	size_t name_len;
+
+	memset(hv, 0, sizeof(*hv));
+	hv->alg = -1;
+	if (kid) {
+		hv->has_kid = true;
+		hv->kid = kid->value;
+		hv->kid_bad = kid->value.kind != PC_JSON_STRING;
+	}
+	hv->crit = FIND(s->hdr, s->n_hdr, "crit") != NULL;
+	if (!m || m->value.kind != PC_JSON_STRING) {
+		hv->r = PC_JWT_MALFORMED;
+		return;
+	}
+	if (pc_json_unescape(&m->value, name, sizeof(name), &name_len) != PC_JSON_OK) {
+		hv->r = PC_JWT_ALG_NOT_ALLOWED;
+		return;
+	}
+	hv->r = PC_JWT_OK;
+	hv->alg = pc_jwt_alg_from_name(name, name_len);
+}
+
 /* Header: RFC 7515 §4.1 and §5.2 steps 3 to 5. */
 static enum pc_jwt_reason check_header(struct pc_jwt_scratch *s, const struct pc_jwt_issuer *is,
 				       const struct token *t, int *alg_out,
 				       const struct pc_jwk **key)
 {
-	const struct pc_json_member *m;
-	char name[8];
-	size_t name_len;
+	struct hdr_view read;
+	const struct hdr_view *hv;
 	enum pc_jwt_reason r;
 
-	if (pc_json_scan_object(t->header, t->header_len, s->hdr, PC_JWT_MAX_HEADER_PARAMS,
-				&s->n_hdr) != PC_JSON_OK)
-		return PC_JWT_MALFORMED;
-	m = FIND(s->hdr, s->n_hdr, "alg");
-	if (!m || m->value.kind != PC_JSON_STRING)
-		return PC_JWT_MALFORMED;
-	/* "none" (RFC 7518 §3.6) is not in our table, so it is never
-	 * allowed, whatever the issuer's set says. */
-	if (pc_json_unescape(&m->value, name, sizeof(name), &name_len) != PC_JSON_OK)
-		return PC_JWT_ALG_NOT_ALLOWED;
-	int alg = pc_jwt_alg_from_name(name, name_len);
+	if (t->memo_hit) {
+		hv = &t->memo_hit->hv;
+	} else {
+		if (pc_json_scan_object(t->header, t->header_len, s->hdr, PC_JWT_MAX_HEADER_PARAMS,
+					&s->n_hdr) != PC_JSON_OK)
+			return PC_JWT_MALFORMED;
+		read_header(s, &read);
+		hv = &read;
+		if (t->memo_fill) {
+			struct hdr_memo *m = t->memo_fill;
+			m->hv = read;
+			m->json_len = (uint32_t)t->header_len;
+			memcpy(m->b64, t->header_b64, t->header_b64_len);
+			m->b64_len = (uint32_t)t->header_b64_len;
+			s->memo_next = (s->memo_next + 1) % HDR_MEMO_WAYS;
+		}
+	}
+	if (hv->r != PC_JWT_OK)
+		return hv->r;
+	int alg = hv->alg;
 	if (alg < 0 || !(is->algs & PC_JWT_ALG_BIT(alg)))
 		return PC_JWT_ALG_NOT_ALLOWED;
-
-	const struct pc_json_member *kid = FIND(s->hdr, s->n_hdr, "kid");
-	if (kid && kid->value.kind != PC_JSON_STRING)
+	if (hv->kid_bad)
 		return PC_JWT_MALFORMED;
 	if (unlikely(!is->keys))
 		return PC_JWT_ALG_NOT_ALLOWED;
-	r = select_key(is->keys, alg, kid ? &kid->value : NULL, key);
+	r = select_key(is->keys, alg, hv->has_kid ? &hv->kid : NULL, key);
 	if (r != PC_JWT_OK)
 		return r;
 	/* §4.1.11: a recipient that does not understand every listed
 	 * extension MUST reject; we understand none, so any "crit" is out. */
-	if (FIND(s->hdr, s->n_hdr, "crit"))
+	if (hv->crit)
 		return PC_JWT_CRIT_UNSUPPORTED;
 	*alg_out = alg;
 	return PC_JWT_OK;
@@ -489,20 +664,22 @@ static inline int64_t sat_add(int64_t a, int64_t b)
 
 /* Claims: RFC 7519 §4.1 and §7.2 step 10. */
 static enum pc_jwt_reason check_claims(struct pc_jwt_scratch *s, const struct pc_jwt_issuer *is,
-				       struct token *t, int64_t now, struct pc_jwt_claims *out)
+				       struct token *t, bool iss_matched, int64_t now,
+				       struct pc_jwt_claims *out)
 {
-	const struct pc_json_member *m, *cl = s->claims;
-	unsigned n = s->n_claims;
+	const struct pc_json_member *m;
 	const int64_t leeway = is->leeway_s;
 	enum pc_jwt_reason r;
 
-	m = FIND(cl, n, "iss");
-	if (!m || !pc_json_str_eq(&m->value, is->issuer.p, is->issuer.len))
+	/* iss_matched: pc_jwt_verify_any() chose the issuer by this very
+	 * compare of the same "iss" */
+	m = s->ci.iss;
+	if (!iss_matched && (!m || !pc_json_str_eq(&m->value, is->issuer.p, is->issuer.len)))
 		return PC_JWT_BAD_ISSUER;
 
 	/* §4.1.3: with "aud" present we must find ourselves in it; when the
 	 * issuer names audiences, a token without "aud" is not for us. */
-	m = FIND(cl, n, "aud");
+	m = s->ci.aud;
 	if (m ? !audience_ok(is, &m->value) : is->n_audiences > 0)
 		return PC_JWT_BAD_AUDIENCE;
 
@@ -511,14 +688,14 @@ static enum pc_jwt_reason check_claims(struct pc_jwt_scratch *s, const struct pc
 	out->iat = INT64_MIN;
 	/* Fractions round toward the stricter side: exp down, nbf up, iat down
 	 * (which lengthens the measured lifetime). */
-	if ((m = FIND(cl, n, "exp")) && (r = numeric_date(m, PC_JSON_ROUND_DOWN, &out->exp)))
+	if ((m = s->ci.exp) && (r = numeric_date(m, PC_JSON_ROUND_DOWN, &out->exp)))
 		return r;
-	if ((m = FIND(cl, n, "nbf")) && (r = numeric_date(m, PC_JSON_ROUND_UP, &out->nbf)))
+	if ((m = s->ci.nbf) && (r = numeric_date(m, PC_JSON_ROUND_UP, &out->nbf)))
 		return r;
-	if ((m = FIND(cl, n, "iat")) && (r = numeric_date(m, PC_JSON_ROUND_DOWN, &out->iat)))
+	if ((m = s->ci.iat) && (r = numeric_date(m, PC_JSON_ROUND_DOWN, &out->iat)))
 		return r;
 
-	bool has_exp = out->exp != INT64_MAX || FIND(cl, n, "exp") != NULL;
+	bool has_exp = s->ci.exp != NULL;
 	if (!has_exp && is->require_exp)
 		return PC_JWT_MISSING_EXP;
 	/* §4.1.4: now must be before exp (plus the leeway) */
@@ -541,7 +718,7 @@ static enum pc_jwt_reason check_claims(struct pc_jwt_scratch *s, const struct pc
 
 	out->sub.p = NULL;
 	out->sub.len = 0;
-	m = FIND(cl, n, "sub");
+	m = s->ci.sub;
 	if (m) {
 		if (m->value.kind != PC_JSON_STRING)
 			return PC_JWT_MALFORMED;
@@ -564,6 +741,8 @@ static enum pc_jwt_reason check_claims(struct pc_jwt_scratch *s, const struct pc
 	return PC_JWT_OK;
 }
 
+/* claims_scanned: pc_jwt_verify_any() scanned the claim set and chose is by
+ * its "iss". */
 static enum pc_jwt_reason verify_parsed(const struct pc_jwt_issuer *is, struct token *t,
 					bool claims_scanned, int64_t now,
 					struct pc_jwt_scratch *s, struct pc_jwt_claims *out)
@@ -581,7 +760,7 @@ static enum pc_jwt_reason verify_parsed(const struct pc_jwt_issuer *is, struct t
 	/* RFC 7519 §7.2 step 10: only now is the claim set looked at */
 	if (!claims_scanned && (r = scan_claims(s, t)) != PC_JWT_OK)
 		return r;
-	r = check_claims(s, is, t, now, out);
+	r = check_claims(s, is, t, claims_scanned, now, out);
 	if (r != PC_JWT_OK)
 		return r;
 	out->alg = (uint8_t)alg;
@@ -624,7 +803,7 @@ enum pc_jwt_reason pc_jwt_verify_any(const struct pc_jwt_issuer *const *issuers,
 	r = scan_claims(s, &t);
 	if (r != PC_JWT_OK)
 		return r;
-	iss = FIND(s->claims, s->n_claims, "iss");
+	iss = s->ci.iss;
 	if (!iss || iss->value.kind != PC_JSON_STRING)
 		return PC_JWT_BAD_ISSUER;
 	for (unsigned i = 0; i < n && i < PC_JWT_MAX_ISSUERS; i++) {

@@ -4,13 +4,16 @@
  * escapes and surrogates, the depth bound, number conversion, and the
  * truncation property (every strict prefix is json_truncated) checked with
  * each prefix in its own exact-size heap block, so an ASan build catches any
- * read past the end.
+ * read past the end. The fast paths (flat compact objects, plain integers)
+ * are held against the general ones (json_scan_priv.h) on 200,000
+ * generated documents, valid and damaged.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json/json_scan.h"
+#include "json/json_scan_priv.h"
 #include "pc_test.h"
 
 /* GCC 12's -fsanitize=nonnull-attribute (in the developer build's
@@ -281,6 +284,10 @@ static const char *const valid_docs[] = {
 	("{\"s\":\"a\\\"\\u00e9\\uD83D\\uDE00\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\",\"n\":-0.5e-10,"
 	 "\"o\":{\"x\":[1,{\"y\":null}],\"z\":false},\"t\":true, \"e\":[] }"),
 	"{\"long\":\"0123456789abcdef0123456789abcdef0123456789\",\"num\":12345678901234567890}",
+	/* compact and flat, as JWTs are: the fast path's shape */
+	("{\"iss\":\"https://issuer.example/a\",\"sub\":\"svc-1\",\"aud\":\"api\",\"iat\":1764100000,"
+	 "\"exp\":-1764103600,\"n\":0,\"t\":true,\"f\":false,\"z\":null,\"e\":\"\"}"),
+	"{\"alg\":\"HS256\",\"kid\":\"k-1\",\"typ\":\"JWT\"}",
 };
 
 static void test_truncation_every_byte(void)
@@ -504,6 +511,202 @@ static void test_pick(void)
 	CU_ASSERT_EQUAL(pc_json_scan_pick(doc, sizeof(doc) - 1, pick_keys, 3, v), PC_JSON_OK);
 }
 
+/* ---- the fast paths against the general ones ---- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static unsigned rnd(unsigned n)
+{
+	/* xorshift64*: deterministic, so a failure reproduces */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (unsigned)((rng_state * 0x2545f4914f6cdd1du) >> 33) % n;
+}
+
+struct gen {
+	char buf[1024];
+	size_t len;
+};
+
+static void put(struct gen *g, const char *s)
+{
+	size_t l = strlen(s);
+	if (g->len + l < sizeof(g->buf)) {
+		memcpy(g->buf + g->len, s, l);
+		g->len += l;
+	}
+}
+
+static void put_ws(struct gen *g)
+{
+	static const char *const ws[] = { " ", "\n", "\t", "\r\n", "  " };
+	if (rnd(12) == 0)
+		put(g, ws[rnd(PC_ARRAY_SIZE(ws))]);
+}
+
+static void put_string_body(struct gen *g)
+{
+	static const char *const pieces[] = {
+		"abc", "https://issuer.example/x", "svc-", "HS256", "JWT", " ", "{}[],:", "~\x7f",
+		"\\n", "\\\"", "\\u00e9", "\\uD83D\\uDE00", "\xc3\xa9", "\xe2\x82\xac",
+		"\\x", "\\ud800", "\x01", "\xc0\xaf", "\xff", "0123456789abcdef0123",
+	};
+	unsigned k = rnd(4);
+	for (unsigned i = 0; i < k; i++) {
+		/* mostly the first eight (plain), sometimes any */
+		unsigned pick = rnd(PC_ARRAY_SIZE(pieces));
+		unsigned span = rnd(4) ? 8 : PC_ARRAY_SIZE(pieces);
+		put(g, pieces[pick % span]);
+	}
+}
+
+static void put_value(struct gen *g)
+{
+	static const char *const other[] = {
+		"0", "-0", "7", "-45", "1300819380", "1764100000", "999999999999999999",
+		"-999999999999999999", "1000000000000000000", "9223372036854775807",
+		"-9223372036854775808", "12345678901234567890", "1.5", "-1.5", "1e9", "1E+2",
+		"0.5e-3", "01", "-", "1.", "00", "-a", "+1", ".5", "true", "false", "null", "tru",
+		"nul", "falsey", "[]", "[1,2]", "[\"a\",\"b\"]", "{}", "{\"a\":1}", "{\"a\":[{}]}",
+		"[", "x",
+	};
+	if (rnd(2) == 0) {
+		put(g, "\"");
+		put_string_body(g);
+		put(g, "\"");
+	} else {
+		put(g, other[rnd(PC_ARRAY_SIZE(other))]);
+	}
+}
+
+static void gen_doc(struct gen *g)
+{
+	static const char *const keys[] = { "iss", "sub", "aud", "exp", "nbf", "iat", "jti",
+					    "alg", "kid", "typ", "a", "", "\\u0061", "scope" };
+	g->len = 0;
+	put_ws(g);
+	put(g, rnd(40) ? "{" : "[");
+	unsigned members = rnd(10);
+	for (unsigned i = 0; i < members; i++) {
+		if (i)
+			put(g, rnd(60) ? "," : ",,");
+		put_ws(g);
+		put(g, "\"");
+		put(g, keys[rnd(PC_ARRAY_SIZE(keys))]);
+		if (rnd(6) == 0)
+			put_string_body(g);
+		put(g, "\"");
+		put_ws(g);
+		put(g, rnd(80) ? ":" : "");
+		put_ws(g);
+		put_value(g);
+		put_ws(g);
+	}
+	put(g, rnd(60) ? "}" : "},");
+	put_ws(g);
+	/* then sometimes damage it: cut it short or change one byte */
+	static const unsigned char subst[] = { 0, '"', '\\', '{', '}', '[', ']', ',', ':', ' ',
+					       '0', '-', 'e', '.', 0x80, 0xff };
+	if (g->len > 0 && rnd(4) == 0)
+		g->len = rnd((unsigned)g->len);
+	else if (g->len > 0 && rnd(4) == 0) {
+		unsigned at = rnd((unsigned)g->len);
+		g->buf[at] = (char)subst[rnd(sizeof(subst))];
+	}
+}
+
+static bool same_value(const struct pc_json_value *a, const struct pc_json_value *b)
+{
+	return a->raw.p == b->raw.p && a->raw.len == b->raw.len && a->kind == b->kind &&
+	       a->escaped == b->escaped;
+}
+
+/* pc_json_scan_object() (flat fast path first) and the general scanner give
+ * the same reason, the same members and, for every number, the same
+ * pc_json_int() in both roundings, on many generated documents: valid and
+ * compact, with whitespace, escapes, UTF-8, nesting, every number form,
+ * duplicates, and cut short or damaged. */
+static void test_fast_path_differential(void)
+{
+	static struct pc_json_member m1[MAXM], m2[MAXM];
+	unsigned n1, n2, ok = 0, compact_ok = 0, numbers = 0;
+	struct gen g;
+
+	for (unsigned iter = 0; iter < 200000; iter++) {
+		gen_doc(&g);
+		char *doc = xmalloc(g.len);
+		memcpy(doc, g.buf, g.len);
+		unsigned max = rnd(8) ? MAXM : rnd(6);
+		enum pc_json_reason r1 = pc_json_scan_object(doc, g.len, m1, max, &n1);
+		enum pc_json_reason r2 = pc__json_scan_object_general(doc, g.len, m2, max, &n2);
+		if (r1 != r2 || n1 != n2)
+			fprintf(stderr, "\n  differ on \"%.*s\" (max %u): %s/%u against %s/%u\n",
+				(int)g.len, doc, max, pc_json_reason_name(r1), n1,
+				pc_json_reason_name(r2), n2);
+		CU_ASSERT_EQUAL(r1, r2);
+		CU_ASSERT_EQUAL(n1, n2);
+		if (r1 == PC_JSON_OK && r2 == PC_JSON_OK && n1 == n2) {
+			ok++;
+			if (memchr(doc, ' ', g.len) == NULL && memchr(doc, '\\', g.len) == NULL)
+				compact_ok++;
+			for (unsigned k = 0; k < n1; k++) {
+				CU_ASSERT(same_value(&m1[k].key, &m2[k].key));
+				CU_ASSERT(same_value(&m1[k].value, &m2[k].value));
+				if (m1[k].value.kind != PC_JSON_NUMBER)
+					continue;
+				numbers++;
+				for (int mode = 0; mode < 2; mode++) {
+					int64_t a = 11, b = 22;
+					enum pc_json_reason ra = pc_json_int(&m1[k].value, mode, &a);
+					enum pc_json_reason rb = pc__json_int_general(&m1[k].value, mode, &b);
+					CU_ASSERT_EQUAL(ra, rb);
+					if (ra == PC_JSON_OK && rb == PC_JSON_OK)
+						CU_ASSERT_EQUAL(a, b);
+				}
+			}
+		}
+		free(doc);
+	}
+	/* the generator must reach the fast path's shape, not only refusals */
+	CU_ASSERT(ok > 20000);
+	CU_ASSERT(compact_ok > 5000);
+	CU_ASSERT(numbers > 10000);
+}
+
+/* Plain integers of every length around the fast path's bound of 18 digits,
+ * against the general conversion and against their known value. */
+static void test_int_fast_path(void)
+{
+	char doc[64];
+	for (int digits = 1; digits <= 20; digits++) {
+		for (int neg = 0; neg < 2; neg++) {
+			for (int fill = 0; fill < 10; fill++) {
+				char num[32];
+				size_t l = 0;
+				if (neg)
+					num[l++] = '-';
+				num[l++] = (char)('1' + (fill + digits) % 9);
+				for (int d = 1; d < digits; d++)
+					num[l++] = (char)('0' + (fill * 7 + d * 3) % 10);
+				num[l] = '\0';
+				snprintf(doc, sizeof(doc), "{\"n\":%s}", num);
+				CU_ASSERT_EQUAL_FATAL(scan_keep(doc), PC_JSON_OK);
+				int64_t a = 1, b = 2;
+				enum pc_json_reason ra = pc_json_int(&m[0].value, PC_JSON_ROUND_DOWN, &a);
+				enum pc_json_reason rb =
+					pc__json_int_general(&m[0].value, PC_JSON_ROUND_UP, &b);
+				CU_ASSERT_EQUAL(ra, rb);
+				if (digits <= 18) {
+					CU_ASSERT_EQUAL(ra, PC_JSON_OK);
+					CU_ASSERT_EQUAL(a, strtoll(num, NULL, 10));
+					CU_ASSERT_EQUAL(a, b);
+				}
+			}
+		}
+	}
+}
+
 static CU_TestInfo tests[] = {
 	PC_TEST(test_valid_members),
 	PC_TEST(test_escapes_and_surrogates),
@@ -516,6 +719,8 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_arrays),
 	PC_TEST(test_words),
 	PC_TEST(test_pick),
+	PC_TEST(test_fast_path_differential),
+	PC_TEST(test_int_fast_path),
 	CU_TEST_INFO_NULL,
 };
 

@@ -928,6 +928,22 @@ static void test_b64url_codec(void)
 			}
 		}
 	}
+	/* input and output in exact-size blocks: the vector steps (32, 16 and
+	 * the overlapping last 16 characters) read and write nothing outside
+	 * them (ASan) */
+	for (size_t len = 0; len <= 150; len++) {
+		size_t n = pc_b64url_encoded_len(len), got = 0;
+		for (size_t i = 0; i < len; i++)
+			raw[i] = (uint8_t)(i * 37 + len);
+		CU_ASSERT_EQUAL_FATAL(pc_b64url_encode(raw, len, txt, sizeof(txt)), n);
+		char *in = xmalloc(n);
+		uint8_t *o = xmalloc(len);
+		memcpy(in, txt, n);
+		CU_ASSERT_EQUAL(pc_b64url_decode(in, n, o, len, &got), 0);
+		CU_ASSERT(got == len && memcmp(o, raw, len) == 0);
+		free(in);
+		free(o);
+	}
 	/* one leftover character is never valid; too small an output is */
 	CU_ASSERT_EQUAL(pc_b64url_decode("QUJDR", 5, back, sizeof(back), &(size_t){ 0 }), -EINVAL);
 	CU_ASSERT_EQUAL(pc_b64url_decode("QUJDRA", 6, back, 3, &(size_t){ 0 }), -ENOSPC);
@@ -1157,6 +1173,165 @@ static void test_verify_any(void)
 	free(tok);
 }
 
+/* The HMAC compare looks at every byte: each bit of each signature byte
+ * flipped is refused, as are a signature one byte short or long, for the
+ * three HMAC lengths (32, 48, 64 bytes). */
+static void test_hmac_every_bit(void)
+{
+	struct pc_jwt_issuer is;
+	issuer_std(&is, ALL_ALGS);
+	static const struct { int alg; const char *hdr; size_t mac; } cases[] = {
+		{ PC_JWT_ALG_HS256, "{\"alg\":\"HS256\",\"kid\":\"hs1\"}", 32 },
+		{ PC_JWT_ALG_HS384, "{\"alg\":\"HS384\",\"kid\":\"hs64\"}", 48 },
+		{ PC_JWT_ALG_HS512, "{\"alg\":\"HS512\",\"kid\":\"hs64\"}", 64 },
+	};
+	for (size_t c = 0; c < PC_ARRAY_SIZE(cases); c++) {
+		const uint8_t *key = cases[c].alg == PC_JWT_ALG_HS256 ? K.hs : K.hs64;
+		size_t key_len = cases[c].alg == PC_JWT_ALG_HS256 ? sizeof(K.hs) : sizeof(K.hs64);
+		char *tok = mint_with(cases[c].hdr, payload_std(), cases[c].alg, key, key_len);
+		EXPECT(&is, tok, PC_JWT_OK);
+		char *dot2 = strrchr(tok, '.');
+		size_t in_len = (size_t)(dot2 - tok);
+		uint8_t sig[80], mut[81];
+		size_t sig_len = 0;
+		CU_ASSERT_EQUAL_FATAL(pc_b64url_decode(dot2 + 1, strlen(dot2 + 1), sig, sizeof(sig),
+						       &sig_len), 0);
+		CU_ASSERT_EQUAL_FATAL(sig_len, cases[c].mac);
+		unsigned accepted = 0;
+		for (size_t len = sig_len - 1; len <= sig_len + 1; len++) {
+			for (size_t bit = 0; bit < (len == sig_len ? 8 * sig_len : 1); bit++) {
+				memcpy(mut, sig, sig_len);
+				mut[sig_len] = 0;
+				if (len == sig_len)
+					mut[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+				char *sb = b64(mut, len);
+				char *t = xmalloc(in_len + strlen(sb) + 2);
+				sprintf(t, "%.*s.%s", (int)in_len, tok, sb);
+				enum pc_jwt_reason r = V(&is, t);
+				CU_ASSERT_EQUAL(r, PC_JWT_BAD_SIGNATURE);
+				accepted += r == PC_JWT_OK;
+				free(t);
+				free(sb);
+			}
+		}
+		CU_ASSERT_EQUAL(accepted, 0);
+		EXPECT(&is, tok, PC_JWT_OK);
+		free(tok);
+	}
+}
+
+/* The header memo: a scratch that has just seen a header answers every
+ * token exactly as a fresh scratch does. Tokens of many headers (valid for
+ * several keys, crit, unknown or non-string kid, alg none, an escaped alg,
+ * duplicate names, not JSON, longer than the memo keeps) go through one
+ * warm scratch in a pseudo-random order and against issuers that differ in
+ * algorithms and keys, each answer held against a new scratch's; then the
+ * same header twice in a row under issuers that must refuse it the second
+ * time. */
+static void test_header_memo(void)
+{
+	char long_hdr[600];
+	snprintf(long_hdr, sizeof(long_hdr), "{\"alg\":\"HS256\",\"kid\":\"hs1\",\"x5u\":\"%0300d\"}", 7);
+	const struct { const char *hdr; int alg; } hs[] = {
+		{ "{\"alg\":\"HS256\",\"kid\":\"hs1\",\"typ\":\"JWT\"}", PC_JWT_ALG_HS256 },
+		{ "{\"alg\":\"HS256\",\"kid\":\"hs1\"}", PC_JWT_ALG_HS256 },
+		{ "{\"alg\":\"ES256\"}", PC_JWT_ALG_ES256 },
+		{ "{\"alg\":\"RS256\",\"kid\":\"rsa1\"}", PC_JWT_ALG_RS256 },
+		{ "{\"alg\":\"HS256\",\"kid\":\"nope\"}", PC_JWT_ALG_HS256 },
+		{ "{\"alg\":\"HS256\",\"kid\":7}", PC_JWT_ALG_HS256 },
+		{ "{\"alg\":\"HS256\",\"kid\":\"hs1\",\"crit\":[\"x\"]}", PC_JWT_ALG_HS256 },
+		{ "{\"alg\":\"none\"}", PC_JWT_ALG_HS256 },
+		{ "{\"alg\":\"\\u0048S256\",\"kid\":\"hs1\"}", PC_JWT_ALG_HS256 },
+		{ "{\"alg\":\"HS256\",\"alg\":\"none\"}", PC_JWT_ALG_HS256 },
+		{ "{\"alg\":\"HS256\"", PC_JWT_ALG_HS256 },
+		{ "{\"kid\":\"hs1\"}", PC_JWT_ALG_HS256 },
+		{ "{\"alg\":\"HS256\", \"kid\" : \"hs1\"}", PC_JWT_ALG_HS256 },
+		{ long_hdr, PC_JWT_ALG_HS256 },
+	};
+	enum { NT = PC_ARRAY_SIZE(hs) };
+	char *tok[NT];
+	for (size_t i = 0; i < NT; i++)
+		tok[i] = mint(hs[i].hdr, payload_std(), hs[i].alg);
+
+	struct pc_jwt_issuer iss[4];
+	issuer_std(&iss[0], ALL_ALGS);
+	issuer_std(&iss[1], PC_JWT_ALG_BIT(PC_JWT_ALG_RS256) | PC_JWT_ALG_BIT(PC_JWT_ALG_ES256));
+	issuer_std(&iss[2], ALL_ALGS);
+	iss[2].keys = NULL;
+	char *only = jwk_oct(K.hs64, sizeof(K.hs64), "hs1");
+	char json[1024];
+	snprintf(json, sizeof(json), "{\"keys\":[%s]}", only);
+	struct pc_jwks *other = load_or_die(json);
+	issuer_std(&iss[3], ALL_ALGS);
+	iss[3].keys = other; /* a key named hs1, but not the one that signed */
+
+	/* every token is accepted or refused for its own reason at least once */
+	unsigned seen_ok = 0, seen_refused = 0;
+	uint32_t x = 99;
+	for (unsigned n = 0; n < 3000; n++) {
+		x = x * 1103515245u + 12345u;
+		size_t t = (x >> 8) % NT, i = (x >> 20) % 4;
+		struct pc_jwt_claims warm, cold;
+		enum pc_jwt_reason rw = pc_jwt_verify(&iss[i], tok[t], strlen(tok[t]), NOW, scratch, &warm);
+		struct pc_jwt_scratch *fresh = pc_jwt_scratch_new();
+		CU_ASSERT_PTR_NOT_NULL_FATAL(fresh);
+		enum pc_jwt_reason rc = pc_jwt_verify(&iss[i], tok[t], strlen(tok[t]), NOW, fresh, &cold);
+		if (rw != rc)
+			fprintf(stderr, "\n  header %zu issuer %zu: warm %s, fresh %s\n", t, i,
+				pc_jwt_reason_name(rw), pc_jwt_reason_name(rc));
+		CU_ASSERT_EQUAL(rw, rc);
+		if (rw == PC_JWT_OK && rc == PC_JWT_OK) {
+			seen_ok++;
+			CU_ASSERT_EQUAL(warm.alg, cold.alg);
+			CU_ASSERT_EQUAL(warm.exp, cold.exp);
+			CU_ASSERT(warm.sub.len == cold.sub.len &&
+				  memcmp(warm.sub.p, cold.sub.p, warm.sub.len) == 0);
+		} else {
+			seen_refused++;
+		}
+		pc_jwt_scratch_free(fresh);
+	}
+	CU_ASSERT(seen_ok > 300);
+	CU_ASSERT(seen_refused > 300);
+
+	/* the memo keeps what the header says, never what an issuer decided */
+	EXPECT(&iss[0], tok[1], PC_JWT_OK);
+	EXPECT(&iss[1], tok[1], PC_JWT_ALG_NOT_ALLOWED);
+	EXPECT(&iss[2], tok[1], PC_JWT_ALG_NOT_ALLOWED);
+	EXPECT(&iss[3], tok[1], PC_JWT_BAD_SIGNATURE);
+	EXPECT(&iss[0], tok[1], PC_JWT_OK);
+	/* a refused header stays refused, for the same reason, on a repeat */
+	for (int k = 0; k < 2; k++) {
+		EXPECT(&iss[0], tok[4], PC_JWT_UNKNOWN_KID);
+		EXPECT(&iss[0], tok[5], PC_JWT_MALFORMED);
+		EXPECT(&iss[0], tok[5], PC_JWT_MALFORMED);
+		EXPECT(&iss[0], tok[6], PC_JWT_CRIT_UNSUPPORTED);
+		EXPECT(&iss[0], tok[6], PC_JWT_CRIT_UNSUPPORTED);
+		EXPECT(&iss[0], tok[7], PC_JWT_ALG_NOT_ALLOWED);
+		EXPECT(&iss[0], tok[7], PC_JWT_ALG_NOT_ALLOWED);
+		EXPECT(&iss[0], tok[8], PC_JWT_OK);
+		EXPECT(&iss[0], tok[9], PC_JWT_MALFORMED);
+		EXPECT(&iss[0], tok[9], PC_JWT_MALFORMED);
+		EXPECT(&iss[0], tok[10], PC_JWT_MALFORMED);
+		EXPECT(&iss[0], tok[10], PC_JWT_MALFORMED);
+		EXPECT(&iss[0], tok[11], PC_JWT_MALFORMED);
+		EXPECT(&iss[0], tok[13], PC_JWT_OK);
+		EXPECT(&iss[0], tok[13], PC_JWT_OK);
+	}
+	/* same header text, a payload or signature changed: the memo answers
+	 * for the header only */
+	char *bad = xstrdup(tok[0]);
+	bad[strlen(bad) - 2] = bad[strlen(bad) - 2] == 'A' ? 'B' : 'A';
+	EXPECT(&iss[0], tok[0], PC_JWT_OK);
+	EXPECT(&iss[0], bad, PC_JWT_BAD_SIGNATURE);
+	free(bad);
+
+	pc_jwks_free(other);
+	free(only);
+	for (size_t i = 0; i < NT; i++)
+		free(tok[i]);
+}
+
 /* Every strict prefix and every one-byte change of a valid token must be
  * refused, and never read outside the token. */
 static void test_prefixes_and_mutations(void)
@@ -1313,6 +1488,22 @@ static void test_names(void)
 	CU_ASSERT_EQUAL(pc_jwt_alg_from_name("none", 4), -1);
 	CU_ASSERT_EQUAL(pc_jwt_alg_from_name("ES512", 5), -1);
 	CU_ASSERT_EQUAL(pc_jwt_alg_from_name("RS25", 4), -1);
+	/* every name maps back to itself; one byte more, less or changed (a
+	 * case flip included) is unknown */
+	for (int a = 0; a < PC_JWT_ALG_COUNT; a++) {
+		const char *nm = pc_jwt_alg_name(a);
+		size_t l = strlen(nm);
+		char buf[16];
+		CU_ASSERT_EQUAL(pc_jwt_alg_from_name(nm, l), a);
+		CU_ASSERT_EQUAL(pc_jwt_alg_from_name(nm, l - 1), -1);
+		snprintf(buf, sizeof(buf), "%s6", nm);
+		CU_ASSERT_EQUAL(pc_jwt_alg_from_name(buf, l + 1), -1);
+		for (size_t i = 0; i < l; i++) {
+			memcpy(buf, nm, l);
+			buf[i] ^= 0x20;
+			CU_ASSERT_EQUAL(pc_jwt_alg_from_name(buf, l), -1);
+		}
+	}
 
 	/* base64url, both ways */
 	char out[16];
@@ -1349,6 +1540,8 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_size_bounds),
 	PC_TEST(test_claim_rules),
 	PC_TEST(test_verify_any),
+	PC_TEST(test_hmac_every_bit),
+	PC_TEST(test_header_memo),
 	PC_TEST(test_prefixes_and_mutations),
 	PC_TEST(test_jwks_errors),
 	PC_TEST(test_jwks_skips_and_accepts),
