@@ -473,7 +473,8 @@ static void handle(struct pc_swap *s, uint64_t word)
 	}
 	char perr[PC_SHM_ERR_MAX - 32];
 	uint64_t t_copied = pc_shm_now_ns(CLOCK_MONOTONIC);
-	struct pc_policy *p = pc_policy_from_image(img, len, perr, sizeof(perr));
+	/* The slot checksum just checked is a CRC-32C of these very bytes. */
+	struct pc_policy *p = pc_policy_from_checked_image(img, len, perr, sizeof(perr));
 	int perrno = errno;
 	free(img);
 	if (p == NULL) {

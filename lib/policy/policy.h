@@ -229,6 +229,13 @@ struct pc_dlp_db; /* lib/dlp/dlp.h */
 struct pc_policy *pc_policy_from_image(const void *image, size_t image_len, char *err,
 				       size_t err_len);
 
+/* The same for a caller that has just checked a CRC-32C of exactly these
+ * image_len bytes (the control segment's slot checksum, shm_abi.h): the
+ * image's own checksum, the same function over the same bytes, is not
+ * computed a second time. Everything else is validated as above. */
+struct pc_policy *pc_policy_from_checked_image(const void *image, size_t image_len, char *err,
+					       size_t err_len);
+
 void pc_policy_free(struct pc_policy *p);
 
 /* Convenience for tools and tests: load, compile, and build from the image. */

@@ -112,6 +112,7 @@ struct pc_img_chk {
 	uint32_t strtab_len;
 	char *err;
 	size_t err_len;
+	bool crc_known; /* the caller checked a CRC-32C of these very bytes */
 };
 
 static int img_error(struct pc_img_chk *c, const char *fmt, ...)
@@ -187,7 +188,7 @@ static int check_header(struct pc_img_chk *c)
 	if (unlikely(c->len != h->total_len))
 		return img_error(c, "length mismatch (%zu bytes, header says %u)", c->len,
 				 h->total_len);
-	uint32_t crc = pc__img_crc(c->img, c->len);
+	uint32_t crc = c->crc_known ? h->crc32 : pc__img_crc(c->img, c->len);
 	if (unlikely(crc != h->crc32))
 		return img_error(c, "checksum mismatch (stored 0x%08x, computed 0x%08x)", h->crc32,
 				 crc);
@@ -889,10 +890,25 @@ static const char *hs_error_text(hs_error_t he)
 	}
 }
 
+static struct pc_policy *from_image(const void *image, size_t image_len, bool crc_known,
+				    char *err, size_t err_len);
+
 struct pc_policy *pc_policy_from_image(const void *image, size_t image_len, char *err,
 				       size_t err_len)
 {
-	struct pc_img_chk c = { .err = err, .err_len = err_len };
+	return from_image(image, image_len, false, err, err_len);
+}
+
+struct pc_policy *pc_policy_from_checked_image(const void *image, size_t image_len, char *err,
+					       size_t err_len)
+{
+	return from_image(image, image_len, true, err, err_len);
+}
+
+static struct pc_policy *from_image(const void *image, size_t image_len, bool crc_known,
+				    char *err, size_t err_len)
+{
+	struct pc_img_chk c = { .err = err, .err_len = err_len, .crc_known = crc_known };
 	struct pc_policy *p = NULL;
 	int rc;
 

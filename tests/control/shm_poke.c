@@ -11,8 +11,10 @@
  *   error TEXT
  * MODE: good (no damage), crc (slot checksum wrong), trunc (length cut in
  * half, checksum of the cut bytes right), abi (image ABI version bumped),
- * oversize (length beyond the slot), slotgen (slot filled for another
- * generation). Exit 0 when acknowledged, 1 otherwise, 2 for usage.
+ * offset (a section's offset beyond the image, both checksums right: only
+ * the bounds checks stand in the way), oversize (length beyond the slot),
+ * slotgen (slot filled for another generation). Exit 0 when acknowledged,
+ * 1 otherwise, 2 for usage.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -52,8 +54,13 @@ int main(int argc, char **argv)
 	unsigned idle = word == 0 ? 0 : (PC_SHM_PUBLISH_SLOT(word) ^ 1) & 1;
 	uint32_t gen = pc_cp_next_generation(c);
 
+	struct pc_img_header *h = image;
 	if (strcmp(mode, "abi") == 0)
-		((struct pc_img_header *)image)->abi++;
+		h->abi++;
+	if (strcmp(mode, "offset") == 0) {
+		h->sections[0].off = (uint32_t)len + 4096;
+		h->crc32 = pc__img_crc(image, len);
+	}
 	memcpy(pc_shm_slot_data(&m, idle), image, len);
 	uint64_t slen = len;
 	uint32_t crc = pc_crc32c(image, len);
@@ -67,7 +74,8 @@ int main(int argc, char **argv)
 		slen = c->slot_max + 1;
 	} else if (strcmp(mode, "slotgen") == 0) {
 		sgen = gen + 7;
-	} else if (strcmp(mode, "good") != 0 && strcmp(mode, "abi") != 0) {
+	} else if (strcmp(mode, "good") != 0 && strcmp(mode, "abi") != 0 &&
+		   strcmp(mode, "offset") != 0) {
 		fprintf(stderr, "shm_poke: unknown mode %s\n", mode);
 		return 2;
 	}

@@ -127,6 +127,7 @@ poke() { # poke MODE EXPECTED-ERROR-REGEX
 poke crc 'error generation [0-9]+: slot checksum mismatch: slot says crc32 0x[0-9a-f]{8}, its [0-9]+ bytes give 0x[0-9a-f]{8}'
 poke trunc 'error generation [0-9]+: .*'
 poke abi 'error generation [0-9]+: .*(ABI|abi).*'
+poke offset 'error generation [0-9]+: .*section \[[0-9]+, \+[0-9]+\) outside the image'
 poke oversize 'error generation [0-9]+: slot [01] length [0-9]+ out of bounds'
 poke slotgen 'error generation [0-9]+: slot [01] was filled for generation [0-9]+'
 check "status after garbage: generation $gen, $rules rules" \
@@ -229,8 +230,8 @@ echo "    rx $rx tx $tx counted drops $drops mbufs_in_use $(c mbufs_in_use)"
 check "rx == tx + counted drops" test -n "$rx" -a "$rx" = $((tx + drops))
 check "traffic flowed" test "${rx:-0}" -gt 0
 check "no mbuf leaked" test "$(c mbufs_in_use)" = 0
-check "dataplane logged no refusal of a good generation" \
-	test "$(grep -c 'refused' "$WORK/dp.err")" = 5
+check "dataplane refused the six damaged generations and no good one" \
+	test "$(grep -c 'refused' "$WORK/dp.err")" = 6
 
 if [ "$fails" != 0 ]; then
 	echo "--- dataplane stderr"; grep -v '^EAL\|^TELEMETRY' "$WORK/dp.err" | tail -20

@@ -194,6 +194,29 @@ static void test_checksum(void)
 	free(img);
 }
 
+/* pc_policy_from_checked_image(): the caller vouches for a CRC-32C of the
+ * same bytes, so the image's own is not computed again; every other check
+ * still runs. */
+static void test_checked_image(void)
+{
+	char err[256];
+	size_t len;
+	uint8_t *img = fresh(&len);
+	struct pc_policy *p = pc_policy_from_checked_image(img, len, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL(p);
+	pc_policy_free(p);
+	H(img)->crc32 ^= 1; /* not computed: accepted as the caller said */
+	p = pc_policy_from_checked_image(img, len, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL(p);
+	pc_policy_free(p);
+	CU_ASSERT_PTR_NULL(pc_policy_from_image(img, len, err, sizeof(err)));
+	/* a section beyond the image is refused all the same */
+	H(img)->sections[0].off = (uint32_t)len + 4096;
+	CU_ASSERT_PTR_NULL(pc_policy_from_checked_image(img, len, err, sizeof(err)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "outside the image"));
+	free(img);
+}
+
 static void test_length_magic_abi(void)
 {
 	size_t len;
@@ -1508,6 +1531,7 @@ static void test_random_damage_ai(void)
 static CU_TestInfo tests[] = {
 	PC_TEST(test_accepts_sample),
 	PC_TEST(test_checksum),
+	PC_TEST(test_checked_image),
 	PC_TEST(test_length_magic_abi),
 	PC_TEST(test_header_and_sections),
 	PC_TEST(test_shadow_flags),
