@@ -19,10 +19,13 @@
  * therefore use a fresh token (distinct jti) for every call and reuse none.
  *
  * The reference is the bare OpenSSL verify on the same signing inputs and
- * signatures, prepared the way lib/jwt/jwt.c keeps them: one reused
- * EVP_MD_CTX and EVP_DigestVerifyInit + EVP_DigestVerify per token (DER
- * signatures for ECDSA, converted before timing), and for HS256 a reused
- * EVP_MAC_CTX (init, update, final) plus a constant-time compare.
+ * signatures, prepared the way lib/jwt/jwt.c keeps them: for RSA, PSS and
+ * ECDSA a verify context set up once per key (EVP_PKEY_verify_init, the
+ * digest, PSS padding) and per token the digest of the signing input on a
+ * reused EVP_MD_CTX and EVP_PKEY_verify (DER signatures for ECDSA,
+ * converted before timing); for EdDSA EVP_DigestVerifyInit +
+ * EVP_DigestVerify; for HS256 a reused EVP_MAC_CTX (init, update, final)
+ * plus a constant-time compare.
  *
  * Source prefixes, lists against the LPM: the engine without an index walks
  * the policy's lists (the source-only identities longest prefix first; a
@@ -91,15 +94,16 @@ struct alg {
 	uint8_t secret[32];       /* HMAC key */
 	EVP_MAC_CTX *mac;         /* HMAC key set once (reference) */
 	int identity;             /* index in the policy */
+	EVP_PKEY_CTX *vctx;       /* RSA, PSS, EC: verify context set up once (reference) */
 };
 
 static struct alg algs[] = {
-	{ "HS256", F_HMAC, NULL, 0, 4000, NULL, NULL, { 0 }, NULL, -1 },
-	{ "RS256", F_RSA, NULL, 0, 3000, NULL, NULL, { 0 }, NULL, -1 },
-	{ "PS256", F_PSS, NULL, 0, 3000, NULL, NULL, { 0 }, NULL, -1 },
-	{ "ES256", F_EC, "P-256", 32, 3000, NULL, NULL, { 0 }, NULL, -1 },
-	{ "ES384", F_EC, "P-384", 48, 1000, NULL, NULL, { 0 }, NULL, -1 },
-	{ "EdDSA", F_ED, NULL, 0, 3000, NULL, NULL, { 0 }, NULL, -1 },
+	{ "HS256", F_HMAC, NULL, 0, 4000, NULL, NULL, { 0 }, NULL, -1, NULL },
+	{ "RS256", F_RSA, NULL, 0, 3000, NULL, NULL, { 0 }, NULL, -1, NULL },
+	{ "PS256", F_PSS, NULL, 0, 3000, NULL, NULL, { 0 }, NULL, -1, NULL },
+	{ "ES256", F_EC, "P-256", 32, 3000, NULL, NULL, { 0 }, NULL, -1, NULL },
+	{ "ES384", F_EC, "P-384", 48, 1000, NULL, NULL, { 0 }, NULL, -1, NULL },
+	{ "EdDSA", F_ED, NULL, 0, 3000, NULL, NULL, { 0 }, NULL, -1, NULL },
 };
 #define N_ALGS (sizeof(algs) / sizeof(algs[0]))
 
@@ -223,6 +227,15 @@ static void make_keys(void)
 		}
 		if (a->fam != F_HMAC && a->pkey == NULL)
 			die("key generation failed");
+		if (a->fam == F_RSA || a->fam == F_PSS || a->fam == F_EC) {
+			a->vctx = EVP_PKEY_CTX_new(a->pkey, NULL);
+			if (a->vctx == NULL || EVP_PKEY_verify_init(a->vctx) != 1 ||
+			    EVP_PKEY_CTX_set_signature_md(a->vctx, a->md) != 1 ||
+			    (a->fam == F_PSS &&
+			     (EVP_PKEY_CTX_set_rsa_padding(a->vctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+			      EVP_PKEY_CTX_set_rsa_pss_saltlen(a->vctx, RSA_PSS_SALTLEN_DIGEST) != 1)))
+				die("verify context");
+		}
 	}
 }
 
@@ -469,13 +482,17 @@ static uint64_t time_raw(const struct alg *a, EVP_MD_CTX *ctx, const struct treq
 		     EVP_MAC_update(a->mac, (const uint8_t *)r->si, r->si_len) == 1 &&
 		     EVP_MAC_final(a->mac, mac, &ml, sizeof(mac)) == 1 && ml == r->sig_len &&
 		     CRYPTO_memcmp(mac, r->sig, ml) == 0;
-	} else {
+	} else if (a->vctx != NULL) {
+		uint8_t dgst[EVP_MAX_MD_SIZE];
+		unsigned dl = 0;
+		ok = EVP_DigestInit_ex(ctx, a->md, NULL) == 1 &&
+		     EVP_DigestUpdate(ctx, r->si, r->si_len) == 1 &&
+		     EVP_DigestFinal_ex(ctx, dgst, &dl) == 1 &&
+		     EVP_PKEY_verify(a->vctx, r->sig, r->sig_len, dgst, dl) == 1;
+	} else { /* EdDSA signs the message itself */
 		EVP_PKEY_CTX *pctx = NULL;
-		ok = EVP_DigestVerifyInit(ctx, &pctx, a->md, NULL, a->pkey) == 1;
-		if (ok && a->fam == F_PSS)
-			ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-			     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
-		ok = ok && EVP_DigestVerify(ctx, r->sig, r->sig_len, (const uint8_t *)r->si, r->si_len) == 1;
+		ok = EVP_DigestVerifyInit(ctx, &pctx, NULL, NULL, a->pkey) == 1 &&
+		     EVP_DigestVerify(ctx, r->sig, r->sig_len, (const uint8_t *)r->si, r->si_len) == 1;
 		EVP_MD_CTX_reset(ctx);
 	}
 	uint64_t t1 = tsc();
@@ -931,6 +948,8 @@ int main(int argc, char **argv)
 	free(buf);
 	free(buf2);
 	EVP_MAC_CTX_free(algs[0].mac);
+	for (size_t i = 0; i < N_ALGS; i++)
+		EVP_PKEY_CTX_free(algs[i].vctx);
 	EVP_MAC_free(hmac);
 	EVP_MD_CTX_free(ctx);
 	pc_engine_scratch_free(s);

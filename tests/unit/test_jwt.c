@@ -626,6 +626,85 @@ static void test_claim_has(void)
 	free(tok);
 }
 
+/* The verify contexts kept per key and algorithm (more keys than the
+ * scratch keeps, in turn, so they are replaced): every token verifies with
+ * its own key, a token under another key's kid is refused, and one RSA key
+ * used for RS256 and PS256 in alternation keeps two contexts apart. */
+static void test_prepared_key_contexts(void)
+{
+	enum { N = 11 };
+	EVP_PKEY *ec[N];
+	char *parts[N], *tok[N], *wrong[N], kid[16];
+	size_t total = 16;
+	for (int i = 0; i < N; i++) {
+		ec[i] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(ec[i]);
+		snprintf(kid, sizeof(kid), "e%d", i);
+		parts[i] = jwk_ec(ec[i], kid, "P-256", 32);
+		total += strlen(parts[i]) + 1;
+	}
+	char *json = xmalloc(total);
+	strcpy(json, "{\"keys\":[");
+	for (int i = 0; i < N; i++) {
+		strcat(json, parts[i]);
+		strcat(json, i < N - 1 ? "," : "]}");
+		free(parts[i]);
+	}
+	struct pc_jwks *ks = load_or_die(json);
+	free(json);
+	char *p = b64(payload_std(), strlen(payload_std()));
+	for (int i = 0; i < N; i++) {
+		/* token i signed by key i; wrong[i] says kid i+1 */
+		for (int w = 0; w < 2; w++) {
+			char hdr[64];
+			snprintf(hdr, sizeof(hdr), "{\"alg\":\"ES256\",\"kid\":\"e%d\"}", (i + w) % N);
+			char *h = b64(hdr, strlen(hdr));
+			char *t = xmalloc(strlen(h) + strlen(p) + 200);
+			sprintf(t, "%s.%s", h, p);
+			unsigned char der[128], raw[64];
+			size_t dl = sign_pkey(ec[i], "SHA256", false, t, strlen(t), der, sizeof(der));
+			char *sg = b64(raw, der_to_raw(der, dl, raw, 32));
+			strcat(t, ".");
+			strcat(t, sg);
+			free(sg);
+			free(h);
+			if (w == 0)
+				tok[i] = t;
+			else
+				wrong[i] = t;
+		}
+	}
+	free(p);
+	struct pc_jwt_issuer is;
+	issuer_std(&is, ALL_ALGS);
+	is.keys = ks;
+	unsigned ok = 0, refused = 0;
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < N; i++) {
+			ok += V(&is, tok[i]) == PC_JWT_OK;
+			refused += V(&is, wrong[i]) == PC_JWT_BAD_SIGNATURE;
+		}
+	}
+	CU_ASSERT_EQUAL(ok, 3 * N);
+	CU_ASSERT_EQUAL(refused, 3 * N);
+	/* one RSA key, two algorithms, in turn */
+	issuer_std(&is, ALL_ALGS);
+	char *rs = mint("{\"alg\":\"RS256\",\"kid\":\"rsa1\"}", payload_std(), PC_JWT_ALG_RS256);
+	char *ps = mint("{\"alg\":\"PS256\",\"kid\":\"rsa1\"}", payload_std(), PC_JWT_ALG_PS256);
+	for (int round = 0; round < 3; round++) {
+		EXPECT(&is, rs, PC_JWT_OK);
+		EXPECT(&is, ps, PC_JWT_OK);
+	}
+	free(rs);
+	free(ps);
+	for (int i = 0; i < N; i++) {
+		free(tok[i]);
+		free(wrong[i]);
+		EVP_PKEY_free(ec[i]);
+	}
+	pc_jwks_free(ks);
+}
+
 static void test_forged_alg_none(void)
 {
 	struct pc_jwt_issuer is;
@@ -1529,6 +1608,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_rfc7515_a4_es512_unsupported),
 	PC_TEST(test_rfc7515_a5_none),
 	PC_TEST(test_every_algorithm),
+	PC_TEST(test_prepared_key_contexts),
 	PC_TEST(test_claim_has),
 	PC_TEST(test_forged_alg_none),
 	PC_TEST(test_forged_hmac_with_rsa_public_key),
