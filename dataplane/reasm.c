@@ -162,9 +162,7 @@ bool pc_reasm_head_may_end(struct pc_reasm_hold *h, uint32_t seq, uint32_t conti
 	uint32_t at = seq;
 	/* Resume where the last look at this head stopped, 3 bytes back so an
 	 * end cut by that point is seen whole. */
-	const bool again = h->scan_valid && pc_seq_le(seq, h->scan_seq) &&
-			   pc_seq_le(h->scan_seq, end);
-	if (again)
+	if (pc_reasm_head_seen(h, seq, contig))
 		at = h->scan_seq - RTE_MIN(3u, h->scan_seq - seq);
 	uint8_t tail[3] = { 0, 0, 0 }; /* the 3 bytes before the span, oldest first */
 	while (pc_seq_lt(at, end)) {
@@ -192,7 +190,7 @@ bool pc_reasm_head_may_end(struct pc_reasm_hold *h, uint32_t seq, uint32_t conti
 	}
 	h->scan_seq = end;
 	h->scan_valid = true;
-	return !again; /* the first look at a head: parse what there is */
+	return false;
 }
 
 const uint8_t *pc_reasm_view(struct pc_reasm *r, const struct pc_reasm_hold *h, uint32_t seq,

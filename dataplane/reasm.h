@@ -132,17 +132,14 @@ uint32_t pc_reasm_contig(const struct pc_reasm_hold *h, uint32_t seq);
  * no segment covers seq. */
 const uint8_t *pc_reasm_span(const struct pc_reasm_hold *h, uint32_t seq, uint32_t *len);
 
-/* Whether the head whose first byte is seq, contig bytes of it held, should
- * be parsed now: on the first look at it (so a connection that opens with
- * something other than a request is refused at once, with the parser's
- * reason), and afterwards only once it holds an empty line, an LF followed
- * by LF or by CR LF. CRLF CRLF is the only end a valid head has (RFC 9112
- * §2.1); the others are where a lenient reader would end it, so its sender
- * is waiting now and the parser must refuse it now. In between, parsing
- * could only say INCOMPLETE or name an error that will still be there at
- * the end (nothing held is sent). Each look reads only the bytes the last
- * one did not (and the 3 before them), so a head in N segments is read about
- * once, not N times over. */
+/* Whether the contig contiguous bytes held from seq on (the start of a
+ * request head) contain an empty line: an LF followed by LF or by CR LF.
+ * CRLF CRLF is the only end a valid head has (RFC 9112 §2.1); the others
+ * are where a lenient reader would end it, so its sender is waiting now and
+ * the parser must refuse it now. Until then, parsing could only say
+ * INCOMPLETE or name an error that will still be there at the end (nothing
+ * held is sent). Each look reads only the bytes the last one did not (and
+ * the 3 before them), so a head in N segments is read once, not N times. */
 bool pc_reasm_head_may_end(struct pc_reasm_hold *h, uint32_t seq, uint32_t contig);
 
 /* The contiguous bytes from seq on, at most r->max_head of them, as one
@@ -180,6 +177,14 @@ static inline bool pc_seq_lt(uint32_t a, uint32_t b)
 static inline bool pc_seq_le(uint32_t a, uint32_t b)
 {
 	return (int32_t)(a - b) <= 0;
+}
+
+/* Whether pc_reasm_head_may_end() has looked at the head starting at seq
+ * before (false on the first look at each head). */
+static inline bool pc_reasm_head_seen(const struct pc_reasm_hold *h, uint32_t seq,
+				      uint32_t contig)
+{
+	return h->scan_valid && pc_seq_le(seq, h->scan_seq) && pc_seq_le(h->scan_seq, seq + contig);
 }
 
 #endif

@@ -556,8 +556,7 @@ static void head_may_end_cuts(const char *text, uint32_t head_off, unsigned *ask
 				uint32_t contig = pc_reasm_contig(h, head);
 				if (contig == 0)
 					continue; /* the head has not started yet */
-				bool first = !h->scan_valid;
-				bool want = first || contig >= head_len;
+				bool want = contig >= head_len;
 				bool got = pc_reasm_head_may_end(h, head, contig);
 				(*asked)++;
 				*right += got == want;
@@ -573,10 +572,10 @@ static void head_may_end_cuts(const char *text, uint32_t head_off, unsigned *ask
 /* The end-of-head look-out against the plain answer: a head (after the end
  * of the one before it, whose empty line must not count) cut into three
  * segments at every pair of points, held in order near the sequence wrap:
- * after each segment it says "parse now" on the first look and then exactly
- * when the whole head is held, however its empty line falls across the
- * cuts; the same for heads that end lines with bare LFs (which the parser
- * must see at once to refuse them). */
+ * after each segment it says "may have ended" exactly when the whole head
+ * is held, however its empty line falls across the cuts; the same for
+ * heads that end lines with bare LFs (which the parser must see at once to
+ * refuse them). */
 static void test_reasm_head_may_end(void)
 {
 	static const char *const texts[] = {

@@ -902,6 +902,15 @@ static void advance_tls(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf 
 	}
 }
 
+/* Whether the held bytes at f->l7_seq (one segment's worth) can begin a
+ * request (http_parse.h). */
+static inline bool may_start(const struct pc_reasm_hold *h, const struct pc_flow *f)
+{
+	uint32_t n;
+	const char *p = (const char *)pc_reasm_span(h, f->l7_seq, &n);
+	return p != NULL && pc_http_may_start_request(p, n);
+}
+
 /* Walk the held bytes from f->l7_seq: decide every head that is complete,
  * track every body, then send on what is decided. m (held) brought us here. */
 static void advance(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf *m,
@@ -964,12 +973,14 @@ static void advance(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf *m,
 			break;
 		/* Parse only once the head can have ended: before, the parser
 		 * could only say INCOMPLETE or name an error that is still there
-		 * at the end, and nothing held is sent either way. Past a line's
-		 * bound the parser reads on every segment, so an over-long line
-		 * is refused as such when it arrives, not later as a head too
-		 * large. */
+		 * at the end, and nothing held is sent either way. Except on the
+		 * first look at a head that does not start like a request (it is
+		 * refused at once, with the parser's reason), and past a line's
+		 * bound, where the parser reads on every segment so an over-long
+		 * line is refused as such, not later as a head too large. */
+		bool first = !pc_reasm_head_seen(h, f->l7_seq, all);
 		if (all < PC_HTTP_MAX_LINE && all < r->max_head &&
-		    !pc_reasm_head_may_end(h, f->l7_seq, all))
+		    !pc_reasm_head_may_end(h, f->l7_seq, all) && !(first && !may_start(h, f)))
 			break;
 		const char *p = (const char *)pc_reasm_view(r, h, f->l7_seq, &len, &total);
 		enum pc_http_reason hr = pc_http_parse_head(p, len, &w->req);

@@ -538,6 +538,20 @@ static enum pc_http_reason field_check(struct pc_http_req *req, struct pc_http_s
 	}
 }
 
+bool pc_http_may_start_request(const char *buf, size_t len)
+{
+	const unsigned char *b = (const unsigned char *)buf;
+	size_t i = 0;
+	if (len >= 2 && b[0] == '\r' && b[1] == '\n')
+		i = 2;
+	const size_t start = i, lim = i + 32 < len ? i + 32 : len;
+	while (i < lim && (pc_http_cls[b[i]] & C_TCHAR))
+		i++;
+	if (i == len)
+		return true; /* a token so far: the method may go on */
+	return i > start && b[i] == ' ';
+}
+
 enum pc_http_reason pc_http_parse_head(const char *buf, size_t len, struct pc_http_req *req)
 {
 	const unsigned char *b = (const unsigned char *)buf;

@@ -106,6 +106,15 @@ struct pc_http_req {
  * Any thread, fast path. */
 enum pc_http_reason pc_http_parse_head(const char *buf, size_t len, struct pc_http_req *req);
 
+/* Whether buf[0..len) can be the start of a request: an optional empty line
+ * (§2.2) and then a method token (RFC 9110 §9.1) of at most 32 bytes, ending
+ * in SP or at the end of the bytes. A cheap look for a caller holding the
+ * first bytes of a head split over segments: a start that passes is parsed
+ * once the head can have ended; one that does not is parsed at once, so a
+ * connection that opens with something else is refused with the parser's
+ * reason. True does not mean valid. Any thread, fast path. */
+bool pc_http_may_start_request(const char *buf, size_t len);
+
 /* The first header whose name equals name[0..name_len) case-insensitively,
  * or NULL. Fast path. */
 const struct pc_http_header *pc_http_header_find(const struct pc_http_req *req,

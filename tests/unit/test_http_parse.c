@@ -827,7 +827,27 @@ static void test_reason_names(void)
 	CU_ASSERT_PTR_NOT_NULL(pc_http_reason_name(PC_HTTP_REASON_COUNT));
 }
 
+/* The cheap look at a split head's first bytes: a method token then SP, or
+ * a token so far; anything else is parsed at once. Every prefix of a valid
+ * request passes it. */
+static void test_may_start_request(void)
+{
+	static const char *const yes[] = { "", "G", "GET", "GET ", "GET /x HTTP/1.1\r\n",
+					   "\r\nPOST /v1 HTTP/1.1", "M-SEARCH * HTTP/1.1" };
+	static const char *const no[] = { " GET /", "lo\":\"x", "\x16\x03\x01\x02", "GET\t/",
+					  "HELLO\r\n", "\r\n\r\nGET / HTTP/1.1",
+					  "AVERYLONGMETHODNAMETHATGOESONANDONFOREVER /" };
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		CU_ASSERT_TRUE(pc_http_may_start_request(yes[i], strlen(yes[i])));
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		CU_ASSERT_FALSE(pc_http_may_start_request(no[i], strlen(no[i])));
+	static const char req[] = "POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\n\r\n";
+	for (size_t n = 0; n <= strlen(req); n++)
+		CU_ASSERT_TRUE(pc_http_may_start_request(req, n));
+}
+
 static CU_TestInfo tests[] = {
+	PC_TEST(test_may_start_request),
 	PC_TEST(test_get_origin_form),
 	PC_TEST(test_post_with_body_after_head),
 	PC_TEST(test_head_options_other),
