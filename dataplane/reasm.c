@@ -164,6 +164,15 @@ bool pc_reasm_head_may_end(struct pc_reasm_hold *h, uint32_t seq, uint32_t conti
 	 * end cut by that point is seen whole. */
 	if (pc_reasm_head_seen(h, seq, contig))
 		at = h->scan_seq - RTE_MIN(3u, h->scan_seq - seq);
+	/* The common cases first: a whole head, or the segment that ends one,
+	 * ends with its empty line (unless a body follows in the same bytes). */
+	if (contig >= 4) {
+		uint32_t n;
+		const uint8_t *t = pc_reasm_span(h, end - 4, &n);
+		if (t != NULL && n >= 4 && t[3] == '\n' &&
+		    (t[2] == '\n' || (t[2] == '\r' && t[1] == '\n')))
+			return true;
+	}
 	uint8_t tail[3] = { 0, 0, 0 }; /* the 3 bytes before the span, oldest first */
 	while (pc_seq_lt(at, end)) {
 		uint32_t n;
