@@ -1084,6 +1084,27 @@ static void test_worker_midstream_pickup(void)
 	CU_ASSERT_EQUAL(w->ctr[PC_CTR_TCP_MIDSTREAM_PICKED_UP], 3);
 	CU_ASSERT_EQUAL(w->ctr[PC_CTR_TCP_MIDSTREAM], 1);
 	dp_done(dp, p);
+
+	/* A TLS connection picked up past its ClientHello: its next record
+	 * (application data) is nothing to decide on, so it is reset. */
+	static const char tls_pol[] =
+		"{\"version\":1,\"default_action\":\"deny\","
+		"\"identities\":[{\"name\":\"clients\",\"sources\":[\"198.18.1.0/24\"]}],"
+		"\"destinations\":[{\"name\":\"t\",\"protocol\":\"tls\","
+		"\"addresses\":[\"198.18.0.2/32\"],\"ports\":[443],"
+		"\"hosts\":[\"tickets.internal\"]}],"
+		"\"rules\":[{\"id\":\"t\",\"identities\":[\"clients\"],\"destinations\":[\"t\"],"
+		"\"action\":\"allow\"}]}";
+	static const uint8_t app_data[] = { 0x17, 0x03, 0x03, 0x00, 0x05, 1, 2, 3, 4, 5 };
+	dp = dp_with_policy_opts(tls_pol, &p, true);
+	w = dp->workers[0];
+	len = make_tls4(f, 42005, 3000, PC_TCP_ACK | PC_TCP_PSH, app_data, sizeof(app_data));
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 1 && rst[0] == 1 && out[1] == 1 && rst[1] == 1);
+	CU_ASSERT_TRUE_FATAL(next_record(w, &r));
+	CU_ASSERT_EQUAL(r.verdict.action, PC_ACTION_DENY);
+	CU_ASSERT_EQUAL(r.verdict.reason, PC_REASON_TLS_MALFORMED);
+	dp_done(dp, p);
 }
 
 /* Compile JSON policy text and publish it through the segment; then let

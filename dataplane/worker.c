@@ -513,8 +513,6 @@ static inline void flow_dlp_set(struct pc_flow *f, uint16_t v)
 	memcpy(f->pad0, &v, sizeof(v));
 }
 
-/* Give f's stream back, if it has one; one of an older generation went
- * with that generation's pool. Call before f->generation changes. */
 /* f's stream (f has one) is in the pools of the policy this loop runs:
  * they were made when or before the generation that allowed its request
  * (dataplane.h: dlp_gen). Otherwise they were freed with an older policy. */
@@ -523,6 +521,9 @@ static inline bool dlp_stream_live(const struct pc_worker *w, const struct pc_fl
 	return w->pol->dlp_pool[w->id] != NULL && f->generation >= w->pol->dlp_gen;
 }
 
+/* Give f's stream back, if it has one; one from pools an older generation
+ * made and took with it is simply forgotten. Call before f->generation
+ * changes. */
 static void dlp_close(struct pc_worker *w, struct pc_flow *f)
 {
 	uint16_t s = flow_dlp(f);
