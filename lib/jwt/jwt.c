@@ -45,7 +45,7 @@
 /* Longest header segment (base64url characters) the header memo keeps, and
  * how many headers it keeps. */
 #define HDR_MEMO_B64 256
-#define HDR_MEMO_WAYS 4
+#define HDR_MEMO_WAYS 8
 
 /* What a header says whatever the issuer (read_header()). */
 struct hdr_view {
