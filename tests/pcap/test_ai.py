@@ -37,11 +37,8 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pcap_frames as pf  # noqa: E402
@@ -442,45 +439,20 @@ def run(binary, r, pol, tag):
            "--", "--policy", paths["policy.json"], "--decision-log", paths["decisions.jsonl"],
            "--stats-json", paths["stats.json"], "--control", prefix,
            "--hold-body-packets", "40"]
-    print("running:", " ".join(cmd))
 
     def read(name):
-        try:
-            with open(paths[name]) as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return tb.read_text(paths[name])
 
     def log_lines():
         return [ln for ln in read("decisions.jsonl").splitlines() if ln.strip()]
 
-    out, err = open(paths["stdout"], "w"), open(paths["stderr"], "w")
-    proc = subprocess.Popen(cmd, stdout=out, stderr=err)
-    rc = None
-    try:
-        ready = tb.wait_for(lambda: "ready:" in read("stdout") or proc.poll() is not None, 30)
-        if proc.poll() is not None or not ready:
-            tb.check(False, "%s: dataplane did not start (exit %s)\n%s"
-                     % (tag, proc.poll(), read("stderr")))
-            return tmp
-        tb.wait_for(lambda: len(log_lines()) >= len(r.records)
-                    and len(pf.read_pcap(paths["out1.pcap"])) >= len(r.out1)
-                    and len(pf.read_pcap(paths["out0.pcap"])) >= len(r.out0), 30)
-        time.sleep(0.5)  # anything that should not come out has its chance to
-        proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        out.close()
-        err.close()
-        shutil.rmtree(os.path.join("/var/run/dpdk", prefix), ignore_errors=True)
-
     n_fail = len(tb.failures)
-    tb.check(rc == 0, "%s: exit status %s after SIGTERM" % (tag, rc))
-    for marker in ("runtime error:", "AddressSanitizer", "LeakSanitizer"):
-        tb.check(marker not in read("stderr"), "%s: sanitizer report (%s)" % (tag, marker))
+    if not tb.run_dataplane(cmd, paths, prefix,
+                            lambda: len(log_lines()) >= len(r.records)
+                            and len(pf.read_pcap(paths["out1.pcap"])) >= len(r.out1)
+                            and len(pf.read_pcap(paths["out0.pcap"])) >= len(r.out0),
+                            label=tag + ": "):
+        return tmp
     tb.check_records(log_lines(), r.records, 1)
     tb.check_port_output(pf.read_pcap(paths["out1.pcap"]), r.out1, 1)
     tb.check_port_output(pf.read_pcap(paths["out0.pcap"]), r.out0, 0)

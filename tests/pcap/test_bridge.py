@@ -771,6 +771,58 @@ def wait_for(cond, timeout):
     return cond()
 
 
+def read_text(path):
+    """The file's text, "" when it does not exist (yet)."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def run_dataplane(cmd, paths, prefix, done, settle=0.5, on_ready=None, label=""):
+    """Run the dataplane command on its pcaps, stdout and stderr into
+    paths["stdout"] and paths["stderr"]: wait for its ready line, then until
+    done() (30 s at most), give what should not come out `settle` seconds
+    to come out anyway, and stop it with SIGTERM. It must exit 0 with no
+    sanitizer report. Returns False when it did not start. Kills it if need
+    be and removes the EAL's runtime directory (prefix) in any case."""
+    def text(name):
+        return read_text(paths[name])
+
+    print("running:", " ".join(cmd))
+    out, err = open(paths["stdout"], "w"), open(paths["stderr"], "w")
+    proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+    try:
+        ready = wait_for(lambda: "ready:" in text("stdout") or proc.poll() is not None, 30)
+        if proc.poll() is not None or not ready:
+            what = "%sdataplane did not start (exit %s)\n%s" % (label, proc.poll(),
+                                                                 text("stderr"))
+            print(what)
+            check(False, what)
+            return False
+        if on_ready is not None:
+            on_ready(text("stdout"))
+        wait_for(done, 30)
+        time.sleep(settle)
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        out.close()
+        err.close()
+        # The EAL leaves its runtime directory behind; it is ours to remove.
+        shutil.rmtree(os.path.join("/var/run/dpdk", prefix), ignore_errors=True)
+    check(rc == 0, "%sexit status %s after SIGTERM" % (label, rc))
+    # In a developer_mode build the sanitizers report here.
+    for marker in ("runtime error:", "AddressSanitizer", "LeakSanitizer"):
+        check(marker not in text("stderr"),
+              "%sstderr holds a sanitizer report (%s)" % (label, marker))
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser(description="pcap replay test of portcullis-dataplane")
     ap.add_argument("binary")
@@ -826,10 +878,6 @@ def main():
 
     def outputs(p):
         return [pf.read_pcap(paths["out%d.%d" % (p, q)]) for q in range(workers)]
-    print("running:", " ".join(cmd))
-    out = open(paths["stdout"], "w")
-    err = open(paths["stderr"], "w")
-    proc = subprocess.Popen(cmd, stdout=out, stderr=err)
 
     def read(name):
         with open(paths[name]) as f:
@@ -841,37 +889,19 @@ def main():
         except FileNotFoundError:
             return []
 
-    rc = None
-    try:
-        ready = wait_for(lambda: "ready:" in read("stdout") or proc.poll() is not None, 30)
-        if proc.poll() is not None or not ready:
-            print("dataplane did not start (exit %s)\n%s" % (proc.poll(), read("stderr")))
-            return 1
+    def ready_line(stdout):
         check(re.search(r"^portcullis-dataplane: ready: %d workers, ports 0 and 1$" % workers,
-                        read("stdout"), re.M) is not None, "ready line: %r" % read("stdout"))
-        wait_for(lambda: len(log_lines()) >= len(s.records)
-                 and sum(map(len, outputs(1))) >= len(s.out1)
-                 and sum(map(len, outputs(0))) >= len(s.out0), 30)
-        # Let anything that should not come out have its chance to, and
-        # with --age, let the idle timeout (1 s) and a sweep pass. None of
-        # the flows is established (the server never answers), so the
-        # short timeout applies to all of them.
-        time.sleep(3.0 if a.age else 0.5)
-        proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        out.close()
-        err.close()
-        # The EAL leaves its runtime directory behind; it is ours to remove.
-        shutil.rmtree(os.path.join("/var/run/dpdk", prefix), ignore_errors=True)
+                        stdout, re.M) is not None, "ready line: %r" % stdout)
 
-    check(rc == 0, "exit status %s after SIGTERM" % rc)
-    # In a developer_mode build the sanitizers report here.
-    for marker in ("runtime error:", "AddressSanitizer", "LeakSanitizer"):
-        check(marker not in read("stderr"), "stderr holds a sanitizer report (%s)" % marker)
+    # With --age, let the idle timeout (1 s) and a sweep pass before the
+    # stop. None of the flows is established (the server never answers),
+    # so the short timeout applies to all of them.
+    if not run_dataplane(cmd, paths, prefix,
+                         lambda: len(log_lines()) >= len(s.records)
+                         and sum(map(len, outputs(1))) >= len(s.out1)
+                         and sum(map(len, outputs(0))) >= len(s.out0),
+                         settle=3.0 if a.age else 0.5, on_ready=ready_line):
+        return 1
     check_records(log_lines(), s.records, workers)
     if workers == 1:
         check_port_output(outputs(1)[0], s.out1, 1)

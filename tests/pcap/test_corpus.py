@@ -31,11 +31,8 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pcap_frames as pf  # noqa: E402
@@ -175,44 +172,18 @@ def main():
                  "--flows", "1024"]
 
     def read(name):
-        try:
-            with open(paths[name]) as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return tb.read_text(paths[name])
 
     def log_lines():
         return [ln for ln in read("decisions.jsonl").splitlines() if ln.strip()]
 
-    print("running:", " ".join(cmd))
-    out = open(paths["stdout"], "w")
-    err = open(paths["stderr"], "w")
-    proc = subprocess.Popen(cmd, stdout=out, stderr=err)
-    rc = None
-    try:
-        ready = tb.wait_for(lambda: "ready:" in read("stdout") or proc.poll() is not None, 30)
-        if proc.poll() is not None or not ready:
-            print("dataplane did not start (exit %s)\n%s" % (proc.poll(), read("stderr")))
-            shutil.rmtree(tmp, ignore_errors=True)
-            return 1
-        n_records = sum(len(v[1]) for v in want.values())
-        tb.wait_for(lambda: len(log_lines()) >= n_records
-                    and len(pf.read_pcap(paths["out1"])) >= len(s.out1)
-                    and len(pf.read_pcap(paths["out0"])) >= len(s.out0), 30)
-        time.sleep(0.5)  # anything that should not come out has its chance to
-        proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        out.close()
-        err.close()
-        shutil.rmtree(os.path.join("/var/run/dpdk", prefix), ignore_errors=True)
-
-    tb.check(rc == 0, "exit status %s after SIGTERM" % rc)
-    for marker in ("runtime error:", "AddressSanitizer", "LeakSanitizer"):
-        tb.check(marker not in read("stderr"), "stderr holds a sanitizer report (%s)" % marker)
+    n_records = sum(len(v[1]) for v in want.values())
+    if not tb.run_dataplane(cmd, paths, prefix,
+                            lambda: len(log_lines()) >= n_records
+                            and len(pf.read_pcap(paths["out1"])) >= len(s.out1)
+                            and len(pf.read_pcap(paths["out0"])) >= len(s.out0)):
+        shutil.rmtree(tmp, ignore_errors=True)
+        return 1
     out1, out0 = pf.read_pcap(paths["out1"]), pf.read_pcap(paths["out0"])
     check_records(log_lines(), want)
     check_no_payload(out1, want)
