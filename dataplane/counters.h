@@ -7,9 +7,9 @@
  * later, the stats segment and Prometheus names all come from these lists.
  *
  * Each worker owns one cache-line-aligned struct pc_counters. Only that worker
- * writes it (relaxed atomic stores, once per burst, from totals it keeps in
- * locals); any thread may read it at any time with relaxed loads and will see
- * a value that is at most one burst old. Nothing orders one counter against
+ * writes it (relaxed atomic stores, every 16th burst and when it is idle,
+ * from deltas it keeps in its own array); any thread may read it at any time
+ * with relaxed loads and will see a value at most 16 bursts old. Nothing orders one counter against
  * another: a reader summing them must not expect them to balance exactly
  * while the workers run.
  */
@@ -155,9 +155,9 @@ int pc_counters_print(const struct pc_counters *c, FILE *out);
  * -errno. Control path. */
 int pc_counters_write_json(const struct pc_counters *c, const char *path);
 
-/* Publish a worker's burst-local deltas: shared[i] += delta[i] for every
- * non-zero delta, then zero delta. Only the owning worker may call it; fast
- * path (once per burst). */
+/* Publish a worker's deltas: shared[i] += delta[i] for every non-zero
+ * delta, then zero delta. Only the owning worker may call it; fast path
+ * (every 16th burst, worker.c). */
 static inline void pc_counters_publish(struct pc_counters *shared, uint64_t *delta)
 {
 	/* A burst moves a handful of the counters: look at 8 deltas at a time

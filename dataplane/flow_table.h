@@ -226,7 +226,12 @@ static inline void pc_flow_table_lookup_bulk(const struct pc_flow_table *t, unsi
 					     const void **keys, hash_sig_t *sigs, uint32_t n,
 					     int32_t *pos)
 {
-	rte_hash_lookup_with_hash_bulk(t->fam[fam].h, keys, sigs, n, pos);
+	/* A lone key (a burst of one, common under light load) skips the bulk
+	 * path's staging over a whole burst. */
+	if (n == 1)
+		pos[0] = rte_hash_lookup_with_hash(t->fam[fam].h, keys[0], sigs[0]);
+	else
+		rte_hash_lookup_with_hash_bulk(t->fam[fam].h, keys, sigs, n, pos);
 }
 
 /* One key: slot or -ENOENT. Owner thread; fast path. */

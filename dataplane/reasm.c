@@ -8,6 +8,10 @@
 #include <errno.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <rte_common.h>
 #include <rte_malloc.h>
 
@@ -96,20 +100,24 @@ enum pc_reasm_result pc_reasm_insert(struct pc_reasm *r, struct pc_reasm_hold *h
 		return PC_REASM_DUPLICATE; /* nothing past what is decided */
 
 	/* Every byte shared with a held segment must be the same byte: a
-	 * receiver keeps one copy, and which one is its choice, not ours. */
-	uint32_t cur = start; /* coverage walk: held bytes reach cur */
-	for (uint32_t i = 0; i < h->n; i++) {
-		const struct pc_reasm_seg *g = &h->seg[i];
-		uint32_t lo = pc_seq_lt(g->seq, start) ? start : g->seq;
-		uint32_t hi = pc_seq_lt(seg_end(g), end) ? seg_end(g) : end;
-		if (pc_seq_lt(lo, hi) &&
-		    memcmp(s->data + (lo - s->seq), g->data + (lo - g->seq), hi - lo) != 0)
-			return PC_REASM_CONFLICT;
-		if (pc_seq_le(g->seq, cur) && pc_seq_lt(cur, seg_end(g)))
-			cur = seg_end(g);
+	 * receiver keeps one copy, and which one is its choice, not ours.
+	 * Nothing to compare for bytes past all held ones (in order, the
+	 * usual case). */
+	if (h->n > 0 && pc_seq_lt(start, h->hi_end)) {
+		uint32_t cur = start; /* coverage walk: held bytes reach cur */
+		for (uint32_t i = 0; i < h->n; i++) {
+			const struct pc_reasm_seg *g = &h->seg[i];
+			uint32_t lo = pc_seq_lt(g->seq, start) ? start : g->seq;
+			uint32_t hi = pc_seq_lt(seg_end(g), end) ? seg_end(g) : end;
+			if (pc_seq_lt(lo, hi) &&
+			    memcmp(s->data + (lo - s->seq), g->data + (lo - g->seq), hi - lo) != 0)
+				return PC_REASM_CONFLICT;
+			if (pc_seq_le(g->seq, cur) && pc_seq_lt(cur, seg_end(g)))
+				cur = seg_end(g);
+		}
+		if (!pc_seq_lt(cur, end))
+			return PC_REASM_DUPLICATE;
 	}
-	if (!pc_seq_lt(cur, end))
-		return PC_REASM_DUPLICATE;
 
 	if (unlikely(h->n >= h->limit || r->held >= r->max_pkts))
 		return PC_REASM_FULL;
@@ -120,6 +128,8 @@ enum pc_reasm_result pc_reasm_insert(struct pc_reasm *r, struct pc_reasm_hold *h
 		i--;
 	}
 	h->seg[i] = *s;
+	if (h->n == 0 || pc_seq_lt(h->hi_end, end))
+		h->hi_end = end;
 	h->n++;
 	r->held++;
 	return PC_REASM_HELD;
@@ -156,49 +166,112 @@ const uint8_t *pc_reasm_span(const struct pc_reasm_hold *h, uint32_t seq, uint32
 	return best->data + (seq - best->seq);
 }
 
+/* Whether an LF whose two bytes before are b2 b1 ends an empty line: the
+ * byte before it is LF, or the two before it are LF CR. */
+static inline bool ends_empty_line(uint8_t b2, uint8_t b1, uint8_t b0)
+{
+	return b0 == '\n' && (b1 == '\n' || (b1 == '\r' && b2 == '\n'));
+}
+
+#ifdef __SSE2__
+/* Whether one of the 16 bytes at q (q[-2] and q[-1] readable) is an LF
+ * that ends an empty line. */
+static inline bool block_ends_empty_line(const uint8_t *q)
+{
+	const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+	__m128i b0 = _mm_loadu_si128((const __m128i *)q);
+	__m128i b1 = _mm_loadu_si128((const __m128i *)(q - 1));
+	__m128i b2 = _mm_loadu_si128((const __m128i *)(q - 2));
+	__m128i hit = _mm_and_si128(
+		_mm_cmpeq_epi8(b0, lf),
+		_mm_or_si128(_mm_cmpeq_epi8(b1, lf),
+			     _mm_and_si128(_mm_cmpeq_epi8(b1, cr), _mm_cmpeq_epi8(b2, lf))));
+	return _mm_movemask_epi8(hit) != 0;
+}
+#endif
+
+/* Whether p[0..n) holds an LF that ends an empty line, tail being the 3
+ * bytes before p (oldest first; 0 where there are none). On false, tail
+ * becomes the 3 bytes before p + n. A head's segment has a few LFs in some
+ * hundred bytes: 16 bytes a step look at every one at once. */
+static bool empty_line_in(const uint8_t *p, uint32_t n, uint8_t tail[3])
+{
+	uint32_t i = 0;
+	/* The first two bytes look back into tail. */
+	for (; i < n && i < 2; i++) {
+		uint8_t b1 = i == 0 ? tail[2] : p[0];
+		uint8_t b2 = i == 0 ? tail[1] : tail[2];
+		if (ends_empty_line(b2, b1, p[i]))
+			return true;
+	}
+#ifdef __SSE2__
+	for (; i + 16 <= n; i += 16)
+		if (block_ends_empty_line(p + i))
+			return true;
+	/* The last few bytes: one more step ending at n (some bytes again). */
+	if (i < n && n >= 18) {
+		if (block_ends_empty_line(p + n - 16))
+			return true;
+		i = n;
+	}
+#endif
+	for (; i < n; i++)
+		if (ends_empty_line(p[i - 2], p[i - 1], p[i]))
+			return true;
+	/* Keep the last 3 bytes, some of them from the old tail when n < 3. */
+	for (uint32_t k = 0; k < 3; k++)
+		tail[k] = n + k >= 3 ? p[n + k - 3] : tail[n + k];
+	return false;
+}
+
 bool pc_reasm_head_may_end(struct pc_reasm_hold *h, uint32_t seq, uint32_t contig)
 {
 	const uint32_t end = seq + contig;
-	uint32_t at = seq;
-	/* Resume where the last look at this head stopped, 3 bytes back so an
-	 * end cut by that point is seen whole. */
-	if (pc_reasm_head_seen(h, seq, contig))
-		at = h->scan_seq - RTE_MIN(3u, h->scan_seq - seq);
+	/* The segment held last in sequence, which in order brought the bytes
+	 * not looked at yet. */
+	const struct pc_reasm_seg *last = h->n > 0 ? &h->seg[h->n - 1] : NULL;
 	/* The common cases first: a whole head, or the segment that ends one,
 	 * ends with its empty line (unless a body follows in the same bytes). */
 	if (contig >= 4) {
 		uint32_t n;
-		const uint8_t *t = pc_reasm_span(h, end - 4, &n);
-		if (t != NULL && n >= 4 && t[3] == '\n' &&
-		    (t[2] == '\n' || (t[2] == '\r' && t[1] == '\n')))
+		const uint8_t *t;
+		if (last != NULL && seg_end(last) == end && last->len >= 4) {
+			t = last->data + last->len - 4;
+			n = 4;
+		} else {
+			t = pc_reasm_span(h, end - 4, &n);
+		}
+		if (t != NULL && n >= 4 && ends_empty_line(t[1], t[2], t[3]))
 			return true;
 	}
-	uint8_t tail[3] = { 0, 0, 0 }; /* the 3 bytes before the span, oldest first */
-	while (pc_seq_lt(at, end)) {
-		uint32_t n;
-		const uint8_t *p = pc_reasm_span(h, at, &n);
-		if (unlikely(p == NULL)) /* cannot be: contig bytes are held */
+	/* Resume where the last look at this head stopped, with the bytes
+	 * before that point that belong to this head. */
+	uint32_t at = seq;
+	uint8_t tail[3] = { 0, 0, 0 };
+	if (pc_reasm_head_seen(h, seq, contig)) {
+		at = h->scan_seq;
+		uint32_t own = RTE_MIN(3u, at - seq);
+		memcpy(tail + 3 - own, h->scan_tail + 3 - own, own);
+	}
+	/* In order, the usual case: the new bytes are the last segment's. */
+	if (last != NULL && last->seq == at && seg_end(last) == end) {
+		if (empty_line_in(last->data, last->len, tail))
 			return true;
-		n = RTE_MIN(n, end - at);
-		/* An LF ends an empty line when the byte before it is LF, or
-		 * the two before it are LF CR; they may sit in the span before. */
-		for (const uint8_t *q = p; (q = memchr(q, '\n', n - (uint32_t)(q - p))) != NULL;
-		     q++) {
-			uint32_t k = (uint32_t)(q - p);
-			uint8_t b1 = k >= 1 ? q[-1] : tail[2];
-			uint8_t b2 = k >= 2 ? q[-2] : tail[1 + k];
-			if (b1 == '\n' || (b1 == '\r' && b2 == '\n'))
+	} else {
+		while (pc_seq_lt(at, end)) {
+			uint32_t n;
+			const uint8_t *p = pc_reasm_span(h, at, &n);
+			if (unlikely(p == NULL)) /* cannot be: contig bytes are held */
 				return true;
+			n = RTE_MIN(n, end - at);
+			if (empty_line_in(p, n, tail))
+				return true;
+			at += n;
 		}
-		for (uint32_t i = n > 3 ? n - 3 : 0; i < n; i++) { /* keep the last 3 */
-			tail[0] = tail[1];
-			tail[1] = tail[2];
-			tail[2] = p[i];
-		}
-		at += n;
 	}
 	h->scan_seq = end;
 	h->scan_valid = true;
+	memcpy(h->scan_tail, tail, 3);
 	return false;
 }
 
@@ -213,11 +286,18 @@ const uint8_t *pc_reasm_view(struct pc_reasm *r, const struct pc_reasm_hold *h, 
 	*len = want;
 	if (n >= want)
 		return p; /* one segment carries it: read in place */
+	/* One walk in sequence order: each segment gives the bytes past those
+	 * copied so far (a shorter overlapping one gives none). */
 	uint32_t off = 0;
-	while (off < want) {
-		p = pc_reasm_span(h, seq + off, &n);
-		uint32_t c = RTE_MIN(n, want - off);
-		memcpy(r->buf + off, p, c);
+	for (uint32_t i = 0; i < h->n && off < want; i++) {
+		const struct pc_reasm_seg *g = &h->seg[i];
+		uint32_t at = seq + off;
+		if (pc_seq_lt(at, g->seq))
+			break; /* cannot be: want bytes are contiguous */
+		if (!pc_seq_lt(at, seg_end(g)))
+			continue;
+		uint32_t c = RTE_MIN(seg_end(g) - at, want - off);
+		memcpy(r->buf + off, g->data + (at - g->seq), c);
 		off += c;
 	}
 	return r->buf;

@@ -55,10 +55,13 @@ struct pc_reasm_hold {
 	uint32_t n;
 	uint32_t next_free;  /* pool free list, while unused */
 	uint32_t limit;      /* packets this hold may take: flow_pkts, or body_pkts once widened */
+	uint32_t hi_end;     /* while n > 0: no held segment ends after it */
 	/* pc_reasm_head_may_end(): the held bytes before scan_seq, from the
-	 * head it looked at, hold no CRLF CRLF (while scan_valid). */
+	 * head it looked at, hold no empty line (while scan_valid), and
+	 * scan_tail has the 3 bytes before scan_seq, oldest first. */
 	uint32_t scan_seq;
 	bool scan_valid;
+	uint8_t scan_tail[3];
 	struct pc_reasm_seg seg[];
 };
 

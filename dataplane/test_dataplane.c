@@ -592,6 +592,65 @@ static void test_reasm_head_may_end(void)
 }
 
 
+/* The plain answer: whether b[0..n) has an LF after an LF or after LF CR. */
+static bool empty_line_plain(const uint8_t *b, uint32_t n)
+{
+	for (uint32_t i = 1; i < n; i++)
+		if (b[i] == '\n' && (b[i - 1] == '\n' || (i >= 2 && b[i - 1] == '\r' && b[i - 2] == '\n')))
+			return true;
+	return false;
+}
+
+/* The look-out against the plain answer on 20,000 random byte strings of
+ * CR, LF and letters, up to 160 bytes (so the 16-byte steps, their edges and
+ * the carried tail are all crossed), cut into three segments held in a
+ * random order: after each segment, for the bytes held contiguously. */
+static void test_reasm_head_may_end_random(void)
+{
+	struct pc_reasm r;
+	CU_ASSERT_EQUAL_FATAL(pc_reasm_init(&r, 4, 8, 256, 0), 0);
+	uint32_t rnd = 12345;
+	unsigned asked = 0, right = 0, ended = 0;
+	for (unsigned t = 0; t < 20000; t++) {
+		uint8_t b[160];
+		rnd = rnd * 1103515245u + 12345u;
+		uint32_t n = 3 + (rnd >> 8) % 158;
+		for (uint32_t i = 0; i < n; i++) {
+			rnd = rnd * 1103515245u + 12345u;
+			uint32_t x = (rnd >> 16) % 16;
+			b[i] = x < 2 ? '\n' : x < 4 ? '\r' : (uint8_t)('a' + x);
+		}
+		rnd = rnd * 1103515245u + 12345u;
+		uint32_t i = 1 + (rnd >> 8) % (n - 2);
+		uint32_t j = i + 1 + (rnd >> 20) % (n - i - 1);
+		const uint32_t cut[4] = { 0, i, j, n };
+		const uint32_t base = 0xffffff80u;
+		unsigned order = (rnd >> 4) % 3; /* 0: in order; 1: 2nd last; 2: 3rd first */
+		static const unsigned orders[3][3] = { { 0, 1, 2 }, { 0, 2, 1 }, { 2, 0, 1 } };
+		uint32_t id = pc_reasm_get(&r);
+		struct pc_reasm_hold *h = pc_reasm_hold(&r, id);
+		for (unsigned k = 0; k < 3; k++) {
+			unsigned c = orders[order][k];
+			struct pc_reasm_seg g = { .seq = base + cut[c], .len = cut[c + 1] - cut[c],
+						  .data = b + cut[c] };
+			CU_ASSERT_EQUAL(pc_reasm_insert(&r, h, &g, base), PC_REASM_HELD);
+			uint32_t contig = pc_reasm_contig(h, base);
+			if (contig == 0)
+				continue;
+			bool got = pc_reasm_head_may_end(h, base, contig);
+			asked++;
+			right += got == empty_line_plain(b, contig);
+			ended += got;
+		}
+		pc_reasm_clear(&r, h, drop_tag, NULL);
+		pc_reasm_put(&r, id);
+	}
+	pc_reasm_fini(&r);
+	CU_ASSERT_EQUAL(right, asked);
+	CU_ASSERT(asked > 40000 && ended > 10000 && ended < asked - 10000);
+}
+
+
 static void test_reasm_out_of_order(void)
 {
 	struct pc_reasm r;
@@ -1256,6 +1315,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_counter_names),
 	PC_TEST(test_reasm_in_order_and_view),
 	PC_TEST(test_reasm_head_may_end),
+	PC_TEST(test_reasm_head_may_end_random),
 	PC_TEST(test_reasm_out_of_order),
 	PC_TEST(test_reasm_duplicates_and_overlaps),
 	PC_TEST(test_reasm_bounds),

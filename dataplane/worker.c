@@ -75,6 +75,7 @@
 
 #define PC_WORKER_PREFETCH 3            /* frames decoded ahead of their data */
 #define PC_WORKER_HOUSEKEEP_LOOPS 64    /* aging slice, flow dumps */
+#define PC_WORKER_PUBLISH_BURSTS 16     /* counters published at least this often */
 #define PC_WORKER_AGE_SLICE 256         /* flow slots examined per aging slice, at least */
 #define PC_WORKER_SWEEP_MS 80           /* a whole aging sweep, both families (see housekeeping()) */
 #define PC_WORKER_IDLE_SPIN_POLLS 1024  /* empty polls before the first sleep */
@@ -1455,11 +1456,26 @@ static inline void loop_begin(struct pc_worker *w)
 	w->now_s = (int64_t)time(NULL); /* vDSO, no syscall: token exp/nbf */
 }
 
-void pc_worker_flush(struct pc_worker *w)
+static inline void send_queued(struct pc_worker *w)
 {
 	tx_flush_port(w, 0);
 	tx_flush_port(w, 1);
+}
+
+void pc_worker_publish(struct pc_worker *w)
+{
 	pc_counters_publish(&w->counters, w->ctr);
+	w->unpublished = 0;
+}
+
+void pc_worker_flush(struct pc_worker *w)
+{
+	send_queued(w);
+	/* Publishing looks at every counter (some 170, about 100 cycles):
+	 * once every few bursts, and whenever the worker finds nothing to do
+	 * (pc_worker_poll) or does its housekeeping, not after every burst. */
+	if (++w->unpublished >= PC_WORKER_PUBLISH_BURSTS)
+		pc_worker_publish(w);
 }
 
 void pc_worker_process(struct pc_worker *w, struct rte_mbuf **pkts, uint16_t n, uint16_t in_port)
@@ -1488,6 +1504,8 @@ unsigned pc_worker_poll(struct pc_worker *w)
 			total += n;
 		}
 	}
+	if (total == 0 && w->unpublished > 0)
+		pc_worker_publish(w); /* idle: what the last bursts counted */
 	if (total > 0) {
 		pc_worker_flush(w);
 		if (unlikely(w->pol != w->pol_stamped)) { /* once per swap */
@@ -1590,7 +1608,8 @@ static void housekeeping(struct pc_worker *w)
 	/* Acquire: the request the main lcore wrote before dump_req. */
 	if (unlikely(__atomic_load_n(&w->dump_req, __ATOMIC_ACQUIRE) != w->dump_done))
 		pc_flow_dump_work(w);
-	pc_worker_flush(w); /* resets of timed-out heads, and the counters */
+	send_queued(w); /* resets of timed-out heads */
+	pc_worker_publish(w);
 }
 
 static void idle(struct pc_worker *w)
@@ -1636,7 +1655,8 @@ int pc_worker_run(void *arg)
 	}
 
 	pc_worker_drop_holds(w);
-	pc_worker_flush(w);
+	send_queued(w);
+	pc_worker_publish(w);
 	rte_rcu_qsbr_thread_offline(dp->rcu, w->id);
 	rte_rcu_qsbr_thread_unregister(dp->rcu, w->id);
 	return 0;

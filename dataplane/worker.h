@@ -78,6 +78,7 @@ struct pc_worker {
 	uint8_t *body;                  /* PC_WORKER_BODY_MAX bytes: a held body, de-chunked */
 	const char *dlp_hit;            /* DLP pattern the next record names, or NULL */
 	uint64_t ctr[PC_CTR_COUNT];     /* counts since the last publish */
+	uint32_t unpublished;           /* bursts flushed since the last publish */
 
 	/* This worker only: the aging sweep's pace (housekeeping()). */
 	uint64_t sweep_tsc;             /* a whole sweep's period; 0 until the first */
@@ -101,7 +102,8 @@ struct pc_worker {
 	uint64_t pol_first_tsc;
 	const struct pc_dp_policy *pol_stamped; /* this worker only */
 
-	/* Written by this worker once per burst; read by anyone (counters.h). */
+	/* Written by this worker every few bursts and when it goes idle; read
+	 * by anyone (counters.h). */
 	struct pc_counters counters;
 } __rte_cache_aligned;
 
@@ -110,8 +112,9 @@ struct pc_worker {
 int pc_worker_run(void *arg);
 
 /* One loop iteration without the housekeeping and idle handling: receive a
- * burst from each port and from the hand-off ring, process, transmit,
- * publish counters. Returns the packets taken in. The worker's own lcore
+ * burst from each port and from the hand-off ring, process, transmit
+ * (pc_worker_flush), and publish the counters when nothing came in.
+ * Returns the packets taken in. The worker's own lcore
  * only (benchmarks may call it in place of pc_worker_run); fast path. */
 unsigned pc_worker_poll(struct pc_worker *w);
 
@@ -121,9 +124,14 @@ unsigned pc_worker_poll(struct pc_worker *w);
  * own lcore; fast path. */
 void pc_worker_process(struct pc_worker *w, struct rte_mbuf **pkts, uint16_t n, uint16_t in_port);
 
-/* Send the queued packets and publish counters. The worker's own
- * lcore; fast path. */
+/* The end of a burst: send the queued packets, and publish the counters
+ * if this is the 16th burst since they last were. The worker's own lcore;
+ * fast path. */
 void pc_worker_flush(struct pc_worker *w);
+
+/* Publish the counters now: everything counted so far becomes visible in
+ * w->counters. The worker's own lcore. */
+void pc_worker_publish(struct pc_worker *w);
 
 /* Free every packet the worker's flows hold (teardown). The worker's own
  * lcore, or any thread once the worker has stopped; control path. */

@@ -529,6 +529,7 @@ static uint64_t measure_timer_overhead(void)
 
 static uint64_t ctr(const struct bench *b, enum pc_ctr c)
 {
+	pc_worker_publish(b->w); /* what the last calls counted */
 	return __atomic_load_n(&b->w->counters.v[c], __ATOMIC_RELAXED);
 }
 

@@ -234,6 +234,7 @@ static int cmp_double(const void *a, const void *c)
 
 static uint64_t ctr(const struct bench *b, enum pc_ctr c)
 {
+	pc_worker_publish(b->w); /* what the last calls counted */
 	return __atomic_load_n(&b->w->counters.v[c], __ATOMIC_RELAXED);
 }
 
