@@ -445,6 +445,16 @@ out:
 	return r;
 }
 
+enum pc_jwt_reason pc_jwt_verify_signature(struct pc_jwt_scratch *s, const struct pc_jwks *ks,
+					   unsigned key, int alg, const char *input,
+					   size_t input_len, const uint8_t *sig, size_t sig_len)
+{
+	if (ks == NULL || key >= ks->n || alg < 0 || alg >= PC_JWT_ALG_COUNT ||
+	    !key_fits(&ks->keys[key], alg))
+		return PC_JWT_ALG_NOT_ALLOWED;
+	return verify_sig(s, ks, &ks->keys[key], alg, input, input_len, sig, sig_len);
+}
+
 /* ---- token structure ---- */
 
 struct token {

@@ -147,6 +147,17 @@ enum pc_jwt_reason pc_jwt_verify_any(const struct pc_jwt_issuer *const *issuers,
 				     const char *token, size_t len, int64_t now_s,
 				     struct pc_jwt_scratch *s, struct pc_jwt_claims *out);
 
+/* Check sig, the JWS signature of input (a signing input: the header and
+ * payload segments as sent, with their dot), with key number key of ks (in
+ * the set's order) for alg: exactly the check pc_jwt_verify() makes once a
+ * token has passed its other checks (ECDSA signatures as JWS has them, R
+ * then S). Returns PC_JWT_OK, PC_JWT_BAD_SIGNATURE, PC_JWT_ALG_NOT_ALLOWED
+ * (no such key, or it does not fit alg), or PC_JWT_INTERNAL. The thread that
+ * owns s; fast path. Benchmarks time the signature check alone with it. */
+enum pc_jwt_reason pc_jwt_verify_signature(struct pc_jwt_scratch *s, const struct pc_jwks *ks,
+					   unsigned key, int alg, const char *input,
+					   size_t input_len, const uint8_t *sig, size_t sig_len);
+
 /* True when claim name of a verified token matches value:
  *  - a string claim equals value (after unescaping), or, for "scope" and
  *    "scp", one of its space-separated words does (RFC 8693 §4.2);

@@ -501,6 +501,58 @@ static void test_rfc7515_a3_es256(void)
 	pc_jwks_free(ks);
 }
 
+/* The signature check alone, on the RFC 7515 examples: their signatures
+ * verify over their signing inputs with their keys; one flipped bit, another
+ * algorithm of the same key, an algorithm the key does not fit and a key
+ * number past the set are refused. */
+static void test_verify_signature(void)
+{
+	static const struct {
+		const char *jwks, *jwt;
+		int alg, same_kind_alg, other_alg;
+	} ex[] = {
+		{ DATA "rfc7515_a1.jwks.json", DATA "rfc7515_a1.jwt", PC_JWT_ALG_HS256,
+		  PC_JWT_ALG_HS384, PC_JWT_ALG_RS256 },
+		{ DATA "rfc7515_a2.jwks.json", DATA "rfc7515_a2.jwt", PC_JWT_ALG_RS256,
+		  PC_JWT_ALG_PS256, PC_JWT_ALG_HS256 },
+		{ DATA "rfc7515_a3.jwks.json", DATA "rfc7515_a3.jwt", PC_JWT_ALG_ES256,
+		  PC_JWT_ALG_ES384, PC_JWT_ALG_EDDSA },
+	};
+	for (size_t i = 0; i < PC_ARRAY_SIZE(ex); i++) {
+		struct pc_jwks *ks = load_data(ex[i].jwks);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(ks);
+		char *tok = read_text(ex[i].jwt);
+		const char *dot = strrchr(tok, '.');
+		CU_ASSERT_PTR_NOT_NULL_FATAL(dot);
+		size_t input_len = (size_t)(dot - tok), sig_len = 0;
+		uint8_t sig[512];
+		CU_ASSERT_EQUAL_FATAL(pc_b64url_decode(dot + 1, strlen(dot + 1), sig, sizeof(sig),
+						       &sig_len), 0);
+		CU_ASSERT_EQUAL(pc_jwt_verify_signature(scratch, ks, 0, ex[i].alg, tok, input_len,
+							sig, sig_len), PC_JWT_OK);
+		/* the same twice: prepared contexts are reused, not spent */
+		CU_ASSERT_EQUAL(pc_jwt_verify_signature(scratch, ks, 0, ex[i].alg, tok, input_len,
+							sig, sig_len), PC_JWT_OK);
+		CU_ASSERT_EQUAL(pc_jwt_verify_signature(scratch, ks, 0, ex[i].alg, tok,
+							input_len - 1, sig, sig_len),
+				PC_JWT_BAD_SIGNATURE);
+		sig[sig_len / 2] ^= 0x10;
+		CU_ASSERT_EQUAL(pc_jwt_verify_signature(scratch, ks, 0, ex[i].alg, tok, input_len,
+							sig, sig_len), PC_JWT_BAD_SIGNATURE);
+		sig[sig_len / 2] ^= 0x10;
+		CU_ASSERT_NOT_EQUAL(pc_jwt_verify_signature(scratch, ks, 0, ex[i].same_kind_alg, tok,
+							    input_len, sig, sig_len), PC_JWT_OK);
+		CU_ASSERT_EQUAL(pc_jwt_verify_signature(scratch, ks, 0, ex[i].other_alg, tok,
+							input_len, sig, sig_len),
+				PC_JWT_ALG_NOT_ALLOWED);
+		CU_ASSERT_EQUAL(pc_jwt_verify_signature(scratch, ks, pc_jwks_count(ks), ex[i].alg,
+							tok, input_len, sig, sig_len),
+				PC_JWT_ALG_NOT_ALLOWED);
+		free(tok);
+		pc_jwks_free(ks);
+	}
+}
+
 static void test_rfc7515_a4_es512_unsupported(void)
 {
 	char err[256];
@@ -1605,6 +1657,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_rfc7519_3_1),
 	PC_TEST(test_rfc7515_a2_rs256),
 	PC_TEST(test_rfc7515_a3_es256),
+	PC_TEST(test_verify_signature),
 	PC_TEST(test_rfc7515_a4_es512_unsupported),
 	PC_TEST(test_rfc7515_a5_none),
 	PC_TEST(test_every_algorithm),
