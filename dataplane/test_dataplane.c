@@ -1267,6 +1267,71 @@ static void test_worker_dlp_across_swaps(void)
 	shm_unlink(name);
 }
 
+/* Two allowed requests, one after the other on one connection, each head
+ * whole in one segment: each goes to the server as the very mbuf that came
+ * in, bytes, offsets and lengths unchanged, and nothing of either head is
+ * copied into the worker's head or body buffer (a head is parsed in place
+ * when one segment carries it, and no rule here needs a body). */
+static void test_worker_keepalive_no_copy(void)
+{
+	static const char pol[] =
+		"{\"version\":1,\"default_action\":\"deny\","
+		"\"identities\":[{\"name\":\"clients\",\"sources\":[\"198.18.1.0/24\"]}],"
+		"\"destinations\":[{\"name\":\"h\",\"protocol\":\"http\","
+		"\"addresses\":[\"198.18.0.2/32\"],\"ports\":[80],"
+		"\"hosts\":[\"tickets.internal\"]}],"
+		"\"rules\":[{\"id\":\"h\",\"identities\":[\"clients\"],\"destinations\":[\"h\"],"
+		"\"methods\":[\"GET\",\"POST\"],\"action\":\"allow\"}]}";
+	static const char *const reqs[2] = {
+		"GET /tickets/1 HTTP/1.1\r\nHost: tickets.internal\r\n\r\n",
+		"POST /tickets HTTP/1.1\r\nHost: tickets.internal\r\nContent-Length: 0\r\n\r\n",
+	};
+	enum { SENTINEL = 256 };
+	struct pc_policy *p;
+	struct pc_dp *dp = dp_with_policy(pol, &p);
+	struct pc_worker *w = dp->workers[0];
+	uint8_t f[512], pattern[SENTINEL];
+	uint16_t out[2], rst[2], len;
+	struct pc_dlog_rec r;
+	uint32_t seq = 7001;
+
+	CU_ASSERT_FATAL(w->reasm.max_head >= SENTINEL);
+	for (unsigned i = 0; i < SENTINEL; i++)
+		pattern[i] = (uint8_t)(0x5a ^ (i * 13u));
+	memcpy(w->reasm.buf, pattern, SENTINEL);
+	memcpy(w->body, pattern, SENTINEL);
+
+	len = make_tcp4(f, 0, 43001, seq - 1, 0, PC_TCP_SYN, "");
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 0 && out[1] == 1);
+	for (int i = 0; i < 2; i++) {
+		len = make_tcp4(f, 0, 43001, seq, 9001, PC_TCP_ACK | PC_TCP_PSH, reqs[i]);
+		struct rte_mbuf *m = frame_mbuf(w->pool, f, len);
+		const uint16_t off = m->data_off, dlen = m->data_len;
+		const uint32_t plen = m->pkt_len;
+		pc_worker_process(w, &m, 1, 0);
+		CU_ASSERT_EQUAL(w->n_tx[0], 0);
+		CU_ASSERT_EQUAL_FATAL(w->n_tx[1], 1);
+		struct rte_mbuf *o = w->tx[1][0];
+		w->n_tx[1] = 0;
+		CU_ASSERT_PTR_EQUAL(o, m);
+		CU_ASSERT(o->data_off == off && o->data_len == dlen && o->pkt_len == plen &&
+			  o->nb_segs == 1);
+		CU_ASSERT_EQUAL(memcmp(rte_pktmbuf_mtod(o, const uint8_t *), f, len), 0);
+		CU_ASSERT_EQUAL(memcmp(w->reasm.buf, pattern, SENTINEL), 0);
+		CU_ASSERT_EQUAL(memcmp(w->body, pattern, SENTINEL), 0);
+		rte_pktmbuf_free(o);
+		CU_ASSERT_TRUE_FATAL(next_record(w, &r));
+		CU_ASSERT_EQUAL(r.verdict.action, PC_ACTION_ALLOW);
+		seq += (uint32_t)strlen(reqs[i]);
+	}
+	CU_ASSERT(r.method_len == 4 && memcmp(r.method, "POST", 4) == 0);
+	CU_ASSERT_FALSE(next_record(w, &r));
+	CU_ASSERT_EQUAL(w->ctr[PC_CTR_DECISIONS_ALLOWED], 2);
+	CU_ASSERT_EQUAL(w->ctr[PC_CTR_REQUESTS_PIPELINED], 0);
+	dp_done(dp, p);
+}
+
 /* ---- counters ---- */
 
 static void test_counter_names(void)
@@ -1325,6 +1390,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_worker_http_or_tls),
 	PC_TEST(test_worker_midstream_pickup),
 	PC_TEST(test_worker_dlp_across_swaps),
+	PC_TEST(test_worker_keepalive_no_copy),
 	CU_TEST_INFO_NULL,
 };
 

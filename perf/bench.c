@@ -4,7 +4,7 @@
  *
  *   portcullis-bench [EAL args] -- --policy FILE [--flows N] [--capacity N]
  *       [--decisions N] [--packets N] [--rounds N] [--gen-mbufs N]
- *       [--scenarios LIST] [--seed N]
+ *       [--scenarios LIST] [--segments LIST] [--keepalive-requests N] [--seed N]
  *
  * One worker is built by the dataplane's own pc_dp_create() and bound, by the
  * dataplane's own pc_port_setup(), to two net_ring ports whose rings this
@@ -60,6 +60,19 @@
  *                part a burst shares; the ratio is also given with it
  *                counted once per burst) and the SYN-ACK (a forward-only
  *                packet).
+ *   keepalive    (not in the default set; runs last, after established)
+ *                --decisions new connections, each a SYN, a SYN-ACK, then
+ *                --keepalive-requests allowed requests one after the other
+ *                on the same connection, each head whole in one segment and
+ *                announcing no body (Content-Length: 0), so the next head
+ *                follows it in the stream. Each request is a timed 1-packet
+ *                pc_worker_process + pc_worker_flush; the first request of a
+ *                connection and the later ones are reported apart. Every
+ *                request is also checked to have gone out without a copy of
+ *                its payload: the one frame out of port 1 is the very mbuf
+ *                that came in, with the same offsets, lengths and bytes, and
+ *                the worker's head buffer (reasm.buf) and body buffer still
+ *                hold the pattern written over them before the scenario.
  *
  * The whole measurement runs on the worker's lcore (the main lcore sleeps),
  * and every phase checks the worker's counters afterwards: a benchmark that
@@ -115,12 +128,16 @@ enum {
 	SC_L7 = 1u << 1,
 	SC_ESTABLISHED = 1u << 2,
 	SC_SPLIT = 1u << 3,
+	SC_KEEPALIVE = 1u << 4,
 	SC_DEFAULT = SC_DECIDE | SC_L7 | SC_ESTABLISHED,
-	SC_ALL = SC_DEFAULT | SC_SPLIT,
+	SC_ALL = SC_DEFAULT | SC_SPLIT | SC_KEEPALIVE,
 };
 
 #define BENCH_MAX_SPLITS 4        /* segment counts in one --segments list */
 #define BENCH_MAX_SEGMENTS 8      /* segments one head may be cut into */
+#define BENCH_KA_MIN_REQUESTS 2   /* keepalive: requests per connection, bounds */
+#define BENCH_KA_MAX_REQUESTS 64
+#define BENCH_KA_SENTINEL 256     /* bytes of each worker buffer a copy would write first */
 
 /* What the established loop runs in place of the worker, for the floors. */
 enum est_mode { EST_WORKER, EST_FWD, EST_HASH, EST_ENTRY, EST_MODES };
@@ -141,6 +158,7 @@ struct bench_opts {
 	unsigned scenarios;
 	unsigned n_splits;                   /* split: how many segment counts */
 	unsigned splits[BENCH_MAX_SPLITS];   /* split: the counts, e.g. 1, 2, 4 */
+	uint32_t ka_requests;                /* keepalive: requests per connection */
 };
 
 /* A distribution of per-operation cycle counts. */
@@ -192,6 +210,10 @@ struct bench {
 	struct dist d_split_last[BENCH_MAX_SPLITS]; /* of which the segment that ends the head */
 	struct dist d_split_synack;  /* a forward-only 1-packet call, in the same loop */
 	struct dist d_split_empty;   /* a call with no packet: the per-call part */
+	bool ran_ka;
+	struct dist d_ka_first;      /* keepalive: the first request of a connection */
+	struct dist d_ka_next;       /* and its requests 2..R */
+	uint64_t ka_copies;          /* requests whose payload the worker copied (must be 0) */
 	struct est_result est;
 	double fill_cycles_per_flow; /* SYN, SYN-ACK, request; 0 when no fill ran */
 
@@ -229,18 +251,21 @@ static void usage(FILE *out)
 		"usage: " PROG " [EAL args] -- --policy FILE [options]\n"
 		"  --policy FILE       policy from perf/gen_policy.py (required)\n"
 		"  --flows N           flows in the table for 'established' (default 524288)\n"
-		"  --capacity N        flow table capacity (default: --flows, or --decisions if larger)\n"
-		"  --decisions N       new flows decided one by one in 'l7' and requests in 'decide'\n"
-		"                      (default 200000)\n"
+		"  --capacity N        flow table capacity (default: enough for every flow the scenarios\n"
+		"                      create)\n"
+		"  --decisions N       new flows decided one by one in 'l7' (and 'split', 'keepalive')\n"
+		"                      and requests in 'decide' (default 200000)\n"
 		"  --packets N         established packets measured through the worker (default "
 		"16777216)\n"
 		"  --rounds N          the packets are measured in N rounds; the median is reported "
 		"(default 8)\n"
 		"  --gen-mbufs N       mbufs circulating between generator and worker (default 1024)\n"
-		"  --scenarios LIST    comma-separated: decide,l7,split,established, or all\n"
+		"  --scenarios LIST    comma-separated: decide,l7,split,established,keepalive, or all\n"
 		"                      (default decide,l7,established)\n"
 		"  --segments LIST     split: the segment counts a head is cut into (default 1,2,4;\n"
 		"                      each 1..8); --decisions new flows for each\n"
+		"  --keepalive-requests N  keepalive: allowed requests on each of --decisions\n"
+		"                      connections (default 8, 2..64)\n"
 		"  --seed N            random flow sequence seed (default 1)\n"
 		"Without EAL args: -l 0,1 --no-huge -m 1024 --no-pci --log-level=notice; a unique\n"
 		"--file-prefix is added (and its runtime directory removed at exit) unless one is\n"
@@ -275,11 +300,13 @@ static unsigned parse_scenarios(const char *text)
 			set |= SC_ESTABLISHED;
 		else if (strcmp(t, "split") == 0)
 			set |= SC_SPLIT;
+		else if (strcmp(t, "keepalive") == 0)
+			set |= SC_KEEPALIVE;
 		else if (strcmp(t, "all") == 0)
 			set |= SC_ALL;
 		else
 			usage_error("option '--scenarios': unknown scenario '%s' (decide, l7, "
-				    "split, established)", t);
+				    "split, established, keepalive)", t);
 	}
 	if (set == 0)
 		usage_error("option '--scenarios': no scenario given");
@@ -310,7 +337,7 @@ static void parse_segments(const char *text, struct bench_opts *o)
 static void parse_opts(int argc, char **argv, struct bench_opts *o)
 {
 	enum { O_POLICY = 256, O_FLOWS, O_CAPACITY, O_DECISIONS, O_PACKETS, O_ROUNDS, O_GEN,
-	       O_SCENARIOS, O_SEED, O_SEGMENTS, O_HELP };
+	       O_SCENARIOS, O_SEED, O_SEGMENTS, O_KA_REQUESTS, O_HELP };
 	static const struct option longopts[] = {
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "flows", required_argument, NULL, O_FLOWS },
@@ -322,6 +349,7 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 		{ "scenarios", required_argument, NULL, O_SCENARIOS },
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "segments", required_argument, NULL, O_SEGMENTS },
+		{ "keepalive-requests", required_argument, NULL, O_KA_REQUESTS },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -338,6 +366,7 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 	o->splits[0] = 1;
 	o->splits[1] = 2;
 	o->splits[2] = 4;
+	o->ka_requests = 8;
 
 	opterr = 0;
 	optind = 1;
@@ -376,6 +405,11 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 		case O_SEGMENTS:
 			parse_segments(optarg, o);
 			break;
+		case O_KA_REQUESTS:
+			o->ka_requests = (uint32_t)parse_u64("--keepalive-requests", optarg,
+							     BENCH_KA_MIN_REQUESTS,
+							     BENCH_KA_MAX_REQUESTS);
+			break;
 		case 'h':
 		case O_HELP:
 			usage(stdout);
@@ -398,6 +432,15 @@ static void parse_opts(int argc, char **argv, struct bench_opts *o)
 		made += o->decisions;
 	if (o->scenarios & SC_SPLIT)
 		made += (uint64_t)o->decisions * o->n_splits;
+	/* keepalive leaves its connections between two heads, not in a body
+	 * as established assumes of every flow it draws (0..--flows-1), so
+	 * it runs last and on flows past all of those: from where l7 and
+	 * split end, or from --flows when established ran. */
+	if (o->scenarios & SC_KEEPALIVE) {
+		if ((o->scenarios & SC_ESTABLISHED) && made < o->flows)
+			made = o->flows;
+		made += o->decisions;
+	}
 	if (made > PC_BENCH_MAX_FLOWS)
 		usage_error("--decisions %u: the scenarios would create %llu flows, more than %u",
 			    o->decisions, (unsigned long long)made, PC_BENCH_MAX_FLOWS);
@@ -1233,6 +1276,183 @@ out:
 	return rc;
 }
 
+/* ---- scenario: keepalive (requests one after another on a connection) ---- */
+
+/* A pattern no head or body of this benchmark contains, so a copy of any
+ * of their bytes over it shows. */
+static inline uint8_t ka_sentinel(unsigned i)
+{
+	return (uint8_t)(0xa5 ^ (i * 37u));
+}
+
+static void ka_sentinel_write(uint8_t *p)
+{
+	for (unsigned i = 0; i < BENCH_KA_SENTINEL; i++)
+		p[i] = ka_sentinel(i);
+}
+
+static bool ka_sentinel_kept(const uint8_t *p)
+{
+	for (unsigned i = 0; i < BENCH_KA_SENTINEL; i++)
+		if (p[i] != ka_sentinel(i))
+			return false;
+	return true;
+}
+
+/* Copy t (built with sequence number 0) into m as a fresh frame of flow
+ * at sequence number seq. */
+static inline void mbuf_load_seq(struct rte_mbuf *m, const struct pc_bench_tmpl *t, uint32_t flow,
+				 uint32_t seq)
+{
+	mbuf_load(m, t, flow);
+	pc_bench_stamp_seq(rte_pktmbuf_mtod(m, uint8_t *), t, flow, seq);
+}
+
+/* What an allowed request must come to: m itself, alone, out of port 1,
+ * nothing on port 0. Anything else (held, dropped, answered, or another
+ * mbuf in its place) ends the run: m may now be the worker's. */
+static int ka_take_back(struct bench *b, struct rte_mbuf *m, const uint64_t *before,
+			uint32_t flow, uint32_t req)
+{
+	struct rte_mbuf *out[4];
+	unsigned n = rte_ring_sc_dequeue_burst(b->tx_ring[1], (void **)out, RTE_DIM(out), NULL);
+	if (n == 1 && out[0] == m && rte_ring_count(b->tx_ring[0]) == 0)
+		return 0;
+	fprintf(stderr, PROG ": keepalive: flow %u, request %u: %u frames out of port 1%s, %u "
+		"out of port 0; expected the mbuf that went in, alone\n", flow, req + 1, n,
+		n >= 1 && out[0] != m ? " (another mbuf)" : "", rte_ring_count(b->tx_ring[0]));
+	b->ka_copies++;
+	return counters_mismatch(b, before, "keepalive (request)");
+}
+
+static int run_keepalive(struct bench *b)
+{
+	const uint32_t n = b->o.decisions, reqs = b->o.ka_requests;
+	/* Past every flow established draws from (it has run; see
+	 * parse_opts), so its streams stay as it expects them. */
+	const uint32_t base = b->populated;
+	const uint64_t n_next = (uint64_t)n * (reqs - 1);
+	struct pc_bench_tmpl *tmpl = calloc(b->n_ids, sizeof(*tmpl));
+	uint16_t *len = calloc(b->n_ids, sizeof(*len));
+	uint64_t *tf = malloc(n * sizeof(uint64_t));
+	uint64_t *tn = malloc(n_next * sizeof(uint64_t));
+	uint64_t before[PC_CTR_COUNT];
+	uint8_t sent[PC_BENCH_FRAME_MAX];
+	struct rte_mbuf *m = b->gen[0];
+	uint8_t *sentinel[2] = { b->w->reasm.buf, b->w->body };
+	uint32_t undrained = 0;
+	int rc = -1;
+
+	if (tmpl == NULL || len == NULL || tf == NULL || tn == NULL) {
+		fprintf(stderr, PROG ": keepalive: out of memory\n");
+		goto out;
+	}
+	if (b->w->reasm.max_head < BENCH_KA_SENTINEL) {
+		fprintf(stderr, PROG ": keepalive: the head buffer has %u bytes, fewer than the "
+			"%d the check writes\n", b->w->reasm.max_head, BENCH_KA_SENTINEL);
+		goto out;
+	}
+	/* Identity k's head for its last rule, as in l7, but with no body,
+	 * so the next head follows at once; sequence numbers are stamped per
+	 * request. */
+	for (uint32_t k = 0; k < b->n_ids; k++) {
+		char text[512];
+		int tl = pc_bench_request_body(text, sizeof(text), k, b->last_rule[k], 0);
+		if (tl < 0 ||
+		    pc_bench_tmpl_init(&tmpl[k], PC_BENCH_TO_SERVER, PC_TCP_ACK | PC_TCP_PSH, 0,
+				       BENCH_SERVER_ISN + 1, text, (uint16_t)tl) < 0 ||
+		    check_tmpl(&tmpl[k], k, true) < 0)
+			goto out;
+		len[k] = (uint16_t)tl;
+	}
+	progress("keepalive: %u new connections of %u allowed requests each, every head in one "
+		 "segment, each a 1-packet pc_worker_process + pc_worker_flush", n, reqs);
+	/* A copy of a head (pc_reasm_view) or of a body (body_hold_try)
+	 * would start at the front of these buffers. */
+	for (unsigned s = 0; s < 2; s++)
+		ka_sentinel_write(sentinel[s]);
+	b->ka_copies = 0;
+	snap_counters(b, before);
+	for (uint32_t i = 0; i < n; i++) {
+		const uint32_t flow = base + i, k = flow % b->n_ids;
+		uint32_t seq = BENCH_CLIENT_ISN + 1;
+
+		mbuf_load(m, &b->syn_tmpl, flow);
+		process_one(b, m, 0);
+		if (take_back(b, m, 0, before, "keepalive (SYN)") < 0)
+			goto out;
+		mbuf_load(m, &b->synack_tmpl, flow);
+		process_one(b, m, 1);
+		if (take_back(b, m, 1, before, "keepalive (SYN-ACK)") < 0)
+			goto out;
+		for (uint32_t j = 0; j < reqs; j++) {
+			mbuf_load_seq(m, &tmpl[k], flow, seq);
+			const uint16_t off = m->data_off, dlen = m->data_len;
+			const uint32_t plen = m->pkt_len;
+			memcpy(sent, rte_pktmbuf_mtod(m, const uint8_t *), dlen);
+			uint64_t d = process_one(b, m, 0);
+			if (ka_take_back(b, m, before, flow, j) < 0)
+				goto out;
+			bool same = m->data_off == off && m->data_len == dlen && m->pkt_len == plen &&
+				    m->nb_segs == 1 &&
+				    memcmp(rte_pktmbuf_mtod(m, const uint8_t *), sent, dlen) == 0;
+			bool kept[2] = { ka_sentinel_kept(sentinel[0]), ka_sentinel_kept(sentinel[1]) };
+			if (!same || !kept[0] || !kept[1]) {
+				/* Counted, not fatal at once: the run fails at the
+				 * end and says how many there were. */
+				if (b->ka_copies++ < 8)
+					fprintf(stderr, PROG ": keepalive: flow %u, request %u: %s%s%s\n",
+						flow, j + 1,
+						same ? "" : "the frame out is not the frame in; ",
+						kept[0] ? "" : "the head buffer was written; ",
+						kept[1] ? "" : "the body buffer was written");
+				for (unsigned s = 0; s < 2; s++)
+					if (!kept[s])
+						ka_sentinel_write(sentinel[s]);
+			}
+			if (j == 0)
+				tf[i] = d;
+			else
+				tn[(uint64_t)i * (reqs - 1) + j - 1] = d;
+			seq += len[k];
+			if (++undrained == BENCH_DRAIN_EVERY) {
+				drain_dlog(b);
+				undrained = 0;
+			}
+		}
+	}
+	drain_dlog(b);
+	if (b->ka_copies != 0) {
+		fprintf(stderr, PROG ": keepalive: keepalive_payload_copies %llu: of %llu "
+			"requests, so many did not go out untouched in the mbuf they came in, or "
+			"left bytes in the worker's head or body buffer\n",
+			(unsigned long long)b->ka_copies, (unsigned long long)n * reqs);
+		counters_mismatch(b, before, "keepalive");
+		goto out;
+	}
+	if (delta(b, before, PC_CTR_FLOWS_CREATED) != n ||
+	    delta(b, before, PC_CTR_DECISIONS_ALLOWED) != (uint64_t)n * reqs ||
+	    delta(b, before, PC_CTR_DECISIONS_DENIED) != 0 ||
+	    delta(b, before, PC_CTR_DECISION_LOG_LOST) != 0 ||
+	    delta(b, before, PC_CTR_TX) != (2ull + reqs) * n) {
+		counters_mismatch(b, before, "keepalive");
+		goto out;
+	}
+	/* In the table, but between two heads: no scenario after this one
+	 * may take them for fill_table's flows. */
+	b->populated = base + n;
+	dist_compute(tf, n, b->timer_overhead, &b->d_ka_first);
+	dist_compute(tn, n_next, b->timer_overhead, &b->d_ka_next);
+	b->ran_ka = true;
+	rc = 0;
+out:
+	free(tmpl);
+	free(len);
+	free(tf);
+	free(tn);
+	return rc;
+}
+
 /* ---- the run, on the worker's lcore ---- */
 
 static int runner(void *arg)
@@ -1250,6 +1470,8 @@ static int runner(void *arg)
 		rc = run_split(b);
 	if (rc == 0 && (b->o.scenarios & SC_ESTABLISHED))
 		rc = run_established(b);
+	if (rc == 0 && (b->o.scenarios & SC_KEEPALIVE))
+		rc = run_keepalive(b);
 	b->status = rc;
 	__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
 	return rc;
@@ -1418,6 +1640,23 @@ static void report(const struct bench *b)
 				       b->d_split[c].mean_trim / one->mean_trim,
 				       split_per_burst_ratio(b, c));
 	}
+	if (b->ran_ka) {
+		printf("\nkeepalive: %u new connections of %u allowed requests each, every head in "
+		       "one segment, 1-packet pc_worker_process + pc_worker_flush (cycles; timer "
+		       "overhead subtracted)\n", b->o.decisions, b->o.ka_requests);
+		print_dist("first request", &b->d_ka_first);
+		char label[32];
+		snprintf(label, sizeof(label), "requests 2..%u", b->o.ka_requests);
+		print_dist(label, &b->d_ka_next);
+		printf("  next/first: %.2fx at p50, %.2fx at p99, %.2fx in mean\n",
+		       ratio(b->d_ka_next.p50, b->d_ka_first.p50),
+		       ratio(b->d_ka_next.p99, b->d_ka_first.p99),
+		       b->d_ka_next.mean_trim / b->d_ka_first.mean_trim);
+		printf("  payload copies: %llu of %llu requests (each went out as the mbuf it came "
+		       "in, bytes unchanged; head and body buffers untouched)\n",
+		       (unsigned long long)b->ka_copies,
+		       (unsigned long long)b->o.decisions * b->o.ka_requests);
+	}
 	if (b->ran_decide) {
 		printf("\ndecide: engine only, the same %u requests (cycles)\n", b->o.decisions);
 		print_dist("pc_http_parse_head", &b->d_parse);
@@ -1492,6 +1731,16 @@ static void report(const struct bench *b)
 					b->o.splits[c], b->d_split[c].mean_trim / one->mean_trim,
 					b->o.splits[c], split_per_burst_ratio(b, c));
 		fputc('}', o);
+	}
+	if (b->ran_ka) {
+		fprintf(o, ",\"keepalive\":{\"flows\":%u,\"requests_per_flow\":%u,",
+			b->o.decisions, b->o.ka_requests);
+		json_dist(o, "keepalive_first_cycles", &b->d_ka_first);
+		fputc(',', o);
+		json_dist(o, "keepalive_next_cycles", &b->d_ka_next);
+		fprintf(o, ",\"ratio_next_first_p50\":%.3f,\"keepalive_payload_copies\":%llu}",
+			ratio(b->d_ka_next.p50, b->d_ka_first.p50),
+			(unsigned long long)b->ka_copies);
 	}
 	if (b->ran_decide) {
 		fprintf(o, ",\"decide\":{");

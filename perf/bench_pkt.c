@@ -81,6 +81,12 @@ int pc_bench_tmpl_init(struct pc_bench_tmpl *t, enum pc_bench_dir dir, uint8_t f
 
 int pc_bench_request(char *buf, size_t cap, uint32_t identity, uint32_t rule)
 {
+	return pc_bench_request_body(buf, cap, identity, rule, PC_BENCH_BODY_LEN);
+}
+
+int pc_bench_request_body(char *buf, size_t cap, uint32_t identity, uint32_t rule,
+			  uint64_t body_len)
+{
 	int n = snprintf(buf, cap,
 			 "POST /api/v1/res%u/%u HTTP/1.1\r\n"
 			 "Host: svc.bench\r\n"
@@ -93,7 +99,7 @@ int pc_bench_request(char *buf, size_t cap, uint32_t identity, uint32_t rule)
 			 "X-Request-Id: 6f1c2a9e-4b7d-4e0a-9c53-%012u\r\n"
 			 "X-Api-Key: bench-key-%u\r\n"
 			 "\r\n",
-			 rule, 1000 + identity, PC_BENCH_BODY_LEN, identity, identity);
+			 rule, 1000 + identity, (unsigned long long)body_len, identity, identity);
 	if (n < 0 || (size_t)n >= cap)
 		return -ENOSPC;
 	return n;

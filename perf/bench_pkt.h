@@ -135,4 +135,11 @@ static inline void pc_bench_stamp_seq(uint8_t *frame, const struct pc_bench_tmpl
  * buf; returns the length, or -ENOSPC. Any thread. */
 int pc_bench_request(char *buf, size_t cap, uint32_t identity, uint32_t rule);
 
+/* The same head announcing a body of body_len bytes instead: with 0, the
+ * request ends with its head, and the client's next bytes on a keep-alive
+ * connection are the next request's head. Returns the length, or -ENOSPC.
+ * Any thread. */
+int pc_bench_request_body(char *buf, size_t cap, uint32_t identity, uint32_t rule,
+			  uint64_t body_len);
+
 #endif
