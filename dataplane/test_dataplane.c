@@ -1332,6 +1332,45 @@ static void test_worker_keepalive_no_copy(void)
 	dp_done(dp, p);
 }
 
+/* The counters a worker counts become visible to other threads on the
+ * PC_WORKER_PUBLISH_BURSTS-th flush, or at once on pc_worker_publish(), and
+ * not before: readers see them at most that many bursts late. */
+static void test_worker_counters_published(void)
+{
+	static const char pol[] =
+		"{\"version\":1,\"default_action\":\"deny\","
+		"\"identities\":[{\"name\":\"clients\",\"sources\":[\"198.18.1.0/24\"]}],"
+		"\"destinations\":[{\"name\":\"h\",\"protocol\":\"http\","
+		"\"addresses\":[\"198.18.0.2/32\"],\"ports\":[80]}],"
+		"\"rules\":[{\"id\":\"h\",\"identities\":[\"clients\"],\"destinations\":[\"h\"],"
+		"\"action\":\"allow\"}]}";
+	struct pc_policy *p;
+	struct pc_dp *dp = dp_with_policy(pol, &p);
+	struct pc_worker *w = dp->workers[0];
+	uint8_t f[128];
+	uint16_t out[2], rst[2];
+	const uint64_t rx0 = w->counters.v[PC_CTR_RX];
+
+	uint16_t len = make_tcp4(f, 0, 43002, 5000, 0, PC_TCP_SYN, "");
+	feed(w, f, len, out, rst); /* processed; nothing flushed yet */
+	CU_ASSERT_EQUAL(out[1], 1);
+	for (unsigned i = 1; i < PC_WORKER_PUBLISH_BURSTS; i++) {
+		pc_worker_flush(w);
+		CU_ASSERT_EQUAL(w->counters.v[PC_CTR_RX], rx0);
+	}
+	pc_worker_flush(w);
+	CU_ASSERT_EQUAL(w->counters.v[PC_CTR_RX], rx0 + 1);
+	CU_ASSERT_EQUAL(w->counters.v[PC_CTR_FLOWS_CREATED], 1);
+
+	feed(w, f, len, out, rst); /* the SYN again: a retransmission */
+	pc_worker_flush(w);
+	CU_ASSERT_EQUAL(w->counters.v[PC_CTR_RX], rx0 + 1);
+	pc_worker_publish(w);
+	CU_ASSERT_EQUAL(w->counters.v[PC_CTR_RX], rx0 + 2);
+	CU_ASSERT_EQUAL(w->ctr[PC_CTR_RX], 0);
+	dp_done(dp, p);
+}
+
 /* ---- counters ---- */
 
 static void test_counter_names(void)
@@ -1391,6 +1430,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_worker_midstream_pickup),
 	PC_TEST(test_worker_dlp_across_swaps),
 	PC_TEST(test_worker_keepalive_no_copy),
+	PC_TEST(test_worker_counters_published),
 	CU_TEST_INFO_NULL,
 };
 

@@ -75,7 +75,6 @@
 
 #define PC_WORKER_PREFETCH 3            /* frames decoded ahead of their data */
 #define PC_WORKER_HOUSEKEEP_LOOPS 64    /* aging slice, flow dumps */
-#define PC_WORKER_PUBLISH_BURSTS 16     /* counters published at least this often */
 #define PC_WORKER_AGE_SLICE 256         /* flow slots examined per aging slice, at least */
 #define PC_WORKER_SWEEP_MS 80           /* a whole aging sweep, both families (see housekeeping()) */
 #define PC_WORKER_IDLE_SPIN_POLLS 1024  /* empty polls before the first sleep */

@@ -124,8 +124,12 @@ unsigned pc_worker_poll(struct pc_worker *w);
  * own lcore; fast path. */
 void pc_worker_process(struct pc_worker *w, struct rte_mbuf **pkts, uint16_t n, uint16_t in_port);
 
+/* Counters are published at least every this many bursts (and whenever a
+ * poll finds nothing to do). */
+#define PC_WORKER_PUBLISH_BURSTS 16
+
 /* The end of a burst: send the queued packets, and publish the counters
- * if this is the 16th burst since they last were. The worker's own lcore;
+ * if this is the PC_WORKER_PUBLISH_BURSTS-th burst since they last were. The worker's own lcore;
  * fast path. */
 void pc_worker_flush(struct pc_worker *w);
 
