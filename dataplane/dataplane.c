@@ -169,7 +169,6 @@ struct pc_dp *pc_dp_create(const struct pc_dp_config *cfg_in, const struct pc_po
 	}
 	active->policy = policy;
 	active->generation = 1;
-	active->dlp_gen = 1;
 	active->sources = pc_source_lpm_for_policy(policy, NULL);
 	dp->active = active;
 
@@ -181,7 +180,7 @@ struct pc_dp *pc_dp_create(const struct pc_dp_config *cfg_in, const struct pc_po
 		active->scratch[id] = dp->workers[id]->scratch;
 		id++;
 	}
-	int rc = pc_dp_dlp_make(active, dp->n_workers);
+	int rc = pc_dp_dlp_new(policy, 1, dp->n_workers, &active->dlp);
 	if (rc < 0) {
 		snprintf(err, err_len, "DLP scratch and streams: %s", strerror(-rc));
 		goto fail;
@@ -192,40 +191,59 @@ fail:
 	return NULL;
 }
 
-int pc_dp_dlp_make(struct pc_dp_policy *pp, uint16_t n_workers)
+int pc_dp_dlp_new(const struct pc_policy *policy, uint32_t gen, uint16_t n_workers,
+		  struct pc_dp_dlp **out)
 {
-	const struct pc_dlp_db *db = pp->policy != NULL ? pc_policy_dlp(pp->policy) : NULL;
+	struct pc_dlp_db *db = policy != NULL ? pc_policy_dlp_ref(policy) : NULL;
+	*out = NULL;
 	if (db == NULL)
 		return 0;
+	struct pc_dp_dlp *d = rte_zmalloc("pc_dp_dlp", sizeof(*d), 0);
+	if (d == NULL) {
+		pc_dlp_db_free(db);
+		return -ENOMEM;
+	}
+	d->db = db;
+	d->gen = gen;
 	for (uint16_t i = 0; i < n_workers; i++) {
-		pp->dlp_scratch[i] = pc_dlp_scratch_new(db);
-		pp->dlp_pool[i] = pc_dlp_pool_new(db, PC_DP_DLP_STREAMS);
-		if (pp->dlp_scratch[i] == NULL || pp->dlp_pool[i] == NULL) {
+		d->scratch[i] = pc_dlp_scratch_new(db);
+		d->pool[i] = pc_dlp_pool_new(db, PC_DP_DLP_STREAMS);
+		if (d->scratch[i] == NULL || d->pool[i] == NULL) {
 			int rc = errno > 0 ? -errno : -ENOMEM;
-			pc_dp_dlp_free(pp, n_workers);
+			pc_dp_dlp_free(d, n_workers);
 			return rc;
 		}
 	}
+	*out = d;
 	return 0;
 }
 
-void pc_dp_dlp_free(struct pc_dp_policy *pp, uint16_t n_workers)
+void pc_dp_dlp_free(struct pc_dp_dlp *d, uint16_t n_workers)
 {
+	if (d == NULL)
+		return;
 	for (uint16_t i = 0; i < n_workers; i++) {
-		pc_dlp_scratch_free(pp->dlp_scratch[i]);
-		pc_dlp_pool_free(pp->dlp_pool[i]);
-		pp->dlp_scratch[i] = NULL;
-		pp->dlp_pool[i] = NULL;
+		pc_dlp_scratch_free(d->scratch[i]);
+		pc_dlp_pool_free(d->pool[i]);
 	}
+	pc_dlp_db_free(d->db); /* after the pools: their streams run on it */
+	rte_free(d);
+}
+
+static uint32_t dlp_set_in_use(const struct pc_dp_dlp *d, uint16_t n_workers)
+{
+	uint32_t n = 0;
+	for (uint16_t i = 0; d != NULL && i < n_workers; i++)
+		n += pc_dlp_pool_in_use(d->pool[i]);
+	return n;
 }
 
 uint32_t pc_dp_dlp_in_use(const struct pc_dp *dp)
 {
-	uint32_t n = 0;
-	for (uint16_t i = 0; dp->active != NULL && i < dp->n_workers; i++)
-		if (dp->active->dlp_pool[i] != NULL)
-			n += pc_dlp_pool_in_use(dp->active->dlp_pool[i]);
-	return n;
+	if (dp->active == NULL)
+		return 0;
+	return dlp_set_in_use(dp->active->dlp, dp->n_workers) +
+	       dlp_set_in_use(dp->active->dlp_prev, dp->n_workers);
 }
 
 int pc_dp_launch(struct pc_dp *dp)
@@ -291,7 +309,8 @@ void pc_dp_free(struct pc_dp *dp)
 		rte_free(w);
 	}
 	if (dp->active != NULL) {
-		pc_dp_dlp_free(dp->active, dp->n_workers);
+		pc_dp_dlp_free(dp->active->dlp, dp->n_workers);
+		pc_dp_dlp_free(dp->active->dlp_prev, dp->n_workers);
 		pc_source_lpm_free(dp->active->sources);
 	}
 	rte_free(dp->active);

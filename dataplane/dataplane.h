@@ -55,6 +55,18 @@ struct pc_dp_config {
 
 #define PC_DP_DEFAULT_HOLD_TIMEOUT_S 10
 
+/* Each worker's DLP scratch and stream pool for one database: what bodies
+ * are scanned with. A flow's stream is in these pools when the generation
+ * that allowed its request is gen or later (and, for a set that is a
+ * policy's dlp_prev, earlier than its dlp's gen). Holds a reference to the
+ * database, so it may outlive the policy it was made for. */
+struct pc_dp_dlp {
+	struct pc_dlp_db *db;
+	uint32_t gen;
+	struct pc_dlp_scratch *scratch[PC_DP_MAX_WORKERS];
+	struct pc_dlp_pool *pool[PC_DP_MAX_WORKERS];
+};
+
 /* What workers read through pc_dp.active: a policy, its generation, and
  * each worker's engine scratch made for it, published together by one
  * pointer store (a worker decides with pol->scratch[w->id]: scratch made for
@@ -66,17 +78,15 @@ struct pc_dp_policy {
 	/* Revoked callers for this policy's identity indexes, or NULL
 	 * (lib/shm/quarantine.h: pc_quarantine_epoch/pc_quarantine_check). */
 	const struct pc_quarantine *quarantine;
-	/* Each worker's DLP scratch and stream pool, made for this policy's
+	/* The DLP set new bodies are scanned with, made for this policy's
 	 * database (pc_policy_dlp()); NULL when it has none. A later policy
-	 * with the same DLP shares them (and the database, see
-	 * pc_policy_dlp_share()), so bodies being scanned keep their streams
-	 * across a push; otherwise they are made anew and the old ones freed
-	 * with the old policy. dlp_gen is the generation they were made
-	 * under: a flow's stream is in these pools when the generation that
-	 * allowed its request is dlp_gen or later (pc_dp_dlp_make). */
-	struct pc_dlp_scratch *dlp_scratch[PC_DP_MAX_WORKERS];
-	struct pc_dlp_pool *dlp_pool[PC_DP_MAX_WORKERS];
-	uint32_t dlp_gen;
+	 * with the same DLP shares it (and the database, see
+	 * pc_policy_dlp_share()). A policy whose DLP differs gets a set of its
+	 * own and keeps the one before as dlp_prev: the bodies being scanned
+	 * when it came finish with the patterns they started with. A body
+	 * older than that (two DLP changes back) fails closed. */
+	struct pc_dp_dlp *dlp;
+	struct pc_dp_dlp *dlp_prev;
 	/* This policy's source prefixes on rte_lpm/rte_lpm6 (source_lpm.h),
 	 * handed to pc_decide() in each request; built and freed with the
 	 * policy. NULL only if it could not be built: the engine then walks
@@ -126,15 +136,17 @@ void pc_dp_stop(struct pc_dp *dp);
 /* Sum of every worker's counters into *sum (zeroed first). Any thread. */
 void pc_dp_counters(const struct pc_dp *dp, struct pc_counters *sum);
 
-/* Make pp's DLP scratch and stream pool for each of n_workers workers, for
- * the database of pp->policy (nothing when it has none). Returns 0 or
- * -errno (then nothing is left made). Main lcore; control path. */
-int pc_dp_dlp_make(struct pc_dp_policy *pp, uint16_t n_workers);
+/* A DLP set for each of n_workers workers, for the database of policy,
+ * made under generation gen. Sets *out to it, or to NULL when the policy has
+ * no DLP. Returns 0 or -errno (then nothing is left made). Main lcore;
+ * control path. */
+int pc_dp_dlp_new(const struct pc_policy *policy, uint32_t gen, uint16_t n_workers,
+		  struct pc_dp_dlp **out);
 
-/* Free what pc_dp_dlp_make made (once no worker can use pp). Main lcore. */
-void pc_dp_dlp_free(struct pc_dp_policy *pp, uint16_t n_workers);
+/* Free a set (NULL is fine) once no worker can use it. Main lcore. */
+void pc_dp_dlp_free(struct pc_dp_dlp *d, uint16_t n_workers);
 
-/* DLP streams in use now in the active policy's pools (0 when no body is
+/* DLP streams in use now in the active policy's sets (0 when no body is
  * being scanned: a leak check). Main lcore, workers stopped. */
 uint32_t pc_dp_dlp_in_use(const struct pc_dp *dp);
 

@@ -440,7 +440,7 @@ out_ports:
 		printf("mbufs_in_use %u\n", rte_mempool_in_use_count(dp->pool));
 		/* Likewise every DLP stream, when the policy has DLP: a body
 		 * still being scanned at the stop is the only other owner. */
-		if (dp->active != NULL && dp->active->dlp_pool[0] != NULL)
+		if (dp->active != NULL && (dp->active->dlp != NULL || dp->active->dlp_prev != NULL))
 			printf("dlp_streams_in_use %u\n", pc_dp_dlp_in_use(dp));
 		fflush(stdout);
 		if (o.stats_json != NULL) {

@@ -491,15 +491,15 @@ static void handle(struct pc_swap *s, uint64_t word)
 		if (next->scratch[i] == NULL)
 			rc = -ENOMEM;
 	}
-	if (rc == 0 && old->dlp_pool[0] != NULL && pc_policy_dlp_share(p, old->policy)) {
+	if (rc == 0 && old->dlp != NULL && pc_policy_dlp_share(p, old->policy)) {
 		/* The same DLP: bodies being scanned keep their streams. */
-		memcpy(next->dlp_scratch, old->dlp_scratch, sizeof(next->dlp_scratch));
-		memcpy(next->dlp_pool, old->dlp_pool, sizeof(next->dlp_pool));
-		next->dlp_gen = old->dlp_gen;
+		next->dlp = old->dlp;
+		next->dlp_prev = old->dlp_prev;
 	} else if (rc == 0) {
-		next->policy = p; /* what the DLP state is made for */
-		next->dlp_gen = gen;
-		rc = pc_dp_dlp_make(next, dp->n_workers);
+		/* Other patterns for new bodies; the bodies being scanned finish
+		 * with the set they started with (one change back). */
+		rc = pc_dp_dlp_new(p, gen, dp->n_workers, &next->dlp);
+		next->dlp_prev = old->dlp != NULL ? old->dlp : old->dlp_prev;
 	}
 	if (rc == 0)
 		rc = gen_add(s, gen, p, true);
@@ -509,8 +509,8 @@ static void handle(struct pc_swap *s, uint64_t word)
 		for (uint16_t i = 0; next != NULL && i < dp->n_workers; i++)
 			if (next->scratch[i] != NULL)
 				pc_engine_scratch_free(next->scratch[i]);
-		if (next != NULL && next->dlp_pool[0] != old->dlp_pool[0])
-			pc_dp_dlp_free(next, dp->n_workers);
+		if (next != NULL && next->dlp != old->dlp)
+			pc_dp_dlp_free(next->dlp, dp->n_workers);
 		rte_free(next);
 		pc_policy_free(p);
 		ack(s, gen, rc, t0, seen_rt, 0);
@@ -548,8 +548,11 @@ static void handle(struct pc_swap *s, uint64_t word)
 	pc_swap_drain(s, s->log);
 	for (uint16_t i = 0; i < dp->n_workers; i++)
 		pc_engine_scratch_free(old->scratch[i]);
-	if (old->dlp_pool[0] != next->dlp_pool[0]) /* else the new generation has them */
-		pc_dp_dlp_free(old, dp->n_workers);
+	/* DLP sets the new generation does not carry on. */
+	if (old->dlp != next->dlp && old->dlp != next->dlp_prev)
+		pc_dp_dlp_free(old->dlp, dp->n_workers);
+	if (old->dlp_prev != next->dlp_prev)
+		pc_dp_dlp_free(old->dlp_prev, dp->n_workers);
 	pc_source_lpm_free(old->sources);
 	free((void *)(uintptr_t)old->quarantine);
 	pc_flow_dump_retire(s->dump, old->generation, old->policy); /* its flows stay */

@@ -1186,9 +1186,11 @@ static int push_text(struct pc_shm_map *m, struct pc_swap *swap, const char *jso
 	return m->ctl->ack.result;
 }
 
-/* A DLP-scanned body keeps its stream across a push that leaves DLP as it
- * was (a secret after the push is still found), and fails closed across one
- * that changes it (dlp_unavailable: the old stream went with its pools). */
+/* DLP across pushes, through the real segment and swap, mid-upload. A push
+ * that keeps the DLP keeps the streams (a secret after it is still found);
+ * one that changes the patterns scans new bodies with the new set while the
+ * bodies under way finish with the set they started with; a body from two
+ * changes back fails closed (dlp_unavailable: its set is gone). */
 static void test_worker_dlp_across_swaps(void)
 {
 #define DLP_POLICY(extra_rule, dlp)                                                        \
@@ -1205,10 +1207,13 @@ static void test_worker_dlp_across_swaps(void)
 					    "{\"action\":\"deny\"}");
 	static const char b[] = DLP_POLICY("", "{\"action\":\"deny\",\"patterns\":[{\"name\":"
 					       "\"acme-token\",\"regex\":\"acme_[a-z0-9]{32}\"}]}");
+	static const char c[] = DLP_POLICY("", "{\"action\":\"deny\",\"patterns\":[{\"name\":"
+					       "\"zeta-token\",\"regex\":\"zeta_[a-z0-9]{32}\"}]}");
 #undef DLP_POLICY
 	static const char head[] = "POST /v1/files HTTP/1.1\r\nHost: llm.example\r\n"
 				   "Content-Length: 200\r\n\r\n{\"text\":\"clean so far";
 	static const char secret[] = " aws_access_key_id = AKIAIOSFODNN7EXAMPLE ";
+	static const char acme[] = " acme_0123456789abcdef0123456789abcdef ";
 	static const char clean[] = " nothing to see here at all ";
 	char inst[64], name[PC_SHM_NAME_MAX], err[256];
 	uint8_t f[2048];
@@ -1226,8 +1231,8 @@ static void test_worker_dlp_across_swaps(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(swap);
 	pc_swap_poll(swap); /* attach */
 
-	/* Two uploads under way, each head allowed with its first body bytes. */
-	for (uint16_t port = 43001; port <= 43002; port++) {
+	/* Three uploads under way, each head allowed with its first body bytes. */
+	for (uint16_t port = 43001; port <= 43003; port++) {
 		len = make_tls4(f, port, 100, PC_TCP_SYN, NULL, 0);
 		feed(w, f, len, out, rst);
 		len = make_tls4(f, port, 101, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)head,
@@ -1235,11 +1240,12 @@ static void test_worker_dlp_across_swaps(void)
 		feed(w, f, len, out, rst);
 		CU_ASSERT(out[1] == 1 && rst[1] == 0);
 	}
-	const uint32_t next_seq = 101 + (uint32_t)strlen(head);
+	uint32_t seq2 = 101 + (uint32_t)strlen(head);
+	const uint32_t seq3 = seq2;
 
 	/* The same DLP, another rule: the first upload's stream goes on. */
 	CU_ASSERT_EQUAL(push_text(&m, swap, a2), 0);
-	len = make_tls4(f, 43001, next_seq, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)secret,
+	len = make_tls4(f, 43001, seq2, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)secret,
 			(uint16_t)strlen(secret));
 	feed(w, f, len, out, rst);
 	CU_ASSERT(out[0] == 1 && rst[0] == 1 && out[1] == 1 && rst[1] == 1);
@@ -1247,14 +1253,49 @@ static void test_worker_dlp_across_swaps(void)
 	CU_ASSERT_STRING_EQUAL(pc_dp_reason_text(r.verdict.reason), "dlp_match");
 	CU_ASSERT_EQUAL(r.generation, 2);
 
-	/* Other patterns: the second upload's stream is gone, fail closed. */
+	/* Other patterns (the defaults and acme-token). The second upload
+	 * goes on with the set it started with: an acme token passes it, the
+	 * AWS key is still caught. */
 	CU_ASSERT_EQUAL(push_text(&m, swap, b), 0);
-	len = make_tls4(f, 43002, next_seq, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)clean,
+	len = make_tls4(f, 43002, seq2, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)acme,
+			(uint16_t)strlen(acme));
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 0 && out[1] == 1 && rst[1] == 0);
+	CU_ASSERT_FALSE(next_record(w, &r));
+	seq2 += (uint32_t)strlen(acme);
+	len = make_tls4(f, 43002, seq2, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)secret,
+			(uint16_t)strlen(secret));
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 1 && rst[0] == 1 && out[1] == 1 && rst[1] == 1);
+	CU_ASSERT_TRUE_FATAL(next_record(w, &r));
+	CU_ASSERT_STRING_EQUAL(pc_dp_reason_text(r.verdict.reason), "dlp_match");
+	/* A body that starts now is scanned with the new set. */
+	len = make_tls4(f, 43004, 100, PC_TCP_SYN, NULL, 0);
+	feed(w, f, len, out, rst);
+	len = make_tls4(f, 43004, 101, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)head,
+			(uint16_t)strlen(head));
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[1] == 1 && rst[1] == 0);
+	CU_ASSERT_TRUE_FATAL(next_record(w, &r));
+	CU_ASSERT_EQUAL(r.verdict.action, PC_ACTION_ALLOW);
+	CU_ASSERT_EQUAL(r.generation, 3);
+	len = make_tls4(f, 43004, seq3, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)acme,
+			(uint16_t)strlen(acme));
+	feed(w, f, len, out, rst);
+	CU_ASSERT(out[0] == 1 && rst[0] == 1 && out[1] == 1 && rst[1] == 1);
+	CU_ASSERT_TRUE_FATAL(next_record(w, &r));
+	CU_ASSERT_STRING_EQUAL(pc_dp_reason_text(r.verdict.reason), "dlp_match");
+
+	/* Other patterns again: the third upload started two changes back,
+	 * its set is gone, fail closed. */
+	CU_ASSERT_EQUAL(push_text(&m, swap, c), 0);
+	len = make_tls4(f, 43003, seq3, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)clean,
 			(uint16_t)strlen(clean));
 	feed(w, f, len, out, rst);
 	CU_ASSERT(out[0] == 1 && rst[0] == 1 && out[1] == 1 && rst[1] == 1);
 	CU_ASSERT_TRUE_FATAL(next_record(w, &r));
 	CU_ASSERT_STRING_EQUAL(pc_dp_reason_text(r.verdict.reason), "dlp_unavailable");
+	CU_ASSERT_FALSE(next_record(w, &r));
 	CU_ASSERT_EQUAL(pc_dp_dlp_in_use(dp), 0);
 
 	pc_worker_drop_holds(w);

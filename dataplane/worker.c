@@ -492,13 +492,14 @@ static void deny_stream_dp(struct pc_worker *w, struct pc_flow *f, struct rte_mb
  * A request allowed with the verdict's dlp bit (its destination is
  * external) has its body scanned, every byte, as it goes on: at the
  * in-order fast path and where held segments are released, always before
- * the bytes leave. The stream state comes from the worker's pool for the
- * policy generation that allowed the request (struct pc_dp_policy), its
- * index + 1 kept in the flow's two spare bytes (0: none). A stream is
- * acquired when the body starts and released when it ends, or when the flow
- * is denied, reset, reused or aged out. A policy swap frees the old
- * generation's pools after its grace period, so a body still being scanned
- * when its generation is gone cannot go on being scanned: it is denied
+ * the bytes leave. The stream state comes from the worker's pool of the
+ * DLP set the running policy scanned new bodies with when the request was
+ * allowed (struct pc_dp_dlp), its index + 1 kept in the flow's two spare
+ * bytes (0: none). A stream is acquired when the body starts and released
+ * when it ends, or when the flow is denied, reset, reused or aged out. A
+ * push that changes the patterns keeps the set before it (dlp_prev), so a
+ * body being scanned finishes with the patterns it started with; one older
+ * than that (two changes back) cannot go on being scanned: it is denied
  * (dlp_unavailable), like a body that finds the pool empty. */
 
 static inline uint16_t flow_dlp(const struct pc_flow *f)
@@ -513,15 +514,21 @@ static inline void flow_dlp_set(struct pc_flow *f, uint16_t v)
 	memcpy(f->pad0, &v, sizeof(v));
 }
 
-/* f's stream (f has one) is in the pools of the policy this loop runs:
- * they were made when or before the generation that allowed its request
- * (dataplane.h: dlp_gen). Otherwise they were freed with an older policy. */
-static inline bool dlp_stream_live(const struct pc_worker *w, const struct pc_flow *f)
+/* The DLP set f's stream (f has one) is in: the running policy's, when
+ * the generation that allowed f's request is the set's or later, else the
+ * one before it, likewise; NULL when the set was freed with an older
+ * policy. */
+static inline const struct pc_dp_dlp *dlp_set_of(const struct pc_worker *w,
+						 const struct pc_flow *f)
 {
-	return w->pol->dlp_pool[w->id] != NULL && f->generation >= w->pol->dlp_gen;
+	const struct pc_dp_dlp *d = w->pol->dlp;
+	if (d != NULL && f->generation >= d->gen)
+		return d;
+	d = w->pol->dlp_prev;
+	return d != NULL && f->generation >= d->gen ? d : NULL;
 }
 
-/* Give f's stream back, if it has one; one from pools an older generation
+/* Give f's stream back, if it has one; one from a set an older generation
  * made and took with it is simply forgotten. Call before f->generation
  * changes. */
 static void dlp_close(struct pc_worker *w, struct pc_flow *f)
@@ -530,8 +537,9 @@ static void dlp_close(struct pc_worker *w, struct pc_flow *f)
 	if (likely(s == 0))
 		return;
 	flow_dlp_set(f, 0);
-	if (w->pol != NULL && dlp_stream_live(w, f))
-		pc_dlp_pool_release(w->pol->dlp_pool[w->id], (uint32_t)s - 1);
+	const struct pc_dp_dlp *d = w->pol != NULL ? dlp_set_of(w, f) : NULL;
+	if (d != NULL)
+		pc_dlp_pool_release(d->pool[w->id], (uint32_t)s - 1);
 }
 
 /* Give f a stream for the body of the request v allows, when v says the
@@ -540,9 +548,10 @@ static void dlp_close(struct pc_worker *w, struct pc_flow *f)
 static int dlp_open(struct pc_worker *w, struct pc_flow *f, const struct pc_verdict *v)
 {
 	dlp_close(w, f);
-	struct pc_dlp_pool *pool = w->pol->dlp_pool[w->id];
-	if (!v->dlp || pool == NULL)
+	const struct pc_dp_dlp *d = w->pol->dlp;
+	if (!v->dlp || d == NULL)
 		return 0;
+	struct pc_dlp_pool *pool = d->pool[w->id];
 	uint32_t idx = pc_dlp_pool_acquire(pool);
 	if (unlikely(idx == PC_DLP_NO_STREAM))
 		return -ENOSPC;
@@ -558,11 +567,12 @@ static int dlp_open(struct pc_worker *w, struct pc_flow *f, const struct pc_verd
 static int dlp_scan(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf *m,
 		    const struct pc_pkt_meta *mt, const uint8_t *p, uint32_t n, bool held)
 {
-	struct pc_dlp_pool *pool = w->pol->dlp_pool[w->id];
+	const struct pc_dp_dlp *d = dlp_set_of(w, f);
 	int id = PC_DLP_ERROR;
-	if (likely(dlp_stream_live(w, f))) {
-		struct pc_dlp_stream *st = pc_dlp_pool_stream(pool, (uint32_t)flow_dlp(f) - 1);
-		id = pc_dlp_stream_scan(st, w->pol->dlp_scratch[w->id], p, n);
+	if (likely(d != NULL)) {
+		struct pc_dlp_stream *st =
+			pc_dlp_pool_stream(d->pool[w->id], (uint32_t)flow_dlp(f) - 1);
+		id = pc_dlp_stream_scan(st, d->scratch[w->id], p, n);
 		w->ctr[PC_CTR_DLP_BYTES_SCANNED] += n;
 		if (likely(id == PC_DLP_NO_MATCH))
 			return 0;
@@ -578,7 +588,7 @@ static int dlp_scan(struct pc_worker *w, struct pc_flow *f, struct rte_mbuf *m,
 		return -1;
 	}
 	w->ctr[PC_CTR_DLP_MATCHES]++;
-	w->dlp_hit = pc_dlp_pattern_name(pc_dlp_pool_db(pool), id);
+	w->dlp_hit = pc_dlp_pattern_name(d->db, id);
 	dlp_close(w, f); /* one record per body */
 	struct pc_verdict v = f->verdict;
 	v.reason = PC_DP_REASON_DLP_MATCH;

@@ -389,7 +389,7 @@ int main(int argc, char **argv)
 		}
 	}
 	/* The worker's loop state the benchmark drives by hand. */
-	if (b->dp->active->dlp_pool[0] == NULL) {
+	if (b->dp->active->dlp == NULL) {
 		fprintf(stderr, PROG ": the policy has no DLP database\n");
 		goto out_ports;
 	}

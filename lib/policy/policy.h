@@ -273,6 +273,11 @@ enum pc_deny_response pc_policy_deny_response(const struct pc_policy *p, int32_t
  * no external destination. Lives as long as p. Any thread. */
 const struct pc_dlp_db *pc_policy_dlp(const struct pc_policy *p);
 
+/* One more reference to p's DLP database (released with pc_dlp_db_free()),
+ * or NULL when it has none: for state that may outlive p (the dataplane's
+ * DLP sets, which bodies being scanned use after a push). Control path. */
+struct pc_dlp_db *pc_policy_dlp_ref(const struct pc_policy *p);
+
 /* true: a DLP match denies the request ("action": "deny"); false: it is
  * only logged ("log"). Any thread. */
 bool pc_policy_dlp_blocks(const struct pc_policy *p);

@@ -1164,6 +1164,11 @@ const struct pc_dlp_db *pc_policy_dlp(const struct pc_policy *p)
 	return p->dlp;
 }
 
+struct pc_dlp_db *pc_policy_dlp_ref(const struct pc_policy *p)
+{
+	return p->dlp != NULL ? pc_dlp_db_ref(p->dlp) : NULL;
+}
+
 bool pc_policy_dlp_share(struct pc_policy *next, const struct pc_policy *prev)
 {
 	if (!pc_dlp_db_same(next->dlp, prev->dlp))
