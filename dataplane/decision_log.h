@@ -26,6 +26,7 @@
 
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
+#include <rte_ring_peek_zc.h>
 
 #include "engine/decide.h"
 #include "pkt/pkt_parse.h"
@@ -218,12 +219,23 @@ static inline void pc_dlog_rec_ai(struct pc_dlog_rec *rec, struct pc_str model,
 	rec->ai_flags |= trunc;
 }
 
-/* Queue rec. Returns false when the ring is full (the caller counts a lost
- * record). The ring's only producer; fast path; never blocks. */
-static inline bool pc_dlog_push(struct rte_ring *r, const struct pc_dlog_rec *rec)
+/* The next record slot of r, to fill in place (pc_dlog_rec_fill() first),
+ * then queue with pc_dlog_commit(); NULL when the ring is full (the caller
+ * counts a lost record). Filled where it is read, a record is not copied
+ * again into the ring (1 KiB a decision). The ring's only producer; fast
+ * path; never blocks. */
+static inline struct pc_dlog_rec *pc_dlog_reserve(struct rte_ring *r)
 {
-	/* The ring API takes a non-const pointer but only reads from it. */
-	return rte_ring_sp_enqueue_elem(r, (void *)(uintptr_t)rec, sizeof(*rec)) == 0;
+	struct rte_ring_zc_data zcd;
+	if (rte_ring_enqueue_zc_bulk_elem_start(r, sizeof(struct pc_dlog_rec), 1, &zcd, NULL) != 1)
+		return NULL;
+	return zcd.ptr1; /* a whole element never wraps */
+}
+
+/* Queue the slot pc_dlog_reserve() gave. The ring's only producer. */
+static inline void pc_dlog_commit(struct rte_ring *r)
+{
+	rte_ring_enqueue_zc_elem_finish(r, 1);
 }
 
 /* Format rec as one JSON object and a newline into buf. Names of rules and

@@ -188,6 +188,11 @@ static void record(struct pc_worker *w, const struct pc_pkt_meta *m, const struc
 		   const struct pc_http_req *http)
 {
 	count_decision(w, v);
+	struct pc_dlog_rec *rec = pc_dlog_reserve(w->dlog);
+	if (unlikely(rec == NULL)) {
+		w->ctr[PC_CTR_DECISION_LOG_LOST]++;
+		return;
+	}
 	struct pc_str norm_path = { 0 };
 	if (http != NULL) { /* the verdict came from pc_decide() on this head */
 		bool changed = false;
@@ -195,20 +200,19 @@ static void record(struct pc_worker *w, const struct pc_pkt_meta *m, const struc
 		if (changed)
 			norm_path = seen;
 	}
-	pc_dlog_rec_fill(&w->rec, w->id, w->pol->generation, m, v, http, norm_path);
+	pc_dlog_rec_fill(rec, w->id, w->pol->generation, m, v, http, norm_path);
 	struct pc_str iss, sub;
 	/* no policy: pc_decide() did not run, the scratch holds an older
 	 * decision's token */
 	if (http != NULL && w->pol->policy != NULL &&
 	    pc_engine_last_jwt(engine_scratch(w), &iss, &sub))
-		pc_dlog_rec_jwt(&w->rec, iss, sub);
+		pc_dlog_rec_jwt(rec, iss, sub);
 	struct pc_str model = { 0 }, tool = { 0 };
 	if (http != NULL)
 		pc_engine_last_ai(engine_scratch(w), &model, &tool);
 	if (model.len > 0 || tool.len > 0 || unlikely(w->dlp_hit != NULL))
-		pc_dlog_rec_ai(&w->rec, model, tool, w->dlp_hit);
-	if (unlikely(!pc_dlog_push(w->dlog, &w->rec)))
-		w->ctr[PC_CTR_DECISION_LOG_LOST]++;
+		pc_dlog_rec_ai(rec, model, tool, w->dlp_hit);
+	pc_dlog_commit(w->dlog);
 }
 
 /* The record of a decision on a ClientHello: the SNI goes in the host field,
@@ -221,18 +225,22 @@ static void record_tls(struct pc_worker *w, const struct pc_pkt_meta *m,
 		       const struct pc_verdict *v, const struct pc_tls_hello *hello)
 {
 	count_decision(w, v);
-	pc_dlog_rec_fill(&w->rec, w->id, w->pol->generation, m, v, NULL, (struct pc_str){ 0 });
+	struct pc_dlog_rec *rec = pc_dlog_reserve(w->dlog);
+	if (unlikely(rec == NULL)) {
+		w->ctr[PC_CTR_DECISION_LOG_LOST]++;
+		return;
+	}
+	pc_dlog_rec_fill(rec, w->id, w->pol->generation, m, v, NULL, (struct pc_str){ 0 });
 	if (hello != NULL) {
-		w->rec.flags |= PC_DLOG_F_HTTP;
+		rec->flags |= PC_DLOG_F_HTTP;
 		struct pc_str sni = { .p = hello->sni, .len = hello->sni_len };
-		w->rec.host_len = (uint8_t)pc_dlog_copy(w->rec.host, sizeof(w->rec.host), sni,
-							&w->rec.flags, PC_DLOG_F_HOST_TRUNC);
+		rec->host_len = (uint8_t)pc_dlog_copy(rec->host, sizeof(rec->host), sni,
+						      &rec->flags, PC_DLOG_F_HOST_TRUNC);
 		char ja4[PC_TLS_JA4_LEN + 1];
 		pc_tls_hello_ja4(hello, ja4);
-		pc_dlog_rec_tls(&w->rec, hello->highest_version, ja4, PC_TLS_JA4_LEN);
+		pc_dlog_rec_tls(rec, hello->highest_version, ja4, PC_TLS_JA4_LEN);
 	}
-	if (unlikely(!pc_dlog_push(w->dlog, &w->rec)))
-		w->ctr[PC_CTR_DECISION_LOG_LOST]++;
+	pc_dlog_commit(w->dlog);
 }
 
 /* True while the client bytes at f->l7_seq are held undecided (a request

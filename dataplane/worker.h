@@ -74,7 +74,6 @@ struct pc_worker {
 	struct pc_reasm reasm;          /* held client segments of this worker's flows */
 	struct pc_http_req req;
 	struct pc_tls_hello tls;        /* ~17 KiB (its reassembly area): one per worker */
-	struct pc_dlog_rec rec;
 	uint8_t *body;                  /* PC_WORKER_BODY_MAX bytes: a held body, de-chunked */
 	const char *dlp_hit;            /* DLP pattern the next record names, or NULL */
 	uint64_t ctr[PC_CTR_COUNT];     /* counts since the last publish */
