@@ -1412,6 +1412,55 @@ static void test_worker_counters_published(void)
 	dp_done(dp, p);
 }
 
+/* Decision records are written in place into the ring: with the main
+ * lcore not draining, the ring takes what it holds, each later decision is
+ * counted lost (and still made), and the records read back are whole and
+ * in order. */
+static void test_worker_dlog_full(void)
+{
+	static const char pol[] =
+		"{\"version\":1,\"default_action\":\"deny\","
+		"\"identities\":[{\"name\":\"clients\",\"sources\":[\"198.18.1.0/24\"]}],"
+		"\"destinations\":[{\"name\":\"h\",\"protocol\":\"http\","
+		"\"addresses\":[\"198.18.0.2/32\"],\"ports\":[80]}],"
+		"\"rules\":[{\"id\":\"h\",\"identities\":[\"clients\"],\"destinations\":[\"h\"],"
+		"\"methods\":[\"GET\"],\"action\":\"allow\"}]}";
+	enum { EXTRA = 77 };
+	struct pc_policy *p;
+	struct pc_dp *dp = dp_with_policy(pol, &p);
+	struct pc_worker *w = dp->workers[0];
+	const unsigned cap = rte_ring_get_capacity(w->dlog), n = cap + EXTRA;
+	uint8_t f[256];
+	char req[96];
+	uint16_t out[2], rst[2];
+	uint32_t seq = 9001;
+
+	uint16_t len = make_tcp4(f, 0, 43003, seq - 1, 0, PC_TCP_SYN, "");
+	feed(w, f, len, out, rst);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(req, sizeof(req), "GET /r/%u HTTP/1.1\r\nHost: h\r\n\r\n", i);
+		len = make_tcp4(f, 0, 43003, seq, 1, PC_TCP_ACK | PC_TCP_PSH, req);
+		feed(w, f, len, out, rst);
+		CU_ASSERT_EQUAL(out[1], 1);
+		seq += (uint32_t)strlen(req);
+	}
+	CU_ASSERT_EQUAL(w->ctr[PC_CTR_DECISIONS_ALLOWED], n);
+	CU_ASSERT_EQUAL(w->ctr[PC_CTR_DECISION_LOG_LOST], EXTRA);
+	struct pc_dlog_rec r;
+	unsigned got = 0, right = 0;
+	while (next_record(w, &r)) {
+		char want[32];
+		int wl = snprintf(want, sizeof(want), "/r/%u", got);
+		right += r.verdict.action == PC_ACTION_ALLOW && r.path_len == (uint16_t)wl &&
+			 memcmp(r.path, want, (size_t)wl) == 0 && r.method_len == 3 &&
+			 r.host_len == 1 && r.host[0] == 'h' && r.sport == 43003;
+		got++;
+	}
+	CU_ASSERT_EQUAL(got, cap);
+	CU_ASSERT_EQUAL(right, cap);
+	dp_done(dp, p);
+}
+
 /* ---- counters ---- */
 
 static void test_counter_names(void)
@@ -1472,6 +1521,7 @@ static CU_TestInfo tests[] = {
 	PC_TEST(test_worker_dlp_across_swaps),
 	PC_TEST(test_worker_keepalive_no_copy),
 	PC_TEST(test_worker_counters_published),
+	PC_TEST(test_worker_dlog_full),
 	CU_TEST_INFO_NULL,
 };
 
