@@ -1186,6 +1186,21 @@ static int push_text(struct pc_shm_map *m, struct pc_swap *swap, const char *jso
 	return m->ctl->ack.result;
 }
 
+/* Open a connection from client port sport (make_tls4's addresses) and
+ * send first, its first client bytes, in one segment: whether they went
+ * on to the server, with no reset either way. */
+static bool open_with(struct pc_worker *w, uint16_t sport, const char *first)
+{
+	uint8_t f[2048];
+	uint16_t out[2], rst[2];
+	uint16_t len = make_tls4(f, sport, 100, PC_TCP_SYN, NULL, 0);
+	feed(w, f, len, out, rst);
+	len = make_tls4(f, sport, 101, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)first,
+			(uint16_t)strlen(first));
+	feed(w, f, len, out, rst);
+	return out[1] == 1 && rst[0] == 0 && rst[1] == 0;
+}
+
 /* DLP across pushes, through the real segment and swap, mid-upload. A push
  * that keeps the DLP keeps the streams (a secret after it is still found);
  * one that changes the patterns scans new bodies with the new set while the
@@ -1232,14 +1247,8 @@ static void test_worker_dlp_across_swaps(void)
 	pc_swap_poll(swap); /* attach */
 
 	/* Three uploads under way, each head allowed with its first body bytes. */
-	for (uint16_t port = 43001; port <= 43003; port++) {
-		len = make_tls4(f, port, 100, PC_TCP_SYN, NULL, 0);
-		feed(w, f, len, out, rst);
-		len = make_tls4(f, port, 101, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)head,
-				(uint16_t)strlen(head));
-		feed(w, f, len, out, rst);
-		CU_ASSERT(out[1] == 1 && rst[1] == 0);
-	}
+	for (uint16_t port = 43001; port <= 43003; port++)
+		CU_ASSERT(open_with(w, port, head));
 	uint32_t seq2 = 101 + (uint32_t)strlen(head);
 	const uint32_t seq3 = seq2;
 
@@ -1270,12 +1279,7 @@ static void test_worker_dlp_across_swaps(void)
 	CU_ASSERT_TRUE_FATAL(next_record(w, &r));
 	CU_ASSERT_STRING_EQUAL(pc_dp_reason_text(r.verdict.reason), "dlp_match");
 	/* A body that starts now is scanned with the new set. */
-	len = make_tls4(f, 43004, 100, PC_TCP_SYN, NULL, 0);
-	feed(w, f, len, out, rst);
-	len = make_tls4(f, 43004, 101, PC_TCP_ACK | PC_TCP_PSH, (const uint8_t *)head,
-			(uint16_t)strlen(head));
-	feed(w, f, len, out, rst);
-	CU_ASSERT(out[1] == 1 && rst[1] == 0);
+	CU_ASSERT(open_with(w, 43004, head));
 	CU_ASSERT_TRUE_FATAL(next_record(w, &r));
 	CU_ASSERT_EQUAL(r.verdict.action, PC_ACTION_ALLOW);
 	CU_ASSERT_EQUAL(r.generation, 3);
@@ -1308,6 +1312,15 @@ static void test_worker_dlp_across_swaps(void)
 	shm_unlink(name);
 }
 
+/* GET and POST from 198.18.1.0/24 to 198.18.0.2:80 allowed, any host. */
+static const char allow_http_policy[] =
+	"{\"version\":1,\"default_action\":\"deny\","
+	"\"identities\":[{\"name\":\"clients\",\"sources\":[\"198.18.1.0/24\"]}],"
+	"\"destinations\":[{\"name\":\"h\",\"protocol\":\"http\","
+	"\"addresses\":[\"198.18.0.2/32\"],\"ports\":[80]}],"
+	"\"rules\":[{\"id\":\"h\",\"identities\":[\"clients\"],\"destinations\":[\"h\"],"
+	"\"methods\":[\"GET\",\"POST\"],\"action\":\"allow\"}]}";
+
 /* Two allowed requests, one after the other on one connection, each head
  * whole in one segment: each goes to the server as the very mbuf that came
  * in, bytes, offsets and lengths unchanged, and nothing of either head is
@@ -1315,21 +1328,13 @@ static void test_worker_dlp_across_swaps(void)
  * when one segment carries it, and no rule here needs a body). */
 static void test_worker_keepalive_no_copy(void)
 {
-	static const char pol[] =
-		"{\"version\":1,\"default_action\":\"deny\","
-		"\"identities\":[{\"name\":\"clients\",\"sources\":[\"198.18.1.0/24\"]}],"
-		"\"destinations\":[{\"name\":\"h\",\"protocol\":\"http\","
-		"\"addresses\":[\"198.18.0.2/32\"],\"ports\":[80],"
-		"\"hosts\":[\"tickets.internal\"]}],"
-		"\"rules\":[{\"id\":\"h\",\"identities\":[\"clients\"],\"destinations\":[\"h\"],"
-		"\"methods\":[\"GET\",\"POST\"],\"action\":\"allow\"}]}";
 	static const char *const reqs[2] = {
 		"GET /tickets/1 HTTP/1.1\r\nHost: tickets.internal\r\n\r\n",
 		"POST /tickets HTTP/1.1\r\nHost: tickets.internal\r\nContent-Length: 0\r\n\r\n",
 	};
 	enum { SENTINEL = 256 };
 	struct pc_policy *p;
-	struct pc_dp *dp = dp_with_policy(pol, &p);
+	struct pc_dp *dp = dp_with_policy(allow_http_policy, &p);
 	struct pc_worker *w = dp->workers[0];
 	uint8_t f[512], pattern[SENTINEL];
 	uint16_t out[2], rst[2], len;
@@ -1378,15 +1383,8 @@ static void test_worker_keepalive_no_copy(void)
  * not before: readers see them at most that many bursts late. */
 static void test_worker_counters_published(void)
 {
-	static const char pol[] =
-		"{\"version\":1,\"default_action\":\"deny\","
-		"\"identities\":[{\"name\":\"clients\",\"sources\":[\"198.18.1.0/24\"]}],"
-		"\"destinations\":[{\"name\":\"h\",\"protocol\":\"http\","
-		"\"addresses\":[\"198.18.0.2/32\"],\"ports\":[80]}],"
-		"\"rules\":[{\"id\":\"h\",\"identities\":[\"clients\"],\"destinations\":[\"h\"],"
-		"\"action\":\"allow\"}]}";
 	struct pc_policy *p;
-	struct pc_dp *dp = dp_with_policy(pol, &p);
+	struct pc_dp *dp = dp_with_policy(allow_http_policy, &p);
 	struct pc_worker *w = dp->workers[0];
 	uint8_t f[128];
 	uint16_t out[2], rst[2];
@@ -1418,16 +1416,9 @@ static void test_worker_counters_published(void)
  * in order. */
 static void test_worker_dlog_full(void)
 {
-	static const char pol[] =
-		"{\"version\":1,\"default_action\":\"deny\","
-		"\"identities\":[{\"name\":\"clients\",\"sources\":[\"198.18.1.0/24\"]}],"
-		"\"destinations\":[{\"name\":\"h\",\"protocol\":\"http\","
-		"\"addresses\":[\"198.18.0.2/32\"],\"ports\":[80]}],"
-		"\"rules\":[{\"id\":\"h\",\"identities\":[\"clients\"],\"destinations\":[\"h\"],"
-		"\"methods\":[\"GET\"],\"action\":\"allow\"}]}";
 	enum { EXTRA = 77 };
 	struct pc_policy *p;
-	struct pc_dp *dp = dp_with_policy(pol, &p);
+	struct pc_dp *dp = dp_with_policy(allow_http_policy, &p);
 	struct pc_worker *w = dp->workers[0];
 	const unsigned cap = rte_ring_get_capacity(w->dlog), n = cap + EXTRA;
 	uint8_t f[256];
