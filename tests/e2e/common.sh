@@ -187,6 +187,37 @@ pc_e2e_begin() {
 	trap 'exit 143' TERM
 }
 
+# For the tests that run the dataplane under portcullis-control (called as
+# "TEST DATAPLANE CONTROL CTL SOURCE_DIR", with CP and CTL set from it):
+# pc_e2e_begin, then INST and SOCK of this test's own daemon, which the EXIT
+# trap stops, and its control segment, which a daemon leaves for a restart
+# to attach to, removed with it.
+pc_e2e_control_begin() {
+	pc_e2e_begin "$1" "$2"
+	INST=$1c$$
+	SOCK=$WORK/control.sock
+	PC_CP_PID=
+	trap 'rc=$?; pc_stop "$PC_CP_PID" 5 || true; rm -f "/dev/shm/portcullis.$INST.ctl"; (exit $rc); pc_e2e_cleanup' EXIT
+}
+
+# pc_e2e_control_start POLICY: the dataplane attached to instance INST, and
+# portcullis-control started with POLICY.
+pc_e2e_control_start() {
+	pc_e2e_dataplane "$1" --control "$INST"
+	"$CP" --policy "$1" --instance "$INST" --socket "$SOCK" --foreground \
+		--ack-timeout 30000 >"$WORK/cp.out" 2>"$WORK/cp.err" &
+	PC_CP_PID=$!
+}
+
+# pc_e2e_generation N: true once the dataplane runs policy generation N
+# (within 30 s); the daemon's first push is generation 2.
+pc_e2e_generation() {
+	pc_wait 30 eval "'$CTL' status --socket '$SOCK' 2>/dev/null | grep -Eq '^generation +$1\$'"
+}
+
+# portcullisctl against this test's daemon.
+ctl() { "$CTL" "$@" --socket "$SOCK"; }
+
 # The EXIT trap: stop what was started, take the topology down and remove
 # WORK, keeping the exit status.
 pc_e2e_cleanup() {

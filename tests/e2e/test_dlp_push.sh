@@ -29,18 +29,9 @@ PC_SRC=$(cd "$4" && pwd)
 # shellcheck source=tests/e2e/common.sh
 . "$PC_SRC/tests/e2e/common.sh"
 pc_e2e_preflight ip ethtool curl python3
-pc_e2e_begin pdp "-dlp_push"
-INST=pcdp$$
-SOCK=$WORK/control.sock
-CP_PID=
+pc_e2e_control_begin pdp "-dlp_push"
 EXT_HOST=api.llm.example
 TOKEN=acme_0123456789abcdef0123456789abcdef
-
-stop_cp() {
-	pc_stop "$CP_PID" 5 || true
-	rm -f "/dev/shm/portcullis.$INST.ctl"
-}
-trap 'rc=$?; stop_cp; (exit $rc); pc_e2e_cleanup' EXIT
 
 pc_e2e_topology_up
 
@@ -64,14 +55,9 @@ p["dlp"]["patterns"] = [{"name": "acme-token", "regex": "acme_[a-z0-9]{32}"}]
 json.dump(p, open(work + "/policy2.json", "w"), indent=1)
 PY
 
-ctl() { "$CTL" "$@" --socket "$SOCK"; }
 pc_start_backend "$PC_TOPO_SERVER_NS" "$PC_TOPO_SERVER_IP" "$WORK" 170
-pc_e2e_dataplane "$WORK/policy.json" --control "$INST"
-"$CP" --policy "$WORK/policy.json" --instance "$INST" --socket "$SOCK" --foreground \
-	--ack-timeout 30000 >"$WORK/cp.out" 2>"$WORK/cp.err" &
-CP_PID=$!
-check "portcullis-control attached and the dataplane applied its push" \
-	pc_wait 30 eval "'$CTL' status --socket '$SOCK' 2>/dev/null | grep -Eq '^generation +2\$'"
+pc_e2e_control_start "$WORK/policy.json"
+check "portcullis-control attached and the dataplane applied its push" pc_e2e_generation 2
 
 # The client: head and first half, "half.sent", wait for "go", second half
 # (with the token), then the answer. Prints "PORT STATUS" (or "reset").
@@ -112,8 +98,7 @@ check "the client sent the head and the first half of the body" \
 	pc_wait 20 test -e "$WORK/half.sent"
 check "policy push with the acme-token pattern applied" \
 	ctl policy push "$WORK/policy2.json"
-check "the dataplane runs generation 3" \
-	pc_wait 10 eval "'$CTL' status --socket '$SOCK' | grep -Eq '^generation +3\$'"
+check "the dataplane runs generation 3" pc_e2e_generation 3
 touch "$WORK/go"
 wait "$CLIENT_PID" || true
 PORT=$(awk '{ print $1 }' "$WORK/client.out")

@@ -26,30 +26,14 @@ PC_SRC=$(cd "$4" && pwd)
 # shellcheck source=tests/e2e/common.sh
 . "$PC_SRC/tests/e2e/common.sh"
 pc_e2e_preflight ip ethtool curl python3
-pc_e2e_begin pq "-q"
-INST=pcq$$
-SOCK=$WORK/control.sock
-CP_PID=
+pc_e2e_control_begin pq "-q"
 POLICY=$PC_SRC/config/policy.sample.json
 KEY=pc-demo-ticket-agent-key-1
 
-# The daemon leaves its segment for a restart to attach to; the test's own
-# instance goes with the test.
-stop_cp() {
-	pc_stop "$CP_PID" 5 || true
-	rm -f "/dev/shm/portcullis.$INST.ctl"
-}
-trap 'rc=$?; stop_cp; (exit $rc); pc_e2e_cleanup' EXIT
-ctl() { "$CTL" "$@" --socket "$SOCK"; }
-
 pc_e2e_topology_up
 pc_start_backend "$PC_TOPO_SERVER_NS" "$PC_TOPO_SERVER_IP" "$WORK" 170
-pc_e2e_dataplane "$POLICY" --control "$INST"
-"$CP" --policy "$POLICY" --instance "$INST" --socket "$SOCK" --foreground --ack-timeout 30000 \
-	>"$WORK/cp.out" 2>"$WORK/cp.err" &
-CP_PID=$!
-check "portcullis-control attached and the dataplane applied its push" \
-	pc_wait 30 eval "'$CTL' status --socket '$SOCK' 2>/dev/null | grep -Eq '^generation +2\$'"
+pc_e2e_control_start "$POLICY"
+check "portcullis-control attached and the dataplane applied its push" pc_e2e_generation 2
 
 # The client: request 1, then wait on the idle connection. Prints "STATUS
 # PORT", then "reset" or "eof" (or "data"/"timeout") with the wall-clock
