@@ -915,14 +915,9 @@ static bool next_record(struct pc_worker *w, struct pc_dlog_rec *r)
 /* A policy from JSON text and a portless dataplane running it. */
 static struct pc_dp *dp_with_policy_opts(const char *json, struct pc_policy **pp, bool pickup)
 {
-	char path[] = "/tmp/pc-ut-tls-policy-XXXXXX", err[512];
-	size_t n = strlen(json);
-	int fd = mkstemp(path);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(write(fd, json, n) == (ssize_t)n);
-	close(fd);
-	struct pc_policy *p = pc_policy_build_file(path, err, sizeof(err));
-	unlink(path);
+	char err[512];
+	struct pc_policy *p = pc_policy_build_string(json, strlen(json), "test.json", err,
+						     sizeof(err));
 	if (p == NULL)
 		fprintf(stderr, "policy: %s\n", err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);

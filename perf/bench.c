@@ -602,6 +602,21 @@ static inline uint64_t delta(const struct bench *b, const uint64_t *before, enum
 	return ctr(b, c) - before[c];
 }
 
+/* 0 when, since before, the worker created `created` flows and allowed
+ * `allowed` decisions, denied none and lost no record, and (unless tx is
+ * UINT64_MAX) sent tx frames; else -1, the counters that moved printed. */
+static int decided_as(const struct bench *b, const uint64_t *before, uint64_t created,
+		      uint64_t allowed, uint64_t tx, const char *what)
+{
+	if (delta(b, before, PC_CTR_FLOWS_CREATED) != created ||
+	    delta(b, before, PC_CTR_DECISIONS_ALLOWED) != allowed ||
+	    delta(b, before, PC_CTR_DECISIONS_DENIED) != 0 ||
+	    delta(b, before, PC_CTR_DECISION_LOG_LOST) != 0 ||
+	    (tx != UINT64_MAX && delta(b, before, PC_CTR_TX) != tx))
+		return counters_mismatch(b, before, what);
+	return 0;
+}
+
 static void drain_dlog(struct bench *b)
 {
 	pc_dlog_drain(b->dp->dlog_rings, b->dp->n_workers, b->policy, NULL);
@@ -840,14 +855,8 @@ static int run_l7(struct bench *b)
 			drain_dlog(b);
 	}
 	drain_dlog(b);
-	if (delta(b, before, PC_CTR_FLOWS_CREATED) != n ||
-	    delta(b, before, PC_CTR_DECISIONS_ALLOWED) != n ||
-	    delta(b, before, PC_CTR_DECISIONS_DENIED) != 0 ||
-	    delta(b, before, PC_CTR_DECISION_LOG_LOST) != 0 ||
-	    delta(b, before, PC_CTR_TX) != 3ull * n) {
-		counters_mismatch(b, before, "l7");
+	if (decided_as(b, before, n, n, 3ull * n, "l7") < 0)
 		goto out;
-	}
 	b->populated = n;
 	dist_compute(tl, n, b->timer_overhead, &b->d_l7);
 	dist_compute(ts, n, b->timer_overhead, &b->d_syn);
@@ -964,14 +973,8 @@ static int run_split(struct bench *b)
 			drain_dlog(b);
 	}
 	drain_dlog(b);
-	if (delta(b, before, PC_CTR_FLOWS_CREATED) != n ||
-	    delta(b, before, PC_CTR_DECISIONS_ALLOWED) != n ||
-	    delta(b, before, PC_CTR_DECISIONS_DENIED) != 0 ||
-	    delta(b, before, PC_CTR_DECISION_LOG_LOST) != 0 ||
-	    delta(b, before, PC_CTR_TX) != tx_want) {
-		counters_mismatch(b, before, "split");
+	if (decided_as(b, before, n, n, tx_want, "split") < 0)
 		goto out;
-	}
 	/* Every flow now stands where fill_table would leave it (its head
 	 * allowed, its body to come), so established can use them. */
 	b->populated = base + n;
@@ -1045,11 +1048,9 @@ static int fill_table(struct bench *b)
 	drain_dlog(b);
 	uint64_t cycles = rte_rdtsc() - t0;
 	uint64_t added = to - from;
-	if (delta(b, before, PC_CTR_FLOWS_CREATED) != added ||
-	    delta(b, before, PC_CTR_DECISIONS_ALLOWED) != added ||
-	    delta(b, before, PC_CTR_DECISIONS_DENIED) != 0 ||
-	    delta(b, before, PC_CTR_DECISION_LOG_LOST) != 0 ||
-	    pc_flow_table_count(b->w->flows) != to)
+	if (decided_as(b, before, added, added, UINT64_MAX, "fill") < 0)
+		return -1;
+	if (pc_flow_table_count(b->w->flows) != to)
 		return counters_mismatch(b, before, "fill");
 	b->fill_cycles_per_flow = (double)cycles / (double)added;
 	progress("established: %llu flows added in %.2f s (%.0f cycles per flow, SYN, SYN-ACK "
@@ -1430,14 +1431,8 @@ static int run_keepalive(struct bench *b)
 		counters_mismatch(b, before, "keepalive");
 		goto out;
 	}
-	if (delta(b, before, PC_CTR_FLOWS_CREATED) != n ||
-	    delta(b, before, PC_CTR_DECISIONS_ALLOWED) != (uint64_t)n * reqs ||
-	    delta(b, before, PC_CTR_DECISIONS_DENIED) != 0 ||
-	    delta(b, before, PC_CTR_DECISION_LOG_LOST) != 0 ||
-	    delta(b, before, PC_CTR_TX) != (2ull + reqs) * n) {
-		counters_mismatch(b, before, "keepalive");
+	if (decided_as(b, before, n, (uint64_t)n * reqs, (2ull + reqs) * n, "keepalive") < 0)
 		goto out;
-	}
 	/* In the table, but between two heads: no scenario after this one
 	 * may take them for fill_table's flows. */
 	b->populated = base + n;

@@ -345,18 +345,8 @@ static struct pc_policy *build_policy(void)
 		    algs[i].name, algs[i].name);
 	cat(&t, &len, &cap, "]}");
 
-	struct pc_policy_src *src = pc_policy_load_string(t, len, "bench-identity.json", err, sizeof(err));
+	struct pc_policy *p = pc_policy_build_string(t, len, "bench-identity.json", err, sizeof(err));
 	free(t);
-	if (src == NULL)
-		die(err);
-	void *img = NULL;
-	size_t img_len = 0;
-	int rc = pc_policy_compile(src, &img, &img_len, err, sizeof(err));
-	pc_policy_src_free(src);
-	if (rc != 0)
-		die(err);
-	struct pc_policy *p = pc_policy_from_image(img, img_len, err, sizeof(err));
-	free(img);
 	if (p == NULL)
 		die(err);
 	return p;
@@ -570,18 +560,8 @@ static struct pc_policy *build_sources_policy(unsigned n)
 		    i, hex, i >> 8, i & 255, i >> 8, i & 255, i);
 	}
 	cat(&t, &len, &cap, "],\"rules\":[]}");
-	struct pc_policy_src *src = pc_policy_load_string(t, len, "bench-sources.json", err, sizeof(err));
+	struct pc_policy *p = pc_policy_build_string(t, len, "bench-sources.json", err, sizeof(err));
 	free(t);
-	if (src == NULL)
-		die(err);
-	void *img = NULL;
-	size_t img_len = 0;
-	int rc = pc_policy_compile(src, &img, &img_len, err, sizeof(err));
-	pc_policy_src_free(src);
-	if (rc != 0)
-		die(err);
-	struct pc_policy *p = pc_policy_from_image(img, img_len, err, sizeof(err));
-	free(img);
 	if (p == NULL)
 		die(err);
 	return p;

@@ -240,6 +240,10 @@ void pc_policy_free(struct pc_policy *p);
 
 /* Convenience for tools and tests: load, compile, and build from the image. */
 struct pc_policy *pc_policy_build_file(const char *path, char *err, size_t err_len);
+/* The same from JSON text held in memory; name stands for its origin in
+ * error messages. */
+struct pc_policy *pc_policy_build_string(const char *text, size_t len, const char *name,
+					 char *err, size_t err_len);
 
 uint32_t pc_policy_rule_count(const struct pc_policy *p);
 uint32_t pc_policy_identity_count(const struct pc_policy *p);

@@ -1039,30 +1039,43 @@ void pc_policy_free(struct pc_policy *p)
 }
 
 /* The compiler sees a builder, not text, so its messages say
- * "FILE: $.json.path: ..."; here the file is at hand, so add the line the
- * loader's own messages carry: "FILE:LINE: $.json.path: ...". Best effort:
+ * "NAME: $.json.path: ..."; where the text is at hand, add the line the
+ * loader's own messages carry: "NAME:LINE: $.json.path: ...". Best effort:
  * any failure leaves the message as it was. */
-static void add_error_line(const char *path, char *err, size_t err_len)
+static void add_error_line(const char *name, const char *text, size_t len, char *err,
+			   size_t err_len)
 {
-	size_t plen = strlen(path);
-	if (err == NULL || strncmp(err, path, plen) != 0 || strncmp(err + plen, ": $", 3) != 0)
+	size_t nlen = strlen(name);
+	if (err == NULL || text == NULL || strncmp(err, name, nlen) != 0 ||
+	    strncmp(err + nlen, ": $", 3) != 0)
 		return;
-	const char *jpath = err + plen + 2;
+	const char *jpath = err + nlen + 2;
 	const char *end = strstr(jpath, ": ");
 	char jp[512];
 	if (end == NULL || (size_t)(end - jpath) >= sizeof(jp))
 		return;
 	memcpy(jp, jpath, (size_t)(end - jpath));
 	jp[end - jpath] = '\0';
+	unsigned line = pc_json_locate_line(text, len, jp);
+	char *msg = line ? strdup(jpath) : NULL;
+	if (msg == NULL)
+		return;
+	snprintf(err, err_len, "%s:%u: %s", name, line, msg);
+	free(msg);
+}
 
+/* The whole of file path (up to 64 MiB), or NULL. */
+static char *read_text(const char *path, size_t *len)
+{
 	FILE *f = fopen(path, "rb");
 	if (f == NULL)
-		return;
-	size_t cap = 1 << 16, len = 0;
+		return NULL;
+	size_t cap = 1 << 16;
 	char *text = malloc(cap);
+	*len = 0;
 	while (text != NULL) {
-		len += fread(text + len, 1, cap - len, f);
-		if (len < cap || cap >= (64u << 20))
+		*len += fread(text + *len, 1, cap - *len, f);
+		if (*len < cap || cap >= (64u << 20))
 			break;
 		char *bigger = realloc(text, cap * 2);
 		if (bigger == NULL) {
@@ -1074,18 +1087,14 @@ static void add_error_line(const char *path, char *err, size_t err_len)
 		cap *= 2;
 	}
 	fclose(f);
-	unsigned line = text != NULL ? pc_json_locate_line(text, len, jp) : 0;
-	free(text);
-	char *msg = line ? strdup(jpath) : NULL;
-	if (msg == NULL)
-		return;
-	snprintf(err, err_len, "%s:%u: %s", path, line, msg);
-	free(msg);
+	return text;
 }
 
-struct pc_policy *pc_policy_build_file(const char *path, char *err, size_t err_len)
+/* Compile src (freed here) and build the policy from the image. A compile
+ * error gets the line in text (or, when text is NULL, in the file name). */
+static struct pc_policy *build(struct pc_policy_src *src, const char *name, const char *text,
+			       size_t len, char *err, size_t err_len)
 {
-	struct pc_policy_src *src = pc_policy_load_file(path, err, err_len);
 	if (src == NULL)
 		return NULL;
 	void *image = NULL;
@@ -1093,7 +1102,9 @@ struct pc_policy *pc_policy_build_file(const char *path, char *err, size_t err_l
 	int rc = pc_policy_compile(src, &image, &image_len, err, err_len);
 	pc_policy_src_free(src);
 	if (rc) {
-		add_error_line(path, err, err_len);
+		char *file = text == NULL ? read_text(name, &len) : NULL;
+		add_error_line(name, text != NULL ? text : file, len, err, err_len);
+		free(file);
 		errno = -rc;
 		return NULL;
 	}
@@ -1102,6 +1113,18 @@ struct pc_policy *pc_policy_build_file(const char *path, char *err, size_t err_l
 	free(image);
 	errno = saved;
 	return p;
+}
+
+struct pc_policy *pc_policy_build_file(const char *path, char *err, size_t err_len)
+{
+	return build(pc_policy_load_file(path, err, err_len), path, NULL, 0, err, err_len);
+}
+
+struct pc_policy *pc_policy_build_string(const char *text, size_t len, const char *name,
+					 char *err, size_t err_len)
+{
+	return build(pc_policy_load_string(text, len, name, err, err_len), name, text, len, err,
+		     err_len);
 }
 
 uint32_t pc_policy_rule_count(const struct pc_policy *p)

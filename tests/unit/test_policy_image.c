@@ -57,12 +57,12 @@ static const char sample_json[] =
 	"  {\"id\": \"ops-ssh\", \"identities\": [\"monitoring\"], \"destinations\": [\"ssh\"],\n"
 	"   \"action\": \"allow\"}]}\n";
 
-/* A fresh image of the sample; the caller frees it. */
-static uint8_t *fresh(size_t *len)
+/* The image of policy text (named name in messages), which must load and
+ * compile; the caller frees it. */
+static uint8_t *compile_text(const char *text, size_t text_len, const char *name, size_t *len)
 {
 	char err[512];
-	struct pc_policy_src *src =
-		pc_policy_load_string(sample_json, sizeof(sample_json) - 1, "sample.json", err, sizeof(err));
+	struct pc_policy_src *src = pc_policy_load_string(text, text_len, name, err, sizeof(err));
 	if (src == NULL)
 		fprintf(stderr, "load: %s\n", err);
 	CU_ASSERT_FATAL(src != NULL);
@@ -73,6 +73,12 @@ static uint8_t *fresh(size_t *len)
 		fprintf(stderr, "compile: %s\n", err);
 	CU_ASSERT_FATAL(rc == 0);
 	return img;
+}
+
+/* A fresh image of the sample; the caller frees it. */
+static uint8_t *fresh(size_t *len)
+{
+	return compile_text(sample_json, sizeof(sample_json) - 1, "sample.json", len);
 }
 
 static struct pc_img_header *H(uint8_t *img)
@@ -389,14 +395,8 @@ static void test_shadow_flags(void)
 		"{\"id\": \"a\", \"action\": \"deny\", \"mode\": \"shadow\"},"
 		"{\"id\": \"b\", \"action\": \"deny\"}]}";
 	char err[512];
-	struct pc_policy_src *src = pc_policy_load_string(text, sizeof(text) - 1, "t.json", err,
-							  sizeof(err));
-	CU_ASSERT_FATAL(src != NULL);
-	void *img = NULL;
 	size_t len = 0;
-	int rc = pc_policy_compile(src, &img, &len, err, sizeof(err));
-	pc_policy_src_free(src);
-	CU_ASSERT_FATAL(rc == 0);
+	uint8_t *img = compile_text(text, sizeof(text) - 1, "t.json", &len);
 	CU_ASSERT_EQUAL(H(img)->flags, PC_IMG_POLICY_SHADOW);
 	CU_ASSERT_EQUAL(rule(img, 0)->flags, PC_IMG_RULE_SHADOW);
 	CU_ASSERT_EQUAL(rule(img, 1)->flags, 0);
@@ -687,17 +687,7 @@ static const char jwt_json[] =
 
 static uint8_t *fresh_jwt(size_t *len)
 {
-	char err[512];
-	struct pc_policy_src *src =
-		pc_policy_load_string(jwt_json, sizeof(jwt_json) - 1, "jwt.json", err, sizeof(err));
-	if (src == NULL)
-		fprintf(stderr, "load: %s\n", err);
-	CU_ASSERT_FATAL(src != NULL);
-	void *img = NULL;
-	int rc = pc_policy_compile(src, &img, len, err, sizeof(err));
-	pc_policy_src_free(src);
-	CU_ASSERT_FATAL(rc == 0);
-	return img;
+	return compile_text(jwt_json, sizeof(jwt_json) - 1, "jwt.json", len);
 }
 
 #define JWT_DAMAGE(fn) run_damage(fresh_jwt, (fn), __LINE__)
@@ -962,17 +952,7 @@ static const char tls_json[] =
 
 static uint8_t *fresh_tls(size_t *len)
 {
-	char err[512];
-	struct pc_policy_src *src =
-		pc_policy_load_string(tls_json, sizeof(tls_json) - 1, "tls.json", err, sizeof(err));
-	if (src == NULL)
-		fprintf(stderr, "load: %s\n", err);
-	CU_ASSERT_FATAL(src != NULL);
-	void *img = NULL;
-	int rc = pc_policy_compile(src, &img, len, err, sizeof(err));
-	pc_policy_src_free(src);
-	CU_ASSERT_FATAL(rc == 0);
-	return img;
+	return compile_text(tls_json, sizeof(tls_json) - 1, "tls.json", len);
 }
 
 #define TLS_DAMAGE(fn) run_damage(fresh_tls, (fn), __LINE__)
@@ -1228,19 +1208,7 @@ static const char ai_json[] =
 
 static uint8_t *fresh_ai(size_t *len)
 {
-	char err[512];
-	struct pc_policy_src *src =
-		pc_policy_load_string(ai_json, sizeof(ai_json) - 1, "ai.json", err, sizeof(err));
-	if (src == NULL)
-		fprintf(stderr, "load: %s\n", err);
-	CU_ASSERT_FATAL(src != NULL);
-	void *img = NULL;
-	int rc = pc_policy_compile(src, &img, len, err, sizeof(err));
-	pc_policy_src_free(src);
-	if (rc)
-		fprintf(stderr, "compile: %s\n", err);
-	CU_ASSERT_FATAL(rc == 0);
-	return img;
+	return compile_text(ai_json, sizeof(ai_json) - 1, "ai.json", len);
 }
 
 #define AI_DAMAGE(fn) run_damage(fresh_ai, (fn), __LINE__)

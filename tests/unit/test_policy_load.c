@@ -483,6 +483,12 @@ static void test_dlp_bad_regex(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err + strlen(want), "acme"));
 	pc_policy_free(p);
 	unlink(path);
+
+	/* The same text from memory: the same message, under its name. */
+	p = pc_policy_build_string(text, sizeof(text) - 1, "mem.json", err, sizeof(err));
+	CU_ASSERT_PTR_NULL(p);
+	CU_ASSERT(strncmp(err, "mem.json:3: $.dlp.patterns: ", 28) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "acme"));
 }
 
 /* ---- invalid fixtures: the exact message ---- */
