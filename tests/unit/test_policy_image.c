@@ -116,6 +116,40 @@ static void scramble(uint8_t *img, const uint8_t *orig, size_t len, uint32_t *se
 	reseal(img, len);
 }
 
+/* rounds of scramble() over copies of orig: every damaged image is refused
+ * with a "policy image: " message, or gives a policy the engine runs safely
+ * (run(p, s, arg) decides with it and checks what it can). Both outcomes
+ * must occur: the damage is neither all fatal nor all ignored. */
+static void damage_rounds(const uint8_t *orig, size_t len, int rounds, uint32_t seed,
+			  int max_flips, uint32_t focus_end,
+			  void (*run)(const struct pc_policy *p, struct pc_engine_scratch *s,
+				      const void *arg),
+			  const void *arg)
+{
+	uint8_t *img = malloc(len);
+	CU_ASSERT_FATAL(img != NULL);
+	uint32_t accepted = 0, rejected = 0;
+	for (int round = 0; round < rounds; round++) {
+		scramble(img, orig, len, &seed, max_flips, focus_end);
+		char err[512] = "";
+		struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
+		if (p == NULL) {
+			rejected++;
+			CU_ASSERT(strncmp(err, "policy image: ", 14) == 0);
+			continue;
+		}
+		accepted++;
+		struct pc_engine_scratch *s = pc_engine_scratch_new(p);
+		CU_ASSERT_FATAL(s != NULL);
+		run(p, s, arg);
+		pc_engine_scratch_free(s);
+		pc_policy_free(p);
+	}
+	CU_ASSERT(accepted > 0);
+	CU_ASSERT(rejected > 0);
+	free(img);
+}
+
 
 static void expect_reject(const uint8_t *img, size_t len, const char *want, int line)
 {
@@ -832,56 +866,55 @@ static void test_jwt_sections(void)
 	JWT_DAMAGE(d_claim_values);
 }
 
+/* The two requests the sample's damaged policies decide. */
+struct sample_reqs {
+	struct pc_request http, l4;
+};
+
+static void run_sample(const struct pc_policy *p, struct pc_engine_scratch *s, const void *arg)
+{
+	const struct sample_reqs *r = arg;
+	struct pc_verdict v;
+	pc_decide(p, s, &r->http, &v);
+	CU_ASSERT(v.action < PC_ACTION_COUNT && v.reason < PC_REASON_COUNT);
+	CU_ASSERT(v.rule < (int32_t)pc_policy_rule_count(p));
+	CU_ASSERT(v.identity < (int32_t)pc_policy_identity_count(p));
+	pc_decide(p, s, &r->l4, &v);
+	CU_ASSERT(v.action < PC_ACTION_COUNT);
+	if (v.rule >= 0)
+		CU_ASSERT(pc_policy_rule_id(p, (uint32_t)v.rule) != NULL);
+	pc_policy_inspects(p, &r->http.dst, 80);
+}
+
 static void test_random_damage(void)
 {
 	size_t len;
 	uint8_t *orig = fresh(&len);
-	uint8_t *img = malloc(len);
-	CU_ASSERT_FATAL(img != NULL);
 	static const char head[] = "GET /api/v2/tickets/1 HTTP/1.1\r\nHost: tickets.internal\r\n"
 				   "x-api-key: pc-demo-ticket-agent-key-1\r\nAuthorization: Bearer x\r\n\r\n";
 	struct pc_http_req http;
 	CU_ASSERT_FATAL(pc_http_parse_head(head, sizeof(head) - 1, &http) == PC_HTTP_OK);
-	struct pc_request req = { .l4_proto = 6, .dport = 80, .http = &http };
-	CU_ASSERT_FATAL(pc_addr_parse("198.18.1.10", &req.src) == 0);
-	CU_ASSERT_FATAL(pc_addr_parse("198.18.0.2", &req.dst) == 0);
-	struct pc_request l4 = req;
-	l4.http = NULL;
-	l4.dport = 22;
-
-	uint32_t seed = 12345, accepted = 0, rejected = 0;
-	uint32_t hs_off = H(orig)->sections[PC_IMG_SEC_HSDB].off;
-	for (int round = 0; round < 3000; round++) {
-		/* mostly our own tables: the database has its own crc */
-		scramble(img, orig, len, &seed, 4, hs_off);
-		char err[512] = "";
-		struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
-		if (p == NULL) {
-			rejected++;
-			CU_ASSERT(strncmp(err, "policy image: ", 14) == 0);
-			continue;
-		}
-		accepted++;
-		struct pc_engine_scratch *s = pc_engine_scratch_new(p);
-		CU_ASSERT_FATAL(s != NULL);
-		struct pc_verdict v;
-		pc_decide(p, s, &req, &v);
-		CU_ASSERT(v.action < PC_ACTION_COUNT && v.reason < PC_REASON_COUNT);
-		CU_ASSERT(v.rule < (int32_t)pc_policy_rule_count(p));
-		CU_ASSERT(v.identity < (int32_t)pc_policy_identity_count(p));
-		pc_decide(p, s, &l4, &v);
-		CU_ASSERT(v.action < PC_ACTION_COUNT);
-		if (v.rule >= 0)
-			CU_ASSERT(pc_policy_rule_id(p, (uint32_t)v.rule) != NULL);
-		pc_policy_inspects(p, &req.dst, 80);
-		pc_engine_scratch_free(s);
-		pc_policy_free(p);
-	}
-	/* both outcomes occur: the damage is neither all fatal nor all ignored */
-	CU_ASSERT(accepted > 0);
-	CU_ASSERT(rejected > 0);
-	free(img);
+	struct sample_reqs r = { .http = { .l4_proto = 6, .dport = 80, .http = &http } };
+	CU_ASSERT_FATAL(pc_addr_parse("198.18.1.10", &r.http.src) == 0);
+	CU_ASSERT_FATAL(pc_addr_parse("198.18.0.2", &r.http.dst) == 0);
+	r.l4 = r.http;
+	r.l4.http = NULL;
+	r.l4.dport = 22;
+	/* mostly our own tables: the database has its own crc */
+	damage_rounds(orig, len, 3000, 12345, 4, H(orig)->sections[PC_IMG_SEC_HSDB].off,
+		      run_sample, &r);
 	free(orig);
+}
+
+static void run_jwt(const struct pc_policy *p, struct pc_engine_scratch *s, const void *arg)
+{
+	const struct pc_request *req = arg;
+	struct pc_verdict v;
+	pc_decide(p, s, req, &v);
+	CU_ASSERT(v.action < PC_ACTION_COUNT && v.reason < PC_REASON_COUNT);
+	CU_ASSERT(v.identity < (int32_t)pc_policy_identity_count(p));
+	pc_decide(p, s, req, &v); /* and from the cache, when it was accepted */
+	CU_ASSERT(v.action < PC_ACTION_COUNT && v.reason < PC_REASON_COUNT);
 }
 
 /* The same for the JWT sections: damage that survives the checks must leave
@@ -890,8 +923,6 @@ static void test_random_damage_jwt(void)
 {
 	size_t len;
 	uint8_t *orig = fresh_jwt(&len);
-	uint8_t *img = malloc(len);
-	CU_ASSERT_FATAL(img != NULL);
 	/* RFC 7515 A.3: ES256, iss "joe", valid before 1300819380 */
 	static const char head[] =
 		"GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer "
@@ -901,39 +932,8 @@ static void test_random_damage_jwt(void)
 	CU_ASSERT_FATAL(pc_http_parse_head(head, sizeof(head) - 1, &http) == PC_HTTP_OK);
 	struct pc_request req = { .l4_proto = 6, .dport = 80, .http = &http, .now_s = 1300819000 };
 
-	uint32_t seed = 777, accepted = 0, rejected = 0;
-	for (int round = 0; round < 600; round++) {
-		memcpy(img, orig, len);
-		int flips = 1 + (int)(seed % 3);
-		for (int f = 0; f < flips; f++) {
-			seed = seed * 1103515245u + 12345u;
-			uint32_t at = PC_POLICY_IMAGE_CRC_START + 4 + (seed >> 12) % ((uint32_t)len - 20);
-			seed = seed * 1103515245u + 12345u;
-			img[at] = (seed >> 16) % 3 == 0 ? (uint8_t)(seed >> 8) : img[at] ^ (uint8_t)(1u << (seed >> 24) % 8);
-		}
-		reseal(img, len);
-		char err[512] = "";
-		struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
-		if (p == NULL) {
-			rejected++;
-			CU_ASSERT(strncmp(err, "policy image: ", 14) == 0);
-			continue;
-		}
-		accepted++;
-		struct pc_engine_scratch *s = pc_engine_scratch_new(p);
-		CU_ASSERT_FATAL(s != NULL);
-		struct pc_verdict v;
-		pc_decide(p, s, &req, &v);
-		CU_ASSERT(v.action < PC_ACTION_COUNT && v.reason < PC_REASON_COUNT);
-		CU_ASSERT(v.identity < (int32_t)pc_policy_identity_count(p));
-		pc_decide(p, s, &req, &v); /* and from the cache, when it was accepted */
-		CU_ASSERT(v.action < PC_ACTION_COUNT && v.reason < PC_REASON_COUNT);
-		pc_engine_scratch_free(s);
-		pc_policy_free(p);
-	}
-	CU_ASSERT(accepted > 0);
-	CU_ASSERT(rejected > 0);
-	free(img);
+	/* anywhere in the image */
+	damage_rounds(orig, len, 600, 777, 3, (uint32_t)len, run_jwt, &req);
 	free(orig);
 }
 
@@ -1140,54 +1140,33 @@ static size_t read_hello_hex(const char *path, uint8_t *out, size_t cap)
 	return n;
 }
 
+static void run_tls(const struct pc_policy *p, struct pc_engine_scratch *s, const void *arg)
+{
+	const struct pc_request *req = arg;
+	struct pc_verdict v;
+	pc_decide(p, s, req, &v);
+	CU_ASSERT(v.action < PC_ACTION_COUNT && v.reason < PC_REASON_COUNT);
+	CU_ASSERT(v.rule < (int32_t)pc_policy_rule_count(p));
+	struct pc_addr a = req->dst;
+	CU_ASSERT(pc_policy_inspect_kind(p, &a, 443) <= PC_INSPECT_HTTP_OR_TLS);
+}
+
 static void test_random_damage_tls(void)
 {
 	size_t len;
 	uint8_t *orig = fresh_tls(&len);
-	uint8_t *img = malloc(len);
 	struct pc_tls_hello *h = malloc(sizeof(*h));
 	static uint8_t stream[4096];
-	CU_ASSERT_FATAL(img != NULL && h != NULL);
+	CU_ASSERT_FATAL(h != NULL);
 	size_t n = read_hello_hex("../data/tls/curl_tls13.hex", stream, sizeof(stream));
 	CU_ASSERT_FATAL(pc_tls_hello_parse(stream, n, h) == PC_TLS_OK);
 	struct pc_request req = { .l4_proto = 6, .dport = 443, .tls = h };
 	CU_ASSERT_FATAL(pc_addr_parse("198.18.0.9", &req.src) == 0);
 	CU_ASSERT_FATAL(pc_addr_parse("198.18.9.9", &req.dst) == 0);
 
-	uint32_t seed = 4242, accepted = 0, rejected = 0;
-	for (int round = 0; round < 600; round++) {
-		memcpy(img, orig, len);
-		int flips = 1 + (int)(seed % 3);
-		for (int f = 0; f < flips; f++) {
-			seed = seed * 1103515245u + 12345u;
-			uint32_t at = PC_POLICY_IMAGE_CRC_START + 4 + (seed >> 12) % ((uint32_t)len - 20);
-			seed = seed * 1103515245u + 12345u;
-			img[at] = (seed >> 16) % 3 == 0 ? (uint8_t)(seed >> 8) : img[at] ^ (uint8_t)(1u << (seed >> 24) % 8);
-		}
-		reseal(img, len);
-		char err[512] = "";
-		struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
-		if (p == NULL) {
-			rejected++;
-			CU_ASSERT(strncmp(err, "policy image: ", 14) == 0);
-			continue;
-		}
-		accepted++;
-		struct pc_engine_scratch *s = pc_engine_scratch_new(p);
-		CU_ASSERT_FATAL(s != NULL);
-		struct pc_verdict v;
-		pc_decide(p, s, &req, &v);
-		CU_ASSERT(v.action < PC_ACTION_COUNT && v.reason < PC_REASON_COUNT);
-		CU_ASSERT(v.rule < (int32_t)pc_policy_rule_count(p));
-		struct pc_addr a = req.dst;
-		CU_ASSERT(pc_policy_inspect_kind(p, &a, 443) <= PC_INSPECT_HTTP_OR_TLS);
-		pc_engine_scratch_free(s);
-		pc_policy_free(p);
-	}
-	CU_ASSERT(accepted > 0);
-	CU_ASSERT(rejected > 0);
+	/* anywhere in the image */
+	damage_rounds(orig, len, 600, 4242, 3, (uint32_t)len, run_tls, &req);
 	free(h);
-	free(img);
 	free(orig);
 }
 
@@ -1449,12 +1428,20 @@ static void test_ai_sections(void)
 }
 
 /* Random damage over the AI image: refused with a message, or run. */
+static void run_ai(const struct pc_policy *p, struct pc_engine_scratch *s, const void *arg)
+{
+	struct pc_verdict v;
+	pc_decide(p, s, arg, &v);
+	CU_ASSERT(v.action < PC_ACTION_COUNT && v.reason < PC_REASON_COUNT);
+	CU_ASSERT(v.rule < (int32_t)pc_policy_rule_count(p));
+	CU_ASSERT(pc_policy_deny_response(p, v.rule) <= PC_DENY_RESPONSE_MAX);
+	CU_ASSERT(pc_policy_body_window(p) >= 1);
+}
+
 static void test_random_damage_ai(void)
 {
 	size_t len;
 	uint8_t *orig = fresh_ai(&len);
-	uint8_t *img = malloc(len);
-	CU_ASSERT_FATAL(img != NULL);
 	static const char head[] = "POST /v1/chat/completions HTTP/1.1\r\nHost: llm.internal\r\n"
 				   "Content-Length: 27\r\n\r\n";
 	static const char body[] = "{\"model\": \"small-1\", \"n\": 1}";
@@ -1465,34 +1452,9 @@ static void test_random_damage_ai(void)
 				  .body_state = PC_BODY_WHOLE };
 	CU_ASSERT_FATAL(pc_addr_parse("198.18.1.10", &req.src) == 0);
 	CU_ASSERT_FATAL(pc_addr_parse("198.18.0.2", &req.dst) == 0);
-
-	uint32_t seed = 777, accepted = 0, rejected = 0;
-	uint32_t dlp_off = H(orig)->sections[PC_IMG_SEC_DLP].off;
-	for (int round = 0; round < 1500; round++) {
-		/* mostly the tables; now and then the DLP blob */
-		scramble(img, orig, len, &seed, 3, dlp_off);
-		char err[512] = "";
-		struct pc_policy *p = pc_policy_from_image(img, len, err, sizeof(err));
-		if (p == NULL) {
-			rejected++;
-			CU_ASSERT(strncmp(err, "policy image: ", 14) == 0);
-			continue;
-		}
-		accepted++;
-		struct pc_engine_scratch *s = pc_engine_scratch_new(p);
-		CU_ASSERT_FATAL(s != NULL);
-		struct pc_verdict v;
-		pc_decide(p, s, &req, &v);
-		CU_ASSERT(v.action < PC_ACTION_COUNT && v.reason < PC_REASON_COUNT);
-		CU_ASSERT(v.rule < (int32_t)pc_policy_rule_count(p));
-		CU_ASSERT(pc_policy_deny_response(p, v.rule) <= PC_DENY_RESPONSE_MAX);
-		CU_ASSERT(pc_policy_body_window(p) >= 1);
-		pc_engine_scratch_free(s);
-		pc_policy_free(p);
-	}
-	CU_ASSERT(accepted > 0);
-	CU_ASSERT(rejected > 0);
-	free(img);
+	/* mostly the tables; now and then the DLP blob */
+	damage_rounds(orig, len, 1500, 777, 3, H(orig)->sections[PC_IMG_SEC_DLP].off, run_ai,
+		      &req);
 	free(orig);
 }
 
