@@ -21,13 +21,12 @@ if [ "$(id -u)" != 0 ]; then
 	echo "needs root"
 	exit 77
 fi
-source "$SRC/tests/e2e/common.sh"
+source "$SRC/tests/control/common.sh"
 
 WORK=$(mktemp -d /tmp/pc-control-test.XXXXXX)
 INST=pcctl$$
 SOCK=$WORK/cp.sock
 DP_PID= CP_PID=
-fails=0
 
 cleanup() {
 	[ -n "$CP_PID" ] && kill -KILL "$CP_PID" 2>/dev/null
@@ -37,14 +36,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { echo "ok: $*"; }
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { # check DESCRIPTION CMD...
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else fail "$what"; fi
-}
-ctl() { "$CTL" "$@" --socket "$SOCK"; }
 field() { ctl status | awk -v k="$1" '$1 == k { print $2 }'; }
 
 python3 "$SRC/perf/gen_policy.py" 10 2 "$WORK/p10.json" || exit 1
@@ -69,7 +60,7 @@ if ! pc_wait 30 grep -q 'ready:' "$WORK/dp.out"; then
 	cat "$WORK/dp.out" "$WORK/dp.err"
 	exit 1
 fi
-ok "dataplane runs without a control plane"
+pass "dataplane runs without a control plane"
 
 start_cp || { cat "$WORK/cp.err"; exit 1; }
 pc_wait 10 grep -q 'generation 2 applied (10 rules)' "$WORK/dp.out"
@@ -119,7 +110,7 @@ poke() { # poke MODE EXPECTED-ERROR-REGEX
 	echo "$out" | sed 's/^/    /'
 	if grep -q '^acked [0-9]* result -[0-9]* applied '"$gen"'$' <<<"$out" &&
 		grep -Eq "$2" <<<"$out"; then
-		ok "damaged image ($1) refused, generation $gen kept"
+		pass "damaged image ($1) refused, generation $gen kept"
 	else
 		fail "damaged image ($1)"
 	fi
@@ -233,10 +224,4 @@ check "no mbuf leaked" test "$(c mbufs_in_use)" = 0
 check "dataplane refused the six damaged generations and no good one" \
 	test "$(grep -c 'refused' "$WORK/dp.err")" = 6
 
-if [ "$fails" != 0 ]; then
-	echo "--- dataplane stderr"; grep -v '^EAL\|^TELEMETRY' "$WORK/dp.err" | tail -20
-	echo "--- control stderr"; tail -30 "$WORK/cp.err"
-	echo "$fails check(s) failed"
-	exit 1
-fi
-echo "all checks passed"
+pc_ctl_summary

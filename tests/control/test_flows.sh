@@ -21,13 +21,12 @@ if [ "$(id -u)" != 0 ]; then
 	echo "needs root"
 	exit 77
 fi
-source "$SRC/tests/e2e/common.sh"
+source "$SRC/tests/control/common.sh"
 
 WORK=$(mktemp -d /tmp/quarantine_ops-flows.XXXXXX)
 INST=quarantine_ops_flows$$
 SOCK=$WORK/cp.sock
 DP_PID= CP_PID=
-fails=0
 
 cleanup() {
 	[ -n "$DP_PID" ] && kill -CONT "$DP_PID" 2>/dev/null
@@ -39,14 +38,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { echo "ok: $*"; }
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { # check DESCRIPTION CMD...
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else fail "$what"; fi
-}
-ctl() { "$CTL" "$@" --socket "$SOCK"; }
 
 python3 "$SRC/tests/control/l4_capture.py" "$WORK/in0.pcap" "$WORK/empty.pcap" udp || exit 1
 
@@ -121,5 +112,4 @@ check "a stopped dataplane: exit 1 with a timeout error" \
 pc_wait 10 eval "'$CTL' flows --socket '$SOCK' 2>/dev/null | grep -q '^6 flows shown'"
 check "...and answers again once running" grep -q '^6 flows shown' <<<"$(ctl flows)"
 
-echo "$fails failure(s)"
-[ "$fails" = 0 ]
+pc_ctl_summary

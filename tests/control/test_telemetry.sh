@@ -25,7 +25,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "needs root"
 	exit 77
 fi
-source "$SRC/tests/e2e/common.sh"
+source "$SRC/tests/control/common.sh"
 
 WORK=$(mktemp -d /tmp/telemetry-test.XXXXXX)
 INST=telemetry$$
@@ -33,7 +33,6 @@ PREFIX=telemetry_$$
 TEL=/var/run/dpdk/$PREFIX/dpdk_telemetry.v2
 SOCK=$WORK/cp.sock
 DP_PID= CP_PID=
-fails=0
 
 cleanup() {
 	[ -n "$CP_PID" ] && pc_stop "$CP_PID" 5 >/dev/null 2>&1
@@ -44,13 +43,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { echo "ok: $*"; }
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { # check DESCRIPTION CMD...
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else fail "$what"; fi
-}
 
 # tel CMD[,PARAM] KEY: one value of a telemetry answer ("" when absent).
 cat >"$WORK/tel.py" <<'PY'
@@ -237,10 +229,4 @@ rc=$?
 CP_PID=
 check "daemon exits 0 on SIGTERM" test "$rc" = 0
 
-if [ "$fails" != 0 ]; then
-	echo "--- dataplane stderr"; grep -v '^EAL\|^TELEMETRY' "$WORK/dp.err" | tail -20
-	echo "--- control stderr"; tail -30 "$WORK/cp.err"
-	echo "$fails check(s) failed"
-	exit 1
-fi
-echo "all checks passed"
+pc_ctl_summary
